@@ -1,0 +1,139 @@
+# phitrail - build, test, install.
+#
+#   make               build/libphitrail.so, build/phitraild, build/phitrail
+#   make test          unit, fuzz-smoke and end-to-end tests ("N passed, N failed")
+#   make demo          a collector on a scratch store, real programs, the trail
+#   make install       PREFIX (/usr/local) and DESTDIR honoured
+#   make deps          install the Debian packages needed (as root)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+SBINDIR = $(PREFIX)/sbin
+LIBDIR = $(PREFIX)/lib
+MANDIR = $(PREFIX)/share/man
+
+CC ?= cc
+FUZZCC ?= clang
+B := build
+
+PKGS := msgpack inih libbsd libsodium sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DPHITRAIL_LIBDIR=\"$(LIBDIR)\" -Icommon $(PKG_CFLAGS) -MMD -MP
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+COMMON_SRCS := $(sort $(wildcard common/*.c))
+SHIM_SRCS := $(sort $(wildcard shim/*.c))
+COLLECTOR_SRCS := $(sort $(wildcard collector/*.c))
+TOOLS_SRCS := $(sort $(wildcard tools/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+# The shim: position independent, only the wrapped symbols exported, and
+# only the small libraries DESIGN.md allows inside every host process.
+SHIM_CFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
+SHIM_LIBS := -lmsgpackc -linih -lbsd -ldl
+COLLECTOR_LIBS := -lsqlite3 -lmsgpackc -linih -lbsd -lsodium
+TOOLS_LIBS := -lmsgpackc -linih -lbsd -lsodium -lsqlite3
+
+COMMON_PIC_OBJS := $(COMMON_SRCS:%.c=$(B)/pic/%.o)
+SHIM_OBJS := $(SHIM_SRCS:%.c=$(B)/pic/%.o)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/obj/%.o)
+COLLECTOR_OBJS := $(COLLECTOR_SRCS:%.c=$(B)/obj/%.o)
+TOOLS_OBJS := $(TOOLS_SRCS:%.c=$(B)/obj/%.o)
+COMMON_ASAN_OBJS := $(COMMON_SRCS:%.c=$(B)/asan/%.o)
+COLLECTOR_ASAN_OBJS := $(COLLECTOR_SRCS:%.c=$(B)/asan/%.o)
+TOOLS_ASAN_OBJS := $(TOOLS_SRCS:%.c=$(B)/asan/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
+
+all: $(B)/libphitrail.so $(B)/phitraild $(B)/phitrail
+
+asan: $(B)/asan/phitraild $(B)/asan/phitrail
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SHIM_CFLAGS) -c -o $@ $<
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+
+$(B)/libphitrail.so: $(SHIM_OBJS) $(COMMON_PIC_OBJS)
+	$(CC) -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -o $@ $^ $(SHIM_LIBS)
+
+$(B)/phitraild: $(COLLECTOR_OBJS) $(COMMON_OBJS)
+	$(CC) -o $@ $^ $(COLLECTOR_LIBS)
+
+$(B)/phitrail: $(TOOLS_OBJS) $(COMMON_OBJS)
+	$(CC) -o $@ $^ $(TOOLS_LIBS)
+
+$(B)/asan/phitraild: $(COLLECTOR_ASAN_OBJS) $(COMMON_ASAN_OBJS)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(COLLECTOR_LIBS)
+
+$(B)/asan/phitrail: $(TOOLS_ASAN_OBJS) $(COMMON_ASAN_OBJS)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(TOOLS_LIBS)
+
+# Unit tests link the pure-logic objects they exercise (common/ plus the
+# collector's and tools' own files, minus each program's main).
+UNIT_LINK_OBJS := $(COMMON_ASAN_OBJS) \
+	$(filter-out $(B)/asan/collector/main.o,$(COLLECTOR_ASAN_OBJS)) \
+	$(filter-out $(B)/asan/tools/main.o,$(TOOLS_ASAN_OBJS))
+
+$(B)/tests/%: tests/unit/%.c $(UNIT_LINK_OBJS) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -Icollector -Itools -o $@ $< $(UNIT_LINK_OBJS) $(TOOLS_LIBS)
+
+# Fuzz targets: libFuzzer with clang; each parser of outside data has one.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Icommon -Icollector $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined
+$(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRCS) $(TOOLS_LIBS)
+
+fuzz: $(FUZZ_BINS)
+
+unit: $(UNIT_BINS)
+
+test: all asan unit fuzz
+	sh tests/run.sh
+
+test-transparency: all
+	sh tests/transparency/run.sh
+
+demo: all
+	sh scripts/demo.sh
+
+bench: all
+	sh bench/run.sh
+
+bench-quick: all
+	sh bench/run.sh --quick
+
+deps:
+	sh scripts/install-deps.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)
+	install -m 0755 $(B)/phitrail $(DESTDIR)$(BINDIR)/phitrail
+	install -m 0755 $(B)/phitraild $(DESTDIR)$(SBINDIR)/phitraild
+	install -m 0644 $(B)/libphitrail.so $(DESTDIR)$(LIBDIR)/libphitrail.so
+	for m in man/*.[0-9]; do \
+		[ -f "$$m" ] || continue; \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all asan unit fuzz test test-transparency demo bench bench-quick deps install clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,116 @@
+/*
+ * config.h - phitrail.conf: the one INI file read by the shim, the collector
+ * and the CLI (parsed with inih in config.c).
+ *
+ * The whole configuration lives in one fixed-size struct with no pointers to
+ * the heap, so the shim can keep it in static storage and never allocate
+ * after loading. Every error message has the form "FILE:LINE: what was
+ * expected" and is kept in config.error; loading stops at nothing: the first
+ * error is kept, the return value says there was one.
+ */
+#ifndef PHITRAIL_CONFIG_H
+#define PHITRAIL_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "pathglob.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/phitrail/phitrail.conf"
+#define CONFIG_ENV "PHITRAIL_CONFIG"
+
+#define CONFIG_MAX_RULES 128
+#define CONFIG_MAX_PATTERNS 256          /* file globs over all rules */
+#define CONFIG_MAX_ADDRESSES 128         /* connect/accept/unix over all rules */
+#define CONFIG_ADDRESS_MAX 256           /* one address as written */
+#define CONFIG_NAME_MAX 64               /* rule names, workspace id */
+#define CONFIG_SOCKET_PATH_MAX 108       /* sizeof(sun_path) */
+#define CONFIG_ERROR_MAX 512
+
+enum config_on_down {
+	CONFIG_ON_DOWN_SPOOL = 0,        /* keep records in the fallback spool */
+	CONFIG_ON_DOWN_DENY,             /* fail the PHI call with EACCES */
+};
+
+enum config_flush {
+	CONFIG_FLUSH_BATCH = 0,          /* group commit, bounded delay */
+	CONFIG_FLUSH_EVERY_RECORD,       /* fsync before a record counts */
+};
+
+enum config_address_kind {
+	CONFIG_ADDRESS_CONNECT = 1,      /* connect = HOST:PORT */
+	CONFIG_ADDRESS_ACCEPT,           /* accept = [ADDR]:PORT */
+	CONFIG_ADDRESS_UNIX,             /* unix = PATH */
+};
+
+struct config_address {
+	enum config_address_kind kind;
+	unsigned rule;                   /* index into config.rules */
+	char text[CONFIG_ADDRESS_MAX];    /* as written */
+};
+
+struct config_rule {
+	char name[CONFIG_NAME_MAX];
+	char protocol[16];               /* "", "hl7", "fhir" or "dicom" */
+	unsigned line;                   /* where the section starts */
+};
+
+struct config_pattern {
+	unsigned rule;                   /* index into config.rules */
+	struct pathglob glob;
+};
+
+struct config {
+	char path[PATH_MAX];             /* the file read, for messages */
+	char workspace_id[CONFIG_NAME_MAX];
+	char socket_path[CONFIG_SOCKET_PATH_MAX];
+	char query_socket_path[CONFIG_SOCKET_PATH_MAX];
+	char database[PATH_MAX];
+	char spool[PATH_MAX];
+	char key_file[PATH_MAX];         /* Ed25519 signing key */
+	char auditors[CONFIG_NAME_MAX];  /* group allowed to query; "" = root only */
+	enum config_on_down on_collector_down;
+	enum config_flush flush;
+	unsigned batch_delay_ms;         /* most a record waits for group commit */
+	unsigned checkpoint_interval_s;  /* signed checkpoint period */
+	unsigned retention_days;
+	int follow_exec;                 /* keep the shim across exec with a scrubbed env */
+
+	struct config_rule rules[CONFIG_MAX_RULES];
+	size_t rule_count;
+	struct config_pattern patterns[CONFIG_MAX_PATTERNS];
+	size_t pattern_count;
+	struct config_address addresses[CONFIG_MAX_ADDRESSES];
+	size_t address_count;
+
+	char error[CONFIG_ERROR_MAX];    /* first error, "FILE:LINE: ..." */
+	unsigned error_count;
+};
+
+/* Fills cfg with the defaults of DESIGN.md ("/run/phitrail/ingest.sock" ...). */
+void config_defaults(struct config *cfg);
+
+/* The file to read: explicit if not NULL, else $PHITRAIL_CONFIG, else the default. */
+const char *config_choose_path(const char *explicit_path);
+
+/*
+ * Reads and parses the file at path into cfg (defaults first). Returns 0, or
+ * a negative errno: -ENOENT and friends when the file cannot be read,
+ * -EINVAL when it has errors (cfg->error names the first, cfg->error_count
+ * says how many).
+ */
+int config_load(struct config *cfg, const char *path);
+
+/* The same from a string in memory; name is used in messages. */
+int config_load_string(struct config *cfg, const char *name,
+		       const char *text, size_t len);
+
+/*
+ * The rule that matches an absolute, normalised path, or -1. On a match the
+ * {patient} capture (if the glob has one) is copied into patient
+ * (patient_size bytes, "" when none).
+ */
+int config_match_path(const struct config *cfg, const char *path,
+		      char *patient, size_t patient_size);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * pathglob.h - path globs of policy rules and path normalisation
+ * (implemented in pathglob.c; pure logic, no I/O, no allocation).
+ *
+ * A glob is an absolute path pattern matched segment by segment:
+ *   *       any run of characters within one segment (not '/')
+ *   **      as a whole segment: zero or more segments, any depth
+ *   {name}  as a whole segment: exactly one segment, captured under name
+ *   ?       one character other than '/'
+ * Anything else matches itself. A trailing "/**" also matches the directory
+ * itself. Matching never recurses more than PATHGLOB_MAX_SEGMENTS deep.
+ */
+#ifndef PHITRAIL_PATHGLOB_H
+#define PHITRAIL_PATHGLOB_H
+
+#include <stddef.h>
+
+#define PATHGLOB_MAX 512              /* longest pattern, bytes with NUL */
+#define PATHGLOB_MAX_SEGMENTS 64
+#define PATHGLOB_MAX_CAPTURES 4
+#define PATHGLOB_CAPTURE_NAME_MAX 32
+
+struct pathglob {
+	char pattern[PATHGLOB_MAX];
+	unsigned short literal_prefix;    /* bytes before the first wildcard */
+	unsigned char capture_count;
+	char capture_names[PATHGLOB_MAX_CAPTURES][PATHGLOB_CAPTURE_NAME_MAX];
+};
+
+/* A capture found by a match: offset and length into the matched path. */
+struct pathglob_capture {
+	size_t offset, length;
+};
+
+/*
+ * Checks and compiles pattern. Returns 0, or -EINVAL with *why set to a
+ * static message ("must be an absolute path", "'{' without '}'",
+ * "'**' must be a whole segment", "pattern longer than 511 bytes", ...).
+ */
+int pathglob_compile(struct pathglob *glob, const char *pattern,
+		     const char **why);
+
+/*
+ * 1 when path (absolute, normalised, length path_len) matches, else 0.
+ * captures (may be NULL) receives glob->capture_count entries in order.
+ */
+int pathglob_match(const struct pathglob *glob, const char *path,
+		   size_t path_len, struct pathglob_capture *captures);
+
+/* Index of the capture named name, or -1. */
+int pathglob_capture_index(const struct pathglob *glob, const char *name);
+
+/*
+ * Makes an absolute, normalised path from path: relative paths are joined to
+ * base (the working directory, or a directory descriptor's path), "." and
+ * ".." segments and repeated '/' are resolved lexically (no symlinks are
+ * followed, no system call is made). Writes to out (out_size bytes).
+ * Returns the length, or -ENAMETOOLONG, or -EINVAL when path is relative
+ * and base is NULL or not absolute.
+ */
+long pathglob_normalise(const char *base, const char *path, char *out,
+			size_t out_size);
+
+#endif
