@@ -15,6 +15,7 @@ clang
 valgrind
 sqlite3
 socat
+jq
 python3
 procps
 util-linux

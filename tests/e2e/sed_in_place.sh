@@ -1,0 +1,23 @@
+# sed -i edits a chart in place: it reads the chart (Viewed), writes a new
+# temporary file beside it (Created), and renames that over the chart
+# (Renamed). Read in order, the trail tells exactly that story.
+. "$(dirname "$0")/lib.sh"
+setup
+start_collector
+
+mkdir -p "$P/4711"
+printf 'Name: Jane Doe\nDx: hypertension\n' >"$P/4711/chart.txt"
+shim sed -i 's/hypertension/hypertension, controlled/' "$P/4711/chart.txt" ||
+	fail "sed -i failed under the shim"
+grep -q 'hypertension, controlled' "$P/4711/chart.txt" || fail "sed -i did not edit the chart"
+
+wait_count 1 --event renamed --patient 4711
+story=$(jfield '.event_type' --patient 4711 | tr '\n' ',')
+[ "$story" = "PHI File Viewed,PHI File Created,PHI File Renamed," ] ||
+	fail "the trail says [$story], expected Viewed, Created, Renamed"
+tmp=$(jfield '.target' --event created --patient 4711)
+case "$tmp" in "$P/4711/"*) ;; *) fail "Created names $tmp, not a file beside the chart" ;; esac
+[ "$(jfield '.target' --event renamed --patient 4711)" = "$tmp" ] || fail "Renamed does not start from the temporary file"
+[ "$(jfield '.target2' --event renamed --patient 4711)" = "$P/4711/chart.txt" ] || fail "Renamed does not end at the chart"
+[ "$(jfield '.seq' --patient 4711 | tr '\n' ,)" = "0,1,2," ] || fail "seq is not 0,1,2 in order"
+pass

@@ -1,0 +1,107 @@
+#!/bin/sh
+# Runs every phitrail test and ends with one line "N passed, N failed".
+#
+#   unit:  build/tests/test_*      each prints PASS/FAIL lines, one per test
+#   fuzz:  build/fuzz/fuzz_*       a short run over the seed corpus (smoke)
+#   e2e:   tests/e2e/*.sh          real programs under the real shim, a real
+#                                  collector (ASan/UBSan build), real store
+#
+# Options: -k PATTERN runs only e2e scripts whose name contains PATTERN;
+# --no-fuzz skips the fuzz smoke runs; FUZZ_SECONDS (default 5) per target.
+# An e2e script exits 0 for pass, 77 for skip, anything else for fail.
+set -u
+cd "$(dirname "$0")/.."
+
+pattern=""
+fuzz=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-k) pattern="$2"; shift 2 ;;
+	--no-fuzz) fuzz=0; shift ;;
+	*) echo "usage: tests/run.sh [-k PATTERN] [--no-fuzz]" >&2; exit 2 ;;
+	esac
+done
+
+passed=0
+failed=0
+skipped=0
+failures=""
+log_dir=build/test-logs
+mkdir -p "$log_dir"
+
+note_fail() {
+	failed=$((failed + 1))
+	failures="$failures $1"
+}
+
+if [ -z "$pattern" ]; then
+	for t in build/tests/test_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		out="$log_dir/$name.log"
+		"$t" >"$out" 2>&1
+		rc=$?
+		p=$(grep -c '^PASS ' "$out")
+		f=$(grep -c '^FAIL ' "$out")
+		passed=$((passed + p))
+		if [ "$f" -gt 0 ] || [ "$rc" -ne 0 ]; then
+			[ "$f" -eq 0 ] && f=1
+			failed=$((failed + f))
+			failures="$failures $name"
+			echo "FAIL unit $name (see $out)"
+			grep -v '^PASS ' "$out" | head -n 20
+		else
+			echo "ok   unit $name ($p tests)"
+		fi
+	done
+
+	if [ "$fuzz" = 1 ]; then
+		secs=${FUZZ_SECONDS:-5}
+		for f in build/fuzz/fuzz_*; do
+			[ -x "$f" ] || continue
+			name=$(basename "$f")
+			corpus=tests/fuzz/corpus/$name
+			work=$(mktemp -d)
+			[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null
+			if "$f" -max_total_time="$secs" -rss_limit_mb=2048 \
+				-artifact_prefix="$log_dir/$name-" "$work" \
+				>"$log_dir/$name.log" 2>&1; then
+				passed=$((passed + 1))
+				echo "ok   fuzz $name (${secs}s)"
+			else
+				note_fail "$name"
+				echo "FAIL fuzz $name (see $log_dir/$name.log)"
+				tail -n 20 "$log_dir/$name.log"
+			fi
+			rm -rf "$work"
+		done
+	fi
+fi
+
+for t in tests/e2e/*.sh; do
+	name=$(basename "$t" .sh)
+	[ "$name" = lib ] && continue
+	case "$name" in *"$pattern"*) ;; *) continue ;; esac
+	out="$log_dir/e2e-$name.log"
+	sh "$t" >"$out" 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "ok   e2e  $name"
+	elif [ "$rc" -eq 77 ]; then
+		skipped=$((skipped + 1))
+		echo "skip e2e  $name: $(tail -n 1 "$out")"
+	else
+		note_fail "$name"
+		echo "FAIL e2e  $name (see $out)"
+		tail -n 30 "$out"
+	fi
+done
+
+[ -n "$failures" ] && echo "failed:$failures"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
