@@ -39,7 +39,10 @@ SHIM_LIBS := -lmsgpackc -linih -lbsd -ldl
 COLLECTOR_LIBS := -lsqlite3 -lmsgpackc -linih -lbsd -lsodium
 TOOLS_LIBS := -lmsgpackc -linih -lbsd -lsodium -lsqlite3
 
-COMMON_PIC_OBJS := $(COMMON_SRCS:%.c=$(B)/pic/%.o)
+# common/ files the shim leaves out: they need libsodium, which is not
+# loaded into host programs.
+NOT_IN_SHIM := common/merkle.c common/checkpoint.c
+COMMON_PIC_OBJS := $(filter-out $(NOT_IN_SHIM:%.c=$(B)/pic/%.o),$(COMMON_SRCS:%.c=$(B)/pic/%.o))
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(B)/pic/%.o)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/obj/%.o)
 COLLECTOR_OBJS := $(COLLECTOR_SRCS:%.c=$(B)/obj/%.o)
@@ -108,7 +111,7 @@ test: all asan unit fuzz
 test-transparency: all
 	sh tests/transparency/run.sh
 
-demo: all
+demo: deps all
 	sh scripts/demo.sh
 
 bench: all
