@@ -1,0 +1,168 @@
+/*
+ * emit.c - owns turning one audited event into one spool frame: fills a
+ * struct record (every schema field that applies), encodes it on the stack
+ * with record_encode, prefixes the frame header and hands both to the
+ * spool descriptor with ONE write(), so a frame is never interleaved with
+ * another thread's.
+ *
+ * Never allocates, never prints; the caller holds the shim's guard and
+ * restores errno. A failed or short write abandons that spool file (a cut
+ * frame ends it); the record is retried once on a fresh one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <bsd/string.h>
+
+#include "real.h"
+#include "shim.h"
+#include "spool.h"
+
+static int64_t emit_seq;                   /* atomic, per process */
+
+void emit_atfork_child(void)
+{
+	emit_seq = 0;
+}
+
+struct emit_name {
+	int value;
+	const char *name;
+};
+
+static const struct emit_name emit_errno_names[] = {
+	{ EACCES, "EACCES" }, { EPERM, "EPERM" }, { ENOENT, "ENOENT" },
+	{ EEXIST, "EEXIST" }, { EROFS, "EROFS" }, { EISDIR, "EISDIR" },
+	{ ENOTDIR, "ENOTDIR" }, { ENOSPC, "ENOSPC" }, { EDQUOT, "EDQUOT" },
+	{ EIO, "EIO" }, { EBADF, "EBADF" }, { EINVAL, "EINVAL" },
+	{ EBUSY, "EBUSY" }, { EXDEV, "EXDEV" }, { ELOOP, "ELOOP" },
+	{ ENAMETOOLONG, "ENAMETOOLONG" }, { EMFILE, "EMFILE" },
+	{ ENFILE, "ENFILE" }, { ETXTBSY, "ETXTBSY" }, { EFBIG, "EFBIG" },
+	{ EAGAIN, "EAGAIN" }, { EINTR, "EINTR" }, { ENOTEMPTY, "ENOTEMPTY" },
+	{ EFAULT, "EFAULT" }, { ENXIO, "ENXIO" }, { EOVERFLOW, "EOVERFLOW" },
+};
+
+const char *emit_errno_name(int err, char *buf, size_t size)
+{
+	for (size_t i = 0; i < sizeof(emit_errno_names) / sizeof(emit_errno_names[0]); i++)
+		if (emit_errno_names[i].value == err)
+			return emit_errno_names[i].name;
+	snprintf(buf, size, "errno:%d", err);
+	return buf;
+}
+
+static const struct emit_name emit_flag_names[] = {
+	{ O_CREAT, "O_CREAT" }, { O_EXCL, "O_EXCL" }, { O_TRUNC, "O_TRUNC" },
+	{ O_APPEND, "O_APPEND" }, { O_NOFOLLOW, "O_NOFOLLOW" },
+	{ O_DIRECTORY, "O_DIRECTORY" }, { O_CLOEXEC, "O_CLOEXEC" },
+	{ O_SYNC, "O_SYNC" }, { O_NONBLOCK, "O_NONBLOCK" },
+	{ O_PATH, "O_PATH" },
+};
+
+const char *emit_open_flags(int flags, char *buf, size_t size)
+{
+	static const char *const access_names[] = {
+		"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"
+	};
+
+	strlcpy(buf, access_names[flags & O_ACCMODE], size);
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		strlcat(buf, "|O_TMPFILE", size);
+		flags &= ~O_TMPFILE;
+	}
+	for (size_t i = 0; i < sizeof(emit_flag_names) / sizeof(emit_flag_names[0]); i++) {
+		if ((flags & emit_flag_names[i].value) == emit_flag_names[i].value) {
+			strlcat(buf, "|", size);
+			strlcat(buf, emit_flag_names[i].name, size);
+		}
+	}
+	return buf;
+}
+
+static void emit_fill(struct record *r, const struct emit_event *ev,
+		      const struct identity *id, char *errbuf, size_t errsize)
+{
+	record_init(r);
+	r->workspace_id = shim_config.workspace_id;
+	r->actor_user_id = id->actor;
+	r->event_type = ev->type;
+	r->end_user_id = ev->patient != NULL && ev->patient[0] != '\0' ?
+		ev->patient : NULL;
+	r->timestamp_sec = ev->when.tv_sec;
+	r->timestamp_nsec = (uint32_t)ev->when.tv_nsec;
+	r->v = RECORD_SCHEMA_VERSION;
+	r->host = id->host[0] != '\0' ? id->host : NULL;
+	r->pid = id->pid;
+	r->ppid = id->ppid;
+	r->exe = id->exe[0] != '\0' ? id->exe : NULL;
+	r->uid = id->uid;
+	r->auid = id->auid;
+	r->session = id->session;
+	r->target = ev->target;
+	r->target2 = ev->target2;
+	if (ev->rule >= 0 && (size_t)ev->rule < shim_config.rule_count)
+		r->rule = shim_config.rules[ev->rule].name;
+	r->result = ev->error == 0 ? "ok" :
+		emit_errno_name(ev->error, errbuf, errsize);
+	for (size_t i = 0; i < ev->detail_count && i < RECORD_MAX_DETAIL; i++)
+		r->detail[r->detail_count++] = ev->detail[i];
+}
+
+int emit_record(const struct emit_event *ev)
+{
+	unsigned char frame[SPOOL_FRAME_HEADER_BYTES + RECORD_MAX_BYTES];
+	char errbuf[24];
+	struct record r;
+	long len;
+	int fd, attempt;
+
+	emit_fill(&r, ev, identity_get(), errbuf, sizeof(errbuf));
+	for (attempt = 0; attempt < 2; attempt++) {
+		ssize_t n;
+
+		fd = handoff_spool_fd();
+		if (fd < 0)
+			return fd;
+		if (attempt == 0)
+			r.seq = __atomic_fetch_add(&emit_seq, 1, __ATOMIC_RELAXED);
+		len = record_encode(&r, frame + SPOOL_FRAME_HEADER_BYTES,
+				    RECORD_MAX_BYTES);
+		if (len <= 0)
+			return len < 0 ? (int)len : -EINVAL;
+		spool_frame_header_encode(frame + SPOOL_FRAME_HEADER_BYTES,
+					  (uint32_t)len, frame);
+		do {
+			n = REAL(write)(fd, frame,
+					SPOOL_FRAME_HEADER_BYTES + (size_t)len);
+		} while (n < 0 && errno == EINTR);
+		if (n == SPOOL_FRAME_HEADER_BYTES + len)
+			return 0;
+		if (n < 0 && errno == EBADF)
+			handoff_fd_gone(fd);  /* closed behind our back: not ours */
+		else
+			handoff_abandon(fd);
+		if (n > 0)
+			return -EIO;      /* a cut frame: the reader counts it lost */
+	}
+	return -EIO;
+}
+
+int emit_path_event(enum event_type type, const struct policy_match *m,
+		    const char *target2, int error,
+		    const struct record_detail *detail, size_t detail_count)
+{
+	struct emit_event ev = {
+		.type = type,
+		.target = m->path,
+		.target2 = target2,
+		.rule = m->rule,
+		.patient = m->patient,
+		.error = error,
+		.detail = detail,
+		.detail_count = detail_count,
+	};
+
+	clock_gettime(CLOCK_REALTIME, &ev.when);
+	return emit_record(&ev);
+}

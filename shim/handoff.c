@@ -1,0 +1,328 @@
+/*
+ * handoff.c - owns the descriptor records are appended to (the spool fd)
+ * and how it is obtained.
+ *
+ * On the first record: connect a non-blocking SOCK_SEQPACKET socket to the
+ * collector's ingest socket, send the hello, wait at most
+ * HANDOFF_REPLY_TIMEOUT_MS for the reply carrying the spool file
+ * (SCM_RIGHTS, handoff.h), close the socket. If the collector is not there
+ * and on_collector_down = spool, create our own fallback spool file
+ * <spool>/incoming/<pid>.<start>.<random>.spool (header flagged
+ * SPOOL_FLAG_FALLBACK) and keep it for the rest of the process's life.
+ * Either descriptor is moved to >= HANDOFF_FD_FLOOR, out of the program's
+ * way. The program may close it or dup2 over it: the fd wrappers tell us
+ * and we forget it (never closing what is no longer ours); the next record
+ * gets a new spool file. This file never writes into a descriptor the
+ * program owns, never blocks beyond the one bounded wait, and uses only
+ * real functions or functions the shim does not wrap.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <bsd/string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "handoff.h"
+#include "real.h"
+#include "shim.h"
+#include "spool.h"
+
+#define HANDOFF_FD_FLOOR 512
+#define HANDOFF_MAX_FDS 4                   /* cmsg room, to spot extras */
+
+static int handoff_fd = -1;                 /* atomic */
+static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void handoff_put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t handoff_get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		(uint32_t)p[3] << 24;
+}
+
+/* Moves fd up out of the program's way; returns the descriptor to use. */
+static int handoff_move_up(int fd)
+{
+	int high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, HANDOFF_FD_FLOOR);
+
+	if (high < 0)
+		return fd;
+	REAL(close)(fd);
+	return high;
+}
+
+static int64_t handoff_elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - since->tv_sec) * 1000 +
+		(now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* Waits for the reply, at most HANDOFF_REPLY_TIMEOUT_MS in all. */
+static int handoff_wait_reply(int sock)
+{
+	struct timespec start;
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		int64_t left = HANDOFF_REPLY_TIMEOUT_MS - handoff_elapsed_ms(&start);
+		int rc;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		rc = poll(&p, 1, (int)left);
+		if (rc > 0)
+			return 0;
+		if (rc == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Receives the reply; returns the spool descriptor or a negative errno. */
+static int handoff_receive(int sock)
+{
+	unsigned char reply[HANDOFF_MESSAGE_BYTES + 1];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * HANDOFF_MAX_FDS)];
+	} control;
+	struct iovec iov = { .iov_base = reply, .iov_len = sizeof(reply) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *c;
+	int fds[HANDOFF_MAX_FDS];
+	size_t nfds = 0;
+	ssize_t n;
+	int rc = -EPROTO;
+
+	memset(&control, 0, sizeof(control));
+	do {
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		size_t count;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count && nfds < HANDOFF_MAX_FDS; i++)
+			memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int),
+			       sizeof(int));
+	}
+	if (n != HANDOFF_MESSAGE_BYTES || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    memcmp(reply, HANDOFF_READY_MAGIC, 8) != 0 ||
+	    handoff_get_le32(reply + 8) != HANDOFF_VERSION)
+		goto out;
+	if (handoff_get_le32(reply + 12) != 0) {
+		rc = -(int)(handoff_get_le32(reply + 12) & 0xffff);
+		goto out;
+	}
+	if (nfds != 1)
+		goto out;
+	{
+		struct stat st;
+		int fl = REAL(fcntl)(fds[0], F_GETFL);
+
+		if (fstat(fds[0], &st) != 0 || !S_ISREG(st.st_mode) || fl < 0 ||
+		    (fl & O_ACCMODE) == O_RDONLY || !(fl & O_APPEND))
+			goto out;
+	}
+	rc = fds[0];
+	nfds = 0;
+out:
+	for (size_t i = 0; i < nfds; i++)
+		REAL(close)(fds[i]);
+	return rc;
+}
+
+/* Asks the collector for a spool file: its descriptor or a negative errno. */
+static int handoff_connect(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	unsigned char hello[HANDOFF_MESSAGE_BYTES];
+	int sock, rc;
+
+	if (shim_config.socket_path[0] == '\0' ||
+	    strlcpy(addr.sun_path, shim_config.socket_path,
+		    sizeof(addr.sun_path)) >= sizeof(addr.sun_path))
+		return -EINVAL;
+	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (sock < 0)
+		return -errno;
+	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) != 0 &&
+	    errno != EINPROGRESS) {
+		rc = -errno;
+		goto out;
+	}
+	memcpy(hello, HANDOFF_HELLO_MAGIC, 8);
+	handoff_put_le32(hello + 8, HANDOFF_VERSION);
+	handoff_put_le32(hello + 12, 0);
+	if (send(sock, hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
+		rc = errno != 0 ? -errno : -EPROTO;
+		goto out;
+	}
+	rc = handoff_wait_reply(sock);
+	if (rc == 0)
+		rc = handoff_receive(sock);
+out:
+	REAL(close)(sock);
+	return rc;
+}
+
+/*
+ * The collector creates <spool>/incoming (mode 1733: anyone may create a
+ * file, nobody may list) when it first starts. A collector that never ran
+ * has not, so where this process may, it makes the directories itself, with
+ * the same modes.
+ */
+static int handoff_make_incoming(void)
+{
+	char dir[PATH_MAX];
+
+	if (mkdir(shim_config.spool, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (snprintf(dir, sizeof(dir), "%s/%s", shim_config.spool,
+		     SPOOL_DIR_INCOMING) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	if (mkdir(dir, 01733) < 0) {
+		if (errno == EEXIST)
+			return 0;
+		return -errno;
+	}
+	if (chmod(dir, 01733) < 0)      /* the umask took bits away */
+		return -errno;
+	return 0;
+}
+
+/* Creates our own spool file while the collector is down. */
+static int handoff_fallback(void)
+{
+	const struct identity *id = identity_get();
+	unsigned char header[SPOOL_HEADER_BYTES];
+	struct spool_header h = { .version = SPOOL_FORMAT_VERSION,
+				  .flags = SPOOL_FLAG_FALLBACK };
+	char path[PATH_MAX];
+	uint64_t random_bits = 0;
+	struct timespec now;
+	ssize_t n;
+	int fd;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (getrandom(&random_bits, sizeof(random_bits), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(random_bits))
+		random_bits = (uint64_t)now.tv_nsec ^ (uint64_t)(uintptr_t)&h;
+	if (snprintf(path, sizeof(path), "%s/%s/%lld.%llu.%016llx.spool",
+		     shim_config.spool, SPOOL_DIR_INCOMING, (long long)id->pid,
+		     (unsigned long long)id->start_ticks,
+		     (unsigned long long)random_bits) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = REAL(open)(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
+			O_NOFOLLOW, 0600);
+	if (fd < 0 && errno == ENOENT && handoff_make_incoming() == 0)
+		fd = REAL(open)(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
+				O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	h.pid = (uint32_t)id->pid;
+	h.uid = (uint32_t)geteuid();
+	h.gid = (uint32_t)getegid();
+	h.start_time_ticks = id->start_ticks;
+	h.created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	spool_header_encode(&h, header);
+	do {
+		n = REAL(write)(fd, header, sizeof(header));
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(header)) {
+		REAL(close)(fd);
+		return n < 0 ? -errno : -EIO;
+	}
+	return fd;
+}
+
+int handoff_spool_fd(void)
+{
+	int fd = __atomic_load_n(&handoff_fd, __ATOMIC_ACQUIRE);
+
+	if (fd >= 0)
+		return fd;
+	pthread_mutex_lock(&handoff_lock);
+	fd = __atomic_load_n(&handoff_fd, __ATOMIC_ACQUIRE);
+	if (fd >= 0)
+		goto out;
+	fd = handoff_connect();
+	if (fd < 0 && shim_config.on_collector_down == CONFIG_ON_DOWN_SPOOL)
+		fd = handoff_fallback();
+	if (fd >= 0) {
+		fd = handoff_move_up(fd);
+		__atomic_store_n(&handoff_fd, fd, __ATOMIC_RELEASE);
+	}
+out:
+	pthread_mutex_unlock(&handoff_lock);
+	return fd;
+}
+
+int handoff_owns_fd(int fd)
+{
+	return fd >= 0 && __atomic_load_n(&handoff_fd, __ATOMIC_RELAXED) == fd;
+}
+
+void handoff_fd_gone(int fd)
+{
+	int mine = fd;
+
+	if (fd >= 0)
+		__atomic_compare_exchange_n(&handoff_fd, &mine, -1, 0,
+					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+void handoff_range_gone(unsigned first, unsigned last)
+{
+	int fd = __atomic_load_n(&handoff_fd, __ATOMIC_RELAXED);
+
+	if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last)
+		handoff_fd_gone(fd);
+}
+
+void handoff_abandon(int fd)
+{
+	int mine = fd;
+
+	if (__atomic_compare_exchange_n(&handoff_fd, &mine, -1, 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		REAL(close)(fd);
+}
+
+void handoff_atfork_child(void)
+{
+	int fd = handoff_fd;
+
+	handoff_fd = -1;
+	pthread_mutex_init(&handoff_lock, NULL);
+	if (fd >= 0)
+		REAL(close)(fd);
+}

@@ -1,0 +1,114 @@
+/*
+ * shim.c - owns the shim's process state: the policy loaded once into
+ * static storage, lazy initialisation (constructor or first wrapper,
+ * whichever comes first), the fork child handler, and the thread-local
+ * reentrancy guard that turns every wrapper into a plain pass-through while
+ * the shim itself is working (the config loader's own stdio included).
+ *
+ * A missing or broken configuration disables auditing for the process;
+ * it never stops the program. This file must never print, exit, raise a
+ * signal or leave errno changed.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
+
+#include "real.h"
+#include "shim.h"
+
+struct config shim_config;
+
+enum shim_state {
+	SHIM_STATE_OFF = 0,        /* not initialised, or auditing disabled */
+	SHIM_STATE_AUDITING,
+};
+
+static int shim_state;                 /* atomic */
+static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
+static __thread int shim_guard;
+
+int shim_busy(void)
+{
+	return shim_guard;
+}
+
+static void shim_atfork_child(void)
+{
+	int saved_errno = errno;
+
+	shim_guard = 0;
+	handoff_atfork_child();
+	emit_atfork_child();
+	identity_atfork_child();
+	policy_atfork_child();
+	errno = saved_errno;
+}
+
+/* The configuration file to read; PHITRAIL_CONFIG is ignored for setuid. */
+static const char *shim_config_path(void)
+{
+	const char *env;
+
+	if (getauxval(AT_SECURE) != 0)
+		return CONFIG_DEFAULT_PATH;
+	env = getenv(CONFIG_ENV);
+	return env != NULL && env[0] != '\0' ? env : CONFIG_DEFAULT_PATH;
+}
+
+static void shim_init(void)
+{
+	int saved_errno = errno;
+
+	shim_guard = 1;
+	real_resolve_all();
+	if (config_load(&shim_config, shim_config_path()) == 0 &&
+	    shim_config.error_count == 0 && shim_config.pattern_count > 0) {
+		identity_load();
+		if (pthread_atfork(NULL, NULL, shim_atfork_child) == 0) {
+			fdstate_adopt_inherited();
+			__atomic_store_n(&shim_state, SHIM_STATE_AUDITING,
+					 __ATOMIC_RELEASE);
+		}
+	}
+	shim_guard = 0;
+	errno = saved_errno;
+}
+
+int shim_enter(void)
+{
+	if (shim_guard)
+		return 0;
+	if (__atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) != SHIM_STATE_AUDITING) {
+		int saved_errno = errno;
+
+		pthread_once(&shim_once, shim_init);
+		errno = saved_errno;
+		if (__atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) !=
+		    SHIM_STATE_AUDITING)
+			return 0;
+	}
+	shim_guard = 1;
+	return 1;
+}
+
+void shim_leave(void)
+{
+	shim_guard = 0;
+}
+
+int shim_may_proceed(void)
+{
+	if (shim_config.on_collector_down != CONFIG_ON_DOWN_DENY)
+		return 0;
+	return handoff_spool_fd() >= 0 ? 0 : -EACCES;
+}
+
+__attribute__((constructor)) static void shim_constructor(void)
+{
+	int saved_errno = errno;
+
+	if (!shim_guard)
+		pthread_once(&shim_once, shim_init);
+	errno = saved_errno;
+}

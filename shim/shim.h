@@ -1,0 +1,199 @@
+/*
+ * shim.h - the shim's internal interfaces: process state and the
+ * reentrancy guard (shim.c), path policy (policy.c), per-descriptor PHI
+ * state (fdstate.c), identity (identity.c), record emission (emit.c) and
+ * the hand-off of records to the collector (handoff.c).
+ *
+ * Nothing here is exported from libphitrail.so: only the wrappers marked
+ * SHIM_EXPORT are.
+ */
+#ifndef PHITRAIL_SHIM_H
+#define PHITRAIL_SHIM_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "config.h"
+#include "record.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+#define SHIM_PATIENT_MAX 256
+
+/* ---- shim.c: state, lazy init, guard ---------------------------------- */
+
+/* The loaded policy; read only after shim_enter() returned 1. */
+extern struct config shim_config;
+
+/*
+ * Called first by every wrapper that may audit. Returns 1 when the call is
+ * to be audited: the shim is initialised, auditing is on and the calling
+ * thread is not already inside the shim; the guard is then held until
+ * shim_leave(). Returns 0 for a plain pass-through.
+ */
+int shim_enter(void);
+void shim_leave(void);
+
+/* 1 while the calling thread is inside the shim. */
+int shim_busy(void);
+
+/*
+ * In deny mode, makes sure a record can be handed off before a PHI call is
+ * performed: returns 0 when it can (or in spool mode), -EACCES when not.
+ */
+int shim_may_proceed(void);
+
+/* ---- policy.c: paths made absolute and matched ----------------------- */
+
+struct policy_match {
+	int rule;                          /* index into shim_config.rules */
+	char path[PATH_MAX];               /* absolute, normalised */
+	char patient[SHIM_PATIENT_MAX];    /* "" when the rule captures none */
+};
+
+/*
+ * Resolves path (relative to dirfd, or to the cwd for AT_FDCWD) and matches
+ * it against the policy. Returns 1 on a match (m filled), 0 when the path is
+ * not PHI or cannot be resolved. path may be NULL (returns 0). Either way
+ * m->path holds the resolved path, or "" when it could not be resolved.
+ */
+int policy_match_at(int dirfd, const char *path, struct policy_match *m);
+
+/* The working directory changed: drop the cached copy. */
+void policy_cwd_invalidate(void);
+void policy_atfork_child(void);
+
+/* ---- fdstate.c: which descriptors are open PHI files ------------------ */
+
+enum {
+	FD_REPORTED_VIEWED = 1u << 0,
+	FD_REPORTED_MODIFIED = 1u << 1,
+	FD_CREATED = 1u << 2,              /* this description created it */
+};
+
+/* One open file description of a PHI file, shared by its dups. */
+struct phi_file {
+	int rule;
+	unsigned reported;                 /* FD_* bits, atomic */
+	char path[PATH_MAX];
+	char patient[SHIM_PATIENT_MAX];
+};
+
+#define FDSTATE_MAX_FDS 65536
+#define FDSTATE_MAX_FILES 1024
+
+extern uint16_t fdstate_slot_of_fd[FDSTATE_MAX_FDS];
+
+/* Remembers fd as an open PHI file (replacing what fd was). 0 or -ENOSPC. */
+int fdstate_open(int fd, const struct policy_match *m, unsigned reported);
+
+/*
+ * The PHI file behind fd with a reference held, or NULL: the non-PHI case
+ * is one load from a table, no system call, no lock. Also NULL while the
+ * calling thread is inside the shim.
+ */
+struct phi_file *fdstate_get_slow(int fd);
+
+/* 1 when fd may be an open PHI file (no reference taken). */
+static inline int fdstate_known(int fd)
+{
+	return (unsigned)fd < FDSTATE_MAX_FDS &&
+		__atomic_load_n(&fdstate_slot_of_fd[fd], __ATOMIC_RELAXED) != 0;
+}
+
+static inline struct phi_file *fdstate_get(int fd)
+{
+	if ((unsigned)fd >= FDSTATE_MAX_FDS ||
+	    __atomic_load_n(&fdstate_slot_of_fd[fd], __ATOMIC_RELAXED) == 0)
+		return NULL;
+	return fdstate_get_slow(fd);
+}
+void fdstate_put(struct phi_file *f);
+
+/* Sets bit; 1 when it was not set before (this caller reports it). */
+int fdstate_mark(struct phi_file *f, unsigned bit);
+
+/* fd is closed (or about to be replaced): forget it. */
+void fdstate_close_slow(int fd);
+static inline void fdstate_close(int fd)
+{
+	if ((unsigned)fd < FDSTATE_MAX_FDS &&
+	    __atomic_load_n(&fdstate_slot_of_fd[fd], __ATOMIC_RELAXED) != 0)
+		fdstate_close_slow(fd);
+}
+
+/* newfd now shares oldfd's description (dup, dup2, F_DUPFD). */
+void fdstate_dup(int oldfd, int newfd);
+
+/* Forgets descriptors first..last (close_range, closefrom). */
+void fdstate_close_range(unsigned first, unsigned last);
+
+/* At start-up: adopts PHI files the process inherited open (shell redirects). */
+void fdstate_adopt_inherited(void);
+
+/* ---- identity.c: who and where ---------------------------------------- */
+
+struct identity {
+	int64_t pid, ppid, uid, auid, session;
+	uint64_t start_ticks;              /* /proc/self/stat field 22 */
+	char exe[PATH_MAX];
+	char host[256];
+	char actor[32];                    /* "uid:N" */
+};
+
+/* The process's identity, re-read after fork. */
+const struct identity *identity_get(void);
+void identity_load(void);
+void identity_atfork_child(void);
+
+/* ---- emit.c: one record, one write ----------------------------------- */
+
+struct emit_event {
+	enum event_type type;
+	const char *target, *target2;
+	int rule;
+	const char *patient;               /* NULL or "": none */
+	int error;                         /* 0: "ok", else the errno */
+	struct timespec when;              /* CLOCK_REALTIME of the call */
+	const struct record_detail *detail;
+	size_t detail_count;
+};
+
+/* Encodes and hands off one record. 0 or a negative errno. Guard held. */
+int emit_record(const struct emit_event *ev);
+
+/* Shorthand for a path event; takes the time itself. */
+int emit_path_event(enum event_type type, const struct policy_match *m,
+		    const char *target2, int error,
+		    const struct record_detail *detail, size_t detail_count);
+
+/* "EACCES"...; unknown values become "errno:N" in buf. */
+const char *emit_errno_name(int err, char *buf, size_t size);
+
+/* "O_WRONLY|O_CREAT|O_TRUNC" into buf. */
+const char *emit_open_flags(int flags, char *buf, size_t size);
+
+/* Resets the sequence counter (fork child). */
+void emit_atfork_child(void);
+
+/* ---- handoff.c: where records go -------------------------------------- */
+
+/* The spool descriptor, established on first use: fd, or a negative errno. */
+int handoff_spool_fd(void);
+
+/* The program closed fd (or replaced it): if it is ours, forget it. */
+void handoff_fd_gone(int fd);
+
+/* 1 when fd is the shim's spool descriptor. */
+int handoff_owns_fd(int fd);
+
+/* A write to fd failed: close it and start afresh on the next record. */
+void handoff_abandon(int fd);
+
+/* Forgets spool descriptors in first..last (close_range, closefrom). */
+void handoff_range_gone(unsigned first, unsigned last);
+
+void handoff_atfork_child(void);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * wrap_stdio.c - owns fopen, fopen64, freopen, freopen64 and fclose.
+ *
+ * glibc's stdio reads and writes through hidden internal calls that never
+ * reach the read/write wrappers, so a stream on a PHI file is judged by its
+ * mode when it is opened: "r" reports Viewed; "w" and "a" report Created
+ * when the file did not exist (one fstatat before the call), else Modified;
+ * '+' also reports Viewed. A refusal with EACCES/EPERM reports Access
+ * Denied. The stream's descriptor is remembered so a program mixing
+ * fileno() calls with stdio is still seen once, and forgotten by fclose
+ * (whose close is internal too). Same stream, same errno as libc.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "real.h"
+#include "shim.h"
+
+enum stdio_entry { STDIO_ENTRY_FOPEN, STDIO_ENTRY_FOPEN64,
+		   STDIO_ENTRY_FREOPEN, STDIO_ENTRY_FREOPEN64 };
+
+static FILE *stdio_real(enum stdio_entry entry, const char *path,
+			const char *mode, FILE *stream)
+{
+	switch (entry) {
+	case STDIO_ENTRY_FOPEN: return REAL(fopen)(path, mode);
+	case STDIO_ENTRY_FOPEN64: return REAL(fopen64)(path, mode);
+	case STDIO_ENTRY_FREOPEN: return REAL(freopen)(path, mode, stream);
+	case STDIO_ENTRY_FREOPEN64: return REAL(freopen64)(path, mode, stream);
+	}
+	errno = ENOSYS;
+	return NULL;
+}
+
+/* What a mode string asks for; flags only before a ",ccs=" suffix. */
+struct stdio_mode {
+	int reads, writes, exclusive;
+};
+
+static int stdio_parse_mode(const char *mode, struct stdio_mode *out)
+{
+	if (mode == NULL)
+		return -EINVAL;
+	out->reads = mode[0] == 'r';
+	out->writes = mode[0] == 'w' || mode[0] == 'a';
+	out->exclusive = 0;
+	if (!out->reads && !out->writes)
+		return -EINVAL;
+	for (const char *p = mode + 1; *p != '\0' && *p != ','; p++) {
+		if (*p == '+')
+			out->reads = 1;
+		else if (*p == 'x')
+			out->exclusive = 1;
+	}
+	return 0;
+}
+
+static FILE *stdio_audited(enum stdio_entry entry, const char *path,
+			   const char *mode, FILE *stream)
+{
+	struct policy_match m;
+	struct stdio_mode how;
+	struct record_detail detail[1];
+	unsigned reported = 0;
+	int existed = 1, saved_errno, fd;
+	FILE *fp;
+
+	if (path == NULL || !shim_enter())
+		return stdio_real(entry, path, mode, stream);
+	if (stream != NULL)
+		fdstate_close(fileno(stream));  /* freopen closes it */
+	if (!policy_match_at(AT_FDCWD, path, &m) ||
+	    stdio_parse_mode(mode, &how) < 0) {
+		shim_leave();
+		fp = stdio_real(entry, path, mode, stream);
+		if (fp != NULL)
+			fdstate_close(fileno(fp));
+		return fp;
+	}
+	if (how.writes && !how.exclusive) {
+		struct stat st;
+
+		saved_errno = errno;
+		existed = !(stat(path, &st) != 0 && errno == ENOENT);
+		errno = saved_errno;
+	} else if (how.writes) {
+		existed = 0;
+	}
+	if (shim_may_proceed() < 0) {
+		shim_leave();
+		errno = EACCES;
+		return NULL;
+	}
+	fp = stdio_real(entry, path, mode, stream);
+	saved_errno = errno;
+	detail[0] = (struct record_detail){ .key = "mode", .str = mode };
+	if (fp == NULL) {
+		if (saved_errno == EACCES || saved_errno == EPERM)
+			emit_path_event(EVENT_FILE_ACCESS_DENIED, &m, NULL,
+					saved_errno, detail, 1);
+		goto out;
+	}
+	if (how.writes && !existed) {
+		reported |= FD_CREATED | FD_REPORTED_MODIFIED;
+		emit_path_event(EVENT_FILE_CREATED, &m, NULL, 0, detail, 1);
+	} else if (how.writes) {
+		reported |= FD_REPORTED_MODIFIED;
+		emit_path_event(EVENT_FILE_MODIFIED, &m, NULL, 0, detail, 1);
+	}
+	if (how.reads) {
+		reported |= FD_REPORTED_VIEWED;
+		emit_path_event(EVENT_FILE_VIEWED, &m, NULL, 0, detail, 1);
+	}
+	fd = fileno(fp);
+	if (fd >= 0 && fdstate_open(fd, &m, reported) < 0)
+		fdstate_close(fd);
+out:
+	shim_leave();
+	errno = saved_errno;
+	return fp;
+}
+
+SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	return stdio_audited(STDIO_ENTRY_FOPEN, path, mode, NULL);
+}
+
+SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+	return stdio_audited(STDIO_ENTRY_FOPEN64, path, mode, NULL);
+}
+
+SHIM_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
+{
+	return stdio_audited(STDIO_ENTRY_FREOPEN, path, mode, stream);
+}
+
+SHIM_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
+{
+	return stdio_audited(STDIO_ENTRY_FREOPEN64, path, mode, stream);
+}
+
+SHIM_EXPORT int fclose(FILE *stream)
+{
+	if (stream != NULL) {
+		int fd = fileno(stream);
+
+		if (fd >= 0)
+			fdstate_close(fd);
+	}
+	return REAL(fclose)(stream);
+}

@@ -1,0 +1,113 @@
+/*
+ * wrap_tmp.c - owns the mkstemp family (mkstemp, mkostemp, mkstemps,
+ * mkostemps and their 64 names). glibc creates the file with an internal
+ * open that never reaches the open wrappers, so a temporary file created
+ * at a PHI path reports Created here (how GNU sed -i's temp file is seen),
+ * and its descriptor is remembered as created by this description (no
+ * Modified for what is written into it). Same descriptor, same errno.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+
+#include "real.h"
+#include "shim.h"
+
+enum tmp_entry {
+	TMP_ENTRY_MKSTEMP, TMP_ENTRY_MKSTEMP64, TMP_ENTRY_MKOSTEMP,
+	TMP_ENTRY_MKOSTEMP64, TMP_ENTRY_MKSTEMPS, TMP_ENTRY_MKSTEMPS64,
+	TMP_ENTRY_MKOSTEMPS, TMP_ENTRY_MKOSTEMPS64,
+};
+
+static int tmp_real(enum tmp_entry entry, char *template, int suffix_len,
+		    int flags)
+{
+	switch (entry) {
+	case TMP_ENTRY_MKSTEMP: return REAL(mkstemp)(template);
+	case TMP_ENTRY_MKSTEMP64: return REAL(mkstemp64)(template);
+	case TMP_ENTRY_MKOSTEMP: return REAL(mkostemp)(template, flags);
+	case TMP_ENTRY_MKOSTEMP64: return REAL(mkostemp64)(template, flags);
+	case TMP_ENTRY_MKSTEMPS: return REAL(mkstemps)(template, suffix_len);
+	case TMP_ENTRY_MKSTEMPS64: return REAL(mkstemps64)(template, suffix_len);
+	case TMP_ENTRY_MKOSTEMPS:
+		return REAL(mkostemps)(template, suffix_len, flags);
+	case TMP_ENTRY_MKOSTEMPS64:
+		return REAL(mkostemps64)(template, suffix_len, flags);
+	}
+	errno = ENOSYS;
+	return -1;
+}
+
+static int tmp_audited(enum tmp_entry entry, char *template, int suffix_len,
+		       int flags)
+{
+	struct policy_match m;
+	int fd, saved_errno;
+
+	if (!shim_enter())
+		return tmp_real(entry, template, suffix_len, flags);
+	if (shim_config.on_collector_down == CONFIG_ON_DOWN_DENY &&
+	    policy_match_at(AT_FDCWD, template, &m) && shim_may_proceed() < 0) {
+		shim_leave();
+		errno = EACCES;
+		return -1;
+	}
+	fd = tmp_real(entry, template, suffix_len, flags);
+	saved_errno = errno;
+	if (fd >= 0) {
+		if (policy_match_at(AT_FDCWD, template, &m)) {
+			emit_path_event(EVENT_FILE_CREATED, &m, NULL, 0, NULL, 0);
+			if (fdstate_open(fd, &m, FD_CREATED | FD_REPORTED_MODIFIED) < 0)
+				fdstate_close(fd);
+		} else {
+			fdstate_close(fd);
+		}
+	} else if ((saved_errno == EACCES || saved_errno == EPERM) &&
+		   policy_match_at(AT_FDCWD, template, &m)) {
+		emit_path_event(EVENT_FILE_ACCESS_DENIED, &m, NULL, saved_errno,
+				NULL, 0);
+	}
+	shim_leave();
+	errno = saved_errno;
+	return fd;
+}
+
+SHIM_EXPORT int mkstemp(char *template)
+{
+	return tmp_audited(TMP_ENTRY_MKSTEMP, template, 0, 0);
+}
+
+SHIM_EXPORT int mkstemp64(char *template)
+{
+	return tmp_audited(TMP_ENTRY_MKSTEMP64, template, 0, 0);
+}
+
+SHIM_EXPORT int mkostemp(char *template, int flags)
+{
+	return tmp_audited(TMP_ENTRY_MKOSTEMP, template, 0, flags);
+}
+
+SHIM_EXPORT int mkostemp64(char *template, int flags)
+{
+	return tmp_audited(TMP_ENTRY_MKOSTEMP64, template, 0, flags);
+}
+
+SHIM_EXPORT int mkstemps(char *template, int suffix_len)
+{
+	return tmp_audited(TMP_ENTRY_MKSTEMPS, template, suffix_len, 0);
+}
+
+SHIM_EXPORT int mkstemps64(char *template, int suffix_len)
+{
+	return tmp_audited(TMP_ENTRY_MKSTEMPS64, template, suffix_len, 0);
+}
+
+SHIM_EXPORT int mkostemps(char *template, int suffix_len, int flags)
+{
+	return tmp_audited(TMP_ENTRY_MKOSTEMPS, template, suffix_len, flags);
+}
+
+SHIM_EXPORT int mkostemps64(char *template, int suffix_len, int flags)
+{
+	return tmp_audited(TMP_ENTRY_MKOSTEMPS64, template, suffix_len, flags);
+}
