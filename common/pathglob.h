@@ -7,7 +7,7 @@
  *   **      as a whole segment: zero or more segments, any depth
  *   {name}  as a whole segment: exactly one segment, captured under name
  *   ?       one character other than '/'
- * Anything else matches itself. A trailing "/**" also matches the directory
+ * Anything else matches itself. A trailing "**" segment also matches the directory
  * itself. Matching never recurses more than PATHGLOB_MAX_SEGMENTS deep.
  */
 #ifndef PHITRAIL_PATHGLOB_H

@@ -1,0 +1,830 @@
+/*
+ * config.c - loading phitrail.conf into struct config, and matching paths
+ * against its rules.
+ *
+ * Owns the meaning of every section and key (the tables below), the checks
+ * on their values and the "FILE:LINE: what was expected" messages. inih does
+ * the tokenising; it is fed through our own line reader (ini_parse_stream,
+ * which is what ini_parse_string is built on) so that we always know the
+ * line the handler is looking at, can refuse lines longer than inih's buffer
+ * instead of having them split, refuse NUL bytes, and see section headers
+ * (inih reports neither). The reader hands inih exactly one line per call,
+ * so inih's line count and ours never differ.
+ *
+ * Runs inside host programs (the shim loads it once at start-up): the only
+ * allocation is the file buffer in config_load, no stdio, no exit, no
+ * output. config_match_path runs on every audited call and never allocates.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <ini.h>
+
+#include "config.h"
+
+#define CONFIG_FILE_MAX (1u << 20)       /* largest file read, bytes */
+
+/* ---- the parse context ---- */
+
+enum section_kind {
+	SECTION_NONE = 0,    /* before any section header */
+	SECTION_MAIN,        /* [phitrail] */
+	SECTION_RULE,        /* [rule NAME] */
+	SECTION_UNKNOWN,     /* already reported; its keys are skipped */
+};
+
+#define MAIN_KEY_SLOTS 16
+
+struct parse {
+	struct config *cfg;
+	const char *text;
+	size_t len, pos;
+	unsigned line;                        /* of the line inih holds now */
+	enum section_kind section;
+	int rule;                             /* index when SECTION_RULE */
+	bool rule_has_target;                 /* files/connect/accept/unix seen */
+	unsigned rule_protocol_line;
+	bool key_open;                        /* inih's prev_name is set */
+	bool continuation;                    /* the line continues a value */
+	unsigned main_key_line[MAIN_KEY_SLOTS];
+};
+
+static bool is_space(char c);
+static const char *find_chars_or_comment(const char *s, const char *chars);
+static void config_error(struct parse *p, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void error_set(struct config *cfg, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Sets cfg->error (cut to its size) and counts one error. */
+static void error_set(struct config *cfg, const char *fmt, ...)
+{
+	va_list ap;
+
+	cfg->error_count++;
+	if (cfg->error_count > 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(cfg->error, sizeof(cfg->error), fmt, ap);
+	va_end(ap);
+}
+
+static void config_error(struct parse *p, unsigned line, const char *fmt, ...)
+{
+	char message[CONFIG_ERROR_MAX];
+	va_list ap;
+
+	if (p->cfg->error_count > 0) {
+		p->cfg->error_count++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	error_set(p->cfg, "%s:%u: %s", p->cfg->path, line, message);
+}
+
+/* ---- value checks ---- */
+
+static int parse_number(const char *value, unsigned min, unsigned max,
+			unsigned *out)
+{
+	unsigned long n = 0;
+	const char *s = value;
+
+	if (*s == '\0')
+		return -EINVAL;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		n = n * 10 + (unsigned long)(*s - '0');
+		if (n > max)
+			return -ERANGE;
+	}
+	if (n < min)
+		return -ERANGE;
+	*out = (unsigned)n;
+	return 0;
+}
+
+static bool has_space_or_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* ---- [phitrail] keys ---- */
+
+struct main_key;
+typedef void (*main_key_handler)(struct parse *p, const struct main_key *k,
+				 const char *value);
+
+struct main_key {
+	const char *name;
+	main_key_handler handler;
+	size_t offset;        /* into struct config */
+	size_t size;          /* of a string field */
+	unsigned min, max;    /* of a number field */
+};
+
+static void *config_field(struct parse *p, const struct main_key *k)
+{
+	return (char *)p->cfg + k->offset;
+}
+
+static void key_name(struct parse *p, const struct main_key *k, const char *value)
+{
+	if (has_space_or_control(value)) {
+		config_error(p, p->line, "%s must be one word, not '%s'", k->name, value);
+		return;
+	}
+	if (strlen(value) >= k->size) {
+		config_error(p, p->line, "%s is longer than %zu bytes", k->name,
+			     k->size - 1);
+		return;
+	}
+	strlcpy(config_field(p, k), value, k->size);
+}
+
+static void key_path(struct parse *p, const struct main_key *k, const char *value)
+{
+	if (value[0] != '/') {
+		config_error(p, p->line, "%s must be an absolute path, not '%s'",
+			     k->name, value);
+		return;
+	}
+	if (strlen(value) >= k->size) {
+		config_error(p, p->line, "%s is longer than %zu bytes", k->name,
+			     k->size - 1);
+		return;
+	}
+	strlcpy(config_field(p, k), value, k->size);
+}
+
+static void key_number(struct parse *p, const struct main_key *k, const char *value)
+{
+	int rc = parse_number(value, k->min, k->max, config_field(p, k));
+
+	if (rc < 0)
+		config_error(p, p->line, "%s must be a whole number from %u to %u, not '%s'",
+			     k->name, k->min, k->max, value);
+}
+
+/* Words that a key accepts, in enum order. */
+struct choice {
+	const char *key;
+	const char *words[3];
+	size_t offset;
+};
+
+static const struct choice choices[] = {
+	{ "on_collector_down", { "spool", "deny", NULL },
+	  offsetof(struct config, on_collector_down) },
+	{ "flush", { "batch", "every-record", NULL },
+	  offsetof(struct config, flush) },
+	{ "follow_exec", { "no", "yes", NULL },
+	  offsetof(struct config, follow_exec) },
+};
+
+static void key_choice(struct parse *p, const struct main_key *k, const char *value)
+{
+	const struct choice *c = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(choices) / sizeof(choices[0]); i++)
+		if (strcmp(choices[i].key, k->name) == 0)
+			c = &choices[i];
+	if (c == NULL)
+		return;
+	for (i = 0; c->words[i] != NULL; i++) {
+		if (strcmp(c->words[i], value) == 0) {
+			/* every choice field is an enum or int */
+			*(int *)((char *)p->cfg + c->offset) = (int)i;
+			return;
+		}
+	}
+	config_error(p, p->line, "%s must be %s or %s, not '%s'", k->name,
+		     c->words[0], c->words[1], value);
+}
+
+#define STRING_KEY(key, handler, field) \
+	{ key, handler, offsetof(struct config, field), \
+	  sizeof(((struct config *)0)->field), 0, 0 }
+#define NUMBER_KEY(key, field, min, max) \
+	{ key, key_number, offsetof(struct config, field), 0, min, max }
+#define CHOICE_KEY(key) { key, key_choice, 0, 0, 0, 0 }
+
+static const struct main_key main_keys[] = {
+	STRING_KEY("workspace_id", key_name, workspace_id),
+	STRING_KEY("socket", key_path, socket_path),
+	STRING_KEY("query_socket", key_path, query_socket_path),
+	STRING_KEY("database", key_path, database),
+	STRING_KEY("spool", key_path, spool),
+	CHOICE_KEY("on_collector_down"),
+	CHOICE_KEY("flush"),
+	NUMBER_KEY("batch_delay_ms", batch_delay_ms, 0, 10000),
+	NUMBER_KEY("checkpoint_interval", checkpoint_interval_s, 1, 86400),
+	NUMBER_KEY("retention_days", retention_days, 1, 36500),
+	STRING_KEY("auditors", key_name, auditors),
+	STRING_KEY("key_file", key_path, key_file),
+	CHOICE_KEY("follow_exec"),
+};
+
+#define MAIN_KEY_COUNT (sizeof(main_keys) / sizeof(main_keys[0]))
+_Static_assert(MAIN_KEY_COUNT <= MAIN_KEY_SLOTS, "main_key_line too small");
+
+static void main_key(struct parse *p, const char *name, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < MAIN_KEY_COUNT; i++)
+		if (strcmp(main_keys[i].name, name) == 0)
+			break;
+	if (i == MAIN_KEY_COUNT) {
+		config_error(p, p->line, "unknown key '%s' in [phitrail] (expected "
+			     "workspace_id, socket, query_socket, database, spool, "
+			     "on_collector_down, flush, batch_delay_ms, "
+			     "checkpoint_interval, retention_days, auditors, "
+			     "key_file or follow_exec)", name);
+		return;
+	}
+	if (p->main_key_line[i] != 0) {
+		config_error(p, p->line, "%s is set twice (first on line %u)", name,
+			     p->main_key_line[i]);
+		return;
+	}
+	p->main_key_line[i] = p->line;
+	if (value[0] == '\0') {
+		config_error(p, p->line, "%s needs a value", name);
+		return;
+	}
+	main_keys[i].handler(p, &main_keys[i], value);
+}
+
+/* ---- [rule NAME] keys ---- */
+
+static void rule_files(struct parse *p, const char *name, char *value)
+{
+	struct config *cfg = p->cfg;
+	char *glob, *save = NULL;
+	const char *why;
+
+	for (glob = strtok_r(value, " \t", &save); glob != NULL;
+	     glob = strtok_r(NULL, " \t", &save)) {
+		struct config_pattern *pat;
+
+		if (cfg->pattern_count >= CONFIG_MAX_PATTERNS) {
+			config_error(p, p->line, "too many file patterns (at most %d)",
+				     CONFIG_MAX_PATTERNS);
+			return;
+		}
+		pat = &cfg->patterns[cfg->pattern_count];
+		if (pathglob_compile(&pat->glob, glob, &why) < 0) {
+			config_error(p, p->line, "bad glob '%s': %s", glob, why);
+			continue;
+		}
+		pat->rule = (unsigned)p->rule;
+		cfg->pattern_count++;
+	}
+}
+
+/* PORT: 1..65535, digits only. */
+static bool valid_port(const char *s)
+{
+	unsigned port;
+
+	return parse_number(s, 1, 65535, &port) == 0;
+}
+
+/* HOST:PORT, [V6]:PORT; with accept the host may be empty or left out. */
+static const char *address_problem(enum config_address_kind kind, const char *a)
+{
+	const char *colon;
+
+	if (kind == CONFIG_ADDRESS_UNIX) {
+		if (a[0] != '/' && a[0] != '@')
+			return "must be an absolute path or @abstract-name";
+		if (strlen(a) >= CONFIG_SOCKET_PATH_MAX)
+			return "is longer than a socket path (107 bytes)";
+		return NULL;
+	}
+	colon = strrchr(a, ':');
+	if (colon == NULL) {
+		if (kind == CONFIG_ADDRESS_ACCEPT && valid_port(a))
+			return NULL;
+		return kind == CONFIG_ADDRESS_ACCEPT ? "expected [ADDRESS]:PORT" :
+		    "expected HOST:PORT";
+	}
+	if (!valid_port(colon + 1))
+		return "port must be a number from 1 to 65535";
+	if (colon == a)
+		return kind == CONFIG_ADDRESS_ACCEPT ? NULL : "expected HOST:PORT";
+	if (a[0] == '[' && colon[-1] != ']')
+		return "'[' without ']' around an IPv6 address";
+	if (a[0] != '[' && memchr(a, ':', (size_t)(colon - a)) != NULL)
+		return "write an IPv6 address in brackets: [ADDRESS]:PORT";
+	return NULL;
+}
+
+static void rule_address(struct parse *p, const char *name, char *value,
+			 enum config_address_kind kind)
+{
+	struct config *cfg = p->cfg;
+	char *item, *save = NULL;
+	const char *why;
+
+	for (item = strtok_r(value, " \t", &save); item != NULL;
+	     item = strtok_r(NULL, " \t", &save)) {
+		struct config_address *addr;
+
+		if (cfg->address_count >= CONFIG_MAX_ADDRESSES) {
+			config_error(p, p->line, "too many addresses (at most %d)",
+				     CONFIG_MAX_ADDRESSES);
+			return;
+		}
+		why = address_problem(kind, item);
+		if (why == NULL && strlen(item) >= CONFIG_ADDRESS_MAX)
+			why = "is longer than 255 bytes";
+		if (why != NULL) {
+			config_error(p, p->line, "bad %s address '%s': %s", name, item, why);
+			continue;
+		}
+		addr = &cfg->addresses[cfg->address_count++];
+		addr->kind = kind;
+		addr->rule = (unsigned)p->rule;
+		strlcpy(addr->text, item, sizeof(addr->text));
+	}
+}
+
+static void rule_connect(struct parse *p, const char *name, char *value)
+{
+	rule_address(p, name, value, CONFIG_ADDRESS_CONNECT);
+}
+
+static void rule_accept(struct parse *p, const char *name, char *value)
+{
+	rule_address(p, name, value, CONFIG_ADDRESS_ACCEPT);
+}
+
+static void rule_unix(struct parse *p, const char *name, char *value)
+{
+	rule_address(p, name, value, CONFIG_ADDRESS_UNIX);
+}
+
+static const char *const protocols[] = { "hl7", "fhir", "dicom" };
+
+static void rule_protocol(struct parse *p, const char *name, char *value)
+{
+	struct config_rule *rule = &p->cfg->rules[p->rule];
+	size_t i;
+
+	if (p->rule_protocol_line != 0) {
+		config_error(p, p->line, "protocol is set twice in [rule %s] (first on line %u)",
+			     rule->name, p->rule_protocol_line);
+		return;
+	}
+	p->rule_protocol_line = p->line;
+	for (i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
+		if (strcmp(protocols[i], value) == 0) {
+			strlcpy(rule->protocol, value, sizeof(rule->protocol));
+			return;
+		}
+	}
+	config_error(p, p->line, "protocol must be hl7, fhir or dicom, not '%s'", value);
+}
+
+struct rule_key {
+	const char *name;
+	void (*handler)(struct parse *p, const char *name, char *value);
+	bool target;          /* says what the rule is about */
+};
+
+static const struct rule_key rule_keys[] = {
+	{ "files", rule_files, true },
+	{ "connect", rule_connect, true },
+	{ "accept", rule_accept, true },
+	{ "unix", rule_unix, true },
+	{ "protocol", rule_protocol, false },
+};
+
+static void rule_key(struct parse *p, const char *name, const char *value)
+{
+	char copy[INI_MAX_LINE + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(rule_keys) / sizeof(rule_keys[0]); i++)
+		if (strcmp(rule_keys[i].name, name) == 0)
+			break;
+	if (i == sizeof(rule_keys) / sizeof(rule_keys[0])) {
+		config_error(p, p->line, "unknown key '%s' in [rule %s] (expected "
+			     "files, connect, accept, unix or protocol)", name,
+			     p->cfg->rules[p->rule].name);
+		return;
+	}
+	if (value[0] == '\0') {
+		config_error(p, p->line, "%s needs a value", name);
+		return;
+	}
+	if (rule_keys[i].target)
+		p->rule_has_target = true;
+	strlcpy(copy, value, sizeof(copy));     /* lines are shorter (reader) */
+	rule_keys[i].handler(p, name, copy);
+}
+
+/*
+ * inih hands an indented line after a key over as more of that key's value,
+ * but (unlike a key line) with its inline comment still on: cut it here.
+ */
+static const char *continuation_value(struct parse *p, const char *value,
+				      char *buf, size_t size)
+{
+	char *end;
+
+	strlcpy(buf, value, size);
+	*(char *)find_chars_or_comment(buf, NULL) = '\0';
+	end = buf + strlen(buf);
+	while (end > buf && is_space(end[-1]))
+		*--end = '\0';
+	return buf;
+}
+
+static int config_handler(void *user, const char *section, const char *name,
+			  const char *value)
+{
+	struct parse *p = user;
+	char buf[INI_MAX_LINE + 1];
+
+	(void)section;  /* the reader tracks sections itself, untruncated */
+	if (p->continuation && p->section != SECTION_UNKNOWN) {
+		value = continuation_value(p, value, buf, sizeof(buf));
+		if (p->section != SECTION_RULE || strcmp(name, "protocol") == 0) {
+			config_error(p, p->line, "%s takes one value, but this "
+				     "indented line continues it", name);
+			return 1;
+		}
+	}
+	switch (p->section) {
+	case SECTION_NONE:
+		config_error(p, p->line, "'%s' is outside any section (expected "
+			     "[phitrail] or [rule NAME] first)", name);
+		break;
+	case SECTION_MAIN:
+		main_key(p, name, value);
+		break;
+	case SECTION_RULE:
+		rule_key(p, name, value);
+		break;
+	case SECTION_UNKNOWN:
+		break;
+	}
+	return 1;
+}
+
+/* ---- sections, seen by the reader ---- */
+
+static void section_close(struct parse *p)
+{
+	if (p->section == SECTION_RULE && !p->rule_has_target) {
+		const struct config_rule *rule = &p->cfg->rules[p->rule];
+
+		config_error(p, rule->line, "rule '%s' says what it covers with "
+			     "none of files, connect, accept or unix", rule->name);
+	}
+	p->section = SECTION_UNKNOWN;
+	p->rule_has_target = false;
+	p->rule_protocol_line = 0;
+}
+
+static bool rule_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+}
+
+/* name: the text between '[' and ']', NUL-terminated, not trimmed. */
+static void section_open(struct parse *p, char *name)
+{
+	struct config *cfg = p->cfg;
+	struct config_rule *rule;
+	char *end;
+	size_t i;
+
+	section_close(p);
+	while (*name == ' ' || *name == '\t')
+		name++;
+	end = name + strlen(name);
+	while (end > name && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	if (strcmp(name, "phitrail") == 0) {
+		p->section = SECTION_MAIN;
+		return;
+	}
+	if (strncmp(name, "rule", 4) != 0 || (name[4] != ' ' && name[4] != '\t' &&
+	    name[4] != '\0')) {
+		config_error(p, p->line, "unknown section [%s] (expected [phitrail] "
+			     "or [rule NAME])", name);
+		return;
+	}
+	name += 4;
+	while (*name == ' ' || *name == '\t')
+		name++;
+	if (*name == '\0') {
+		config_error(p, p->line, "[rule] needs a name: [rule NAME]");
+		return;
+	}
+	for (i = 0; name[i] != '\0'; i++) {
+		if (!rule_name_char(name[i])) {
+			config_error(p, p->line, "rule name '%s' may hold only letters, "
+				     "digits, '-', '_' and '.'", name);
+			return;
+		}
+	}
+	if (i >= CONFIG_NAME_MAX) {
+		config_error(p, p->line, "rule name '%s' is longer than %d bytes",
+			     name, CONFIG_NAME_MAX - 1);
+		return;
+	}
+	for (i = 0; i < cfg->rule_count; i++) {
+		if (strcmp(cfg->rules[i].name, name) == 0) {
+			config_error(p, p->line, "duplicate rule '%s' (first on line %u)",
+				     name, cfg->rules[i].line);
+			return;
+		}
+	}
+	if (cfg->rule_count >= CONFIG_MAX_RULES) {
+		config_error(p, p->line, "too many rules (at most %d)", CONFIG_MAX_RULES);
+		return;
+	}
+	rule = &cfg->rules[cfg->rule_count];
+	memset(rule, 0, sizeof(*rule));
+	strlcpy(rule->name, name, sizeof(rule->name));
+	rule->line = p->line;
+	p->rule = (int)cfg->rule_count++;
+	p->section = SECTION_RULE;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
+	    c == '\f';
+}
+
+/*
+ * Where inih's find_chars_or_comment stops: at one of chars, or at an inline
+ * ';' comment that follows whitespace, or at the end.
+ */
+static const char *find_chars_or_comment(const char *s, const char *chars)
+{
+	bool was_space = false;
+
+	while (*s != '\0' && (chars == NULL || strchr(chars, *s) == NULL) &&
+	       !(was_space && *s == ';')) {
+		was_space = is_space(*s);
+		s++;
+	}
+	return s;
+}
+
+/*
+ * Looks at one line (NUL-terminated, without its '\n') the way inih will,
+ * and does what inih does not tell us: sections and syntax errors.
+ */
+static void line_classify(struct parse *p, char *line)
+{
+	char *start = line, *end;
+
+	if (p->line == 1 && (unsigned char)start[0] == 0xef &&
+	    (unsigned char)start[1] == 0xbb && (unsigned char)start[2] == 0xbf)
+		start += 3;
+	end = start + strlen(start);
+	while (end > start && is_space(end[-1]))
+		*--end = '\0';
+	while (is_space(*start))
+		start++;
+	if (*start == '\0' || *start == ';' || *start == '#')
+		return;
+	if (p->key_open && start > line) {
+		p->continuation = true;   /* inih passes it as the key's value */
+		return;
+	}
+	if (*start == '[') {
+		end = (char *)find_chars_or_comment(start + 1, "]");
+		if (*end != ']') {
+			config_error(p, p->line, "'[' without ']' (expected "
+				     "[phitrail] or [rule NAME])");
+			return;
+		}
+		*end = '\0';
+		p->key_open = false;
+		section_open(p, start + 1);
+		return;
+	}
+	end = (char *)find_chars_or_comment(start, "=:");
+	if (*end != '=' && *end != ':') {
+		config_error(p, p->line, "expected 'key = value', a [section] "
+			     "or a comment");
+		return;
+	}
+	p->key_open = end > start;
+}
+
+/* The ini_reader: hands inih one whole line per call, or NULL at the end. */
+static char *config_reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	const char *line = p->text + p->pos, *nl;
+	size_t avail = p->len - p->pos, n, copy;
+	char classify[INI_MAX_LINE + 1];
+
+	if (avail == 0 || num < 2)
+		return NULL;
+	p->line++;
+	nl = memchr(line, '\n', avail);
+	n = nl ? (size_t)(nl - line) : avail;
+	p->pos += nl ? n + 1 : n;
+
+	p->continuation = false;
+	if (memchr(line, '\0', n) != NULL) {
+		config_error(p, p->line, "NUL byte in the line");
+		goto blank;
+	}
+	/* inih needs room for the '\n' and the NUL after the line. */
+	if (n + 2 > (size_t)num || n + 1 > sizeof(classify)) {
+		config_error(p, p->line, "line longer than %d bytes", num - 2);
+		goto blank;
+	}
+	memcpy(classify, line, n);
+	classify[n] = '\0';
+	line_classify(p, classify);
+	copy = n;
+	memcpy(str, line, copy);
+	str[copy++] = '\n';
+	str[copy] = '\0';
+	return str;
+blank:
+	str[0] = '\n';
+	str[1] = '\0';
+	return str;
+}
+
+/* ---- loading ---- */
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strlcpy(cfg->workspace_id, "default", sizeof(cfg->workspace_id));
+	strlcpy(cfg->socket_path, "/run/phitrail/ingest.sock", sizeof(cfg->socket_path));
+	strlcpy(cfg->query_socket_path, "/run/phitrail/query.sock",
+		sizeof(cfg->query_socket_path));
+	strlcpy(cfg->database, "/var/lib/phitrail/audit.db", sizeof(cfg->database));
+	strlcpy(cfg->spool, "/var/spool/phitrail", sizeof(cfg->spool));
+	strlcpy(cfg->key_file, "/var/lib/phitrail/signing.key", sizeof(cfg->key_file));
+	cfg->auditors[0] = '\0';
+	cfg->on_collector_down = CONFIG_ON_DOWN_SPOOL;
+	cfg->flush = CONFIG_FLUSH_BATCH;
+	cfg->batch_delay_ms = 50;
+	cfg->checkpoint_interval_s = 60;
+	cfg->retention_days = 2190;
+	cfg->follow_exec = 1;
+}
+
+const char *config_choose_path(const char *explicit_path)
+{
+	const char *env;
+
+	if (explicit_path != NULL && explicit_path[0] != '\0')
+		return explicit_path;
+	env = getenv(CONFIG_ENV);
+	if (env != NULL && env[0] != '\0')
+		return env;
+	return CONFIG_DEFAULT_PATH;
+}
+
+int config_load_string(struct config *cfg, const char *name, const char *text,
+		       size_t len)
+{
+	struct parse p;
+	int rc;
+
+	config_defaults(cfg);
+	strlcpy(cfg->path, name ? name : "(string)", sizeof(cfg->path));
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.text = text;
+	p.len = len;
+	p.section = SECTION_NONE;
+	if (len > CONFIG_FILE_MAX) {
+		error_set(cfg, "%s: larger than %u bytes", cfg->path, CONFIG_FILE_MAX);
+		return -EINVAL;
+	}
+	rc = ini_parse_stream(config_reader, &p, config_handler, &p);
+	section_close(&p);
+	if (rc > 0 && cfg->error_count == 0)
+		config_error(&p, (unsigned)rc, "not understood");
+	if (rc < 0 && cfg->error_count == 0)
+		config_error(&p, p.line, "could not be parsed (inih error %d)", rc);
+	return cfg->error_count > 0 ? -EINVAL : 0;
+}
+
+int config_load(struct config *cfg, const char *path)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc;
+
+	config_defaults(cfg);
+	strlcpy(cfg->path, path, sizeof(cfg->path));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = -errno;
+		error_set(cfg, "%s: cannot open: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		error_set(cfg, "%s: not a regular file", path);
+		goto out;
+	}
+	buf = malloc(CONFIG_FILE_MAX + 1);
+	if (buf == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (;;) {
+		n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > CONFIG_FILE_MAX) {
+			rc = -EFBIG;
+			error_set(cfg, "%s: larger than %u bytes", path, CONFIG_FILE_MAX);
+			goto out;
+		}
+	}
+	rc = config_load_string(cfg, path, buf, len);
+	goto out;
+fail:
+	error_set(cfg, "%s: cannot read: %s", path, strerror(-rc));
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/* ---- matching ---- */
+
+int config_match_path(const struct config *cfg, const char *path,
+		      char *patient, size_t patient_size)
+{
+	struct pathglob_capture captures[PATHGLOB_MAX_CAPTURES];
+	size_t i, len;
+	int c;
+
+	if (patient != NULL && patient_size > 0)
+		patient[0] = '\0';
+	if (path == NULL)
+		return -1;
+	len = strlen(path);
+	for (i = 0; i < cfg->pattern_count; i++) {
+		const struct config_pattern *pat = &cfg->patterns[i];
+
+		if (len < pat->glob.literal_prefix ||
+		    memcmp(path, pat->glob.pattern, pat->glob.literal_prefix) != 0)
+			continue;
+		if (!pathglob_match(&pat->glob, path, len, captures))
+			continue;
+		c = pathglob_capture_index(&pat->glob, "patient");
+		if (c >= 0 && patient != NULL && patient_size > 0) {
+			size_t n = captures[c].length;
+
+			if (n >= patient_size)
+				n = patient_size - 1;
+			memcpy(patient, path + captures[c].offset, n);
+			patient[n] = '\0';
+		}
+		return (int)pat->rule;
+	}
+	return -1;
+}
