@@ -1,0 +1,984 @@
+/*
+ * detect_fhir.c - the FHIR detector: HTTP/1.1 messages (requests or
+ * responses, one after another on one direction of a stream) read byte by
+ * byte, with a bounded JSON tokenizer over their bodies.
+ *
+ * Owns HTTP framing (start line, headers, Content-Length, chunked transfer
+ * coding, bodies running to the end of the stream), the reading of FHIR
+ * request targets (resource type, id, patient search parameters) and the
+ * JSON scan for resourceType, Patient ids and subject/patient references;
+ * the exact behaviour is written down in detect.h.
+ *
+ * Must never allocate, build a tree, keep more than one line or one JSON
+ * string, or look at a stream again once it gave up; bytes are only read.
+ */
+#include <string.h>
+
+#include "detect.h"
+#include "detect_impl.h"
+
+enum fhir_phase {
+	PHASE_START = 0,      /* before or inside a start line */
+	PHASE_HEADER,         /* header lines */
+	PHASE_BODY,           /* Content-Length body: body_left bytes */
+	PHASE_BODY_TO_END,    /* response body running to the end */
+	PHASE_CHUNK_SIZE,     /* chunk-size [; ext] CRLF */
+	PHASE_CHUNK_DATA,     /* body_left bytes of chunk data */
+	PHASE_CHUNK_CRLF,     /* the CRLF after chunk data */
+	PHASE_TRAILER,        /* trailer lines after the last chunk */
+};
+
+enum fhir_body { BODY_NONE = 0, BODY_LENGTH, BODY_CHUNKED, BODY_TO_END };
+
+#define FHIR_ID_MAX 64
+#define FHIR_SEGMENT_MAX 128
+
+/* ---- JSON tokenizer ---------------------------------------------------- */
+
+enum json_state {
+	JSON_FIRST = 0,       /* before the first non-blank byte */
+	JSON_VALUE,           /* between tokens */
+	JSON_STRING,
+	JSON_ESCAPE,          /* after a backslash in a string */
+	JSON_UNICODE,         /* reading the 4 hex digits of \uXXXX */
+	JSON_LITERAL,         /* number, true, false, null */
+};
+
+/* What a key means to the scan; containers remember the key holding them. */
+enum json_key {
+	KEY_OTHER = 0,
+	KEY_RESOURCE_TYPE,
+	KEY_ID,
+	KEY_REFERENCE,
+	KEY_PATIENT_HOLDER,   /* "subject", "patient": references to patients */
+	KEY_RESOURCE,         /* "resource": a resource object (Bundle entry) */
+};
+
+static const struct {
+	const char *name;
+	enum json_key key;
+} json_keys[] = {
+	{ "resourceType", KEY_RESOURCE_TYPE },
+	{ "id", KEY_ID },
+	{ "reference", KEY_REFERENCE },
+	{ "subject", KEY_PATIENT_HOLDER },
+	{ "patient", KEY_PATIENT_HOLDER },
+	{ "resource", KEY_RESOURCE },
+};
+
+static enum json_key json_key_of(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof(json_keys) / sizeof(json_keys[0]); i++)
+		if (strlen(json_keys[i].name) == n &&
+		    memcmp(json_keys[i].name, s, n) == 0)
+			return json_keys[i].key;
+	return KEY_OTHER;
+}
+
+/* A FHIR id: [A-Za-z0-9.-]{1,64}. */
+static int fhir_id_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > FHIR_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!detect_is_alpha((unsigned char)s[i]) &&
+		    !detect_is_digit((unsigned char)s[i]) &&
+		    s[i] != '-' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+/* The id of a reference "Patient/ID", ".../Patient/ID[/_history/N]"; 0 when
+   the reference names no patient. */
+static int fhir_reference_patient(const char *s, size_t n, const char **id,
+				  size_t *id_n)
+{
+	static const char prefix[] = "Patient/";
+	const size_t plen = sizeof(prefix) - 1;
+
+	for (size_t i = 0; i + plen <= n; i++) {
+		size_t end;
+
+		if (i > 0 && s[i - 1] != '/')
+			continue;
+		if (memcmp(s + i, prefix, plen) != 0)
+			continue;
+		end = i + plen;
+		while (end < n && s[end] != '/' && s[end] != '?' && s[end] != '#')
+			end++;
+		if (!fhir_id_ok(s + i + plen, end - i - plen))
+			return 0;
+		*id = s + i + plen;
+		*id_n = end - i - plen;
+		return 1;
+	}
+	return 0;
+}
+
+static void fhir_add_patient(struct detect_fhir_state *f, const char *id,
+			     size_t n)
+{
+	if (fhir_id_ok(id, n))
+		detect_add_id(&f->message, id, n, NULL, 0);
+}
+
+static void json_reset(struct detect_fhir_json *j)
+{
+	memset(j, 0, sizeof(*j));
+}
+
+static void json_stop(struct detect_fhir_state *f)
+{
+	f->json.stopped = 1;
+	f->message.flags |= DETECT_FLAG_UNSCANNED;
+}
+
+static int json_in_object(const struct detect_fhir_json *j)
+{
+	return j->depth > 0 && !j->is_array[j->depth];
+}
+
+/* The resource frame open at the current depth, or NULL. */
+static int json_frame_here(const struct detect_fhir_json *j)
+{
+	return j->frame_count > 0 &&
+	    j->frames[j->frame_count - 1].depth == j->depth;
+}
+
+static void json_open(struct detect_fhir_state *f, int is_array)
+{
+	struct detect_fhir_json *j = &f->json;
+	uint8_t holder;
+
+	if (j->depth >= DETECT_FHIR_JSON_DEPTH_MAX) {
+		json_stop(f);
+		return;
+	}
+	if (j->depth == 0)
+		holder = KEY_OTHER;
+	else if (j->is_array[j->depth])
+		holder = j->held_by[j->depth];
+	else
+		holder = j->key_class[j->depth];
+	j->depth++;
+	j->is_array[j->depth] = (uint8_t)is_array;
+	j->held_by[j->depth] = holder;
+	j->key_class[j->depth] = KEY_OTHER;
+	j->expect_key = !is_array;
+	if (!is_array && (j->depth == 1 || holder == KEY_RESOURCE)) {
+		if (j->frame_count < sizeof(j->frames) / sizeof(j->frames[0])) {
+			j->frames[j->frame_count].depth = j->depth;
+			j->frames[j->frame_count].is_patient = 0;
+			j->frames[j->frame_count].id[0] = '\0';
+			j->frame_count++;
+		} else {
+			f->message.flags |= DETECT_FLAG_TRUNCATED;
+		}
+	}
+}
+
+static void json_close(struct detect_fhir_state *f, int is_array)
+{
+	struct detect_fhir_json *j = &f->json;
+
+	if (j->depth == 0 || j->is_array[j->depth] != is_array) {
+		json_stop(f);              /* mismatched brackets: not JSON */
+		return;
+	}
+	if (json_frame_here(j)) {
+		j->frame_count--;
+		if (j->frames[j->frame_count].is_patient)
+			fhir_add_patient(f, j->frames[j->frame_count].id,
+			    strlen(j->frames[j->frame_count].id));
+	}
+	j->depth--;
+	j->expect_key = 0;
+	if (j->depth == 0)
+		j->stopped = 1;            /* the document ended */
+	else if (!j->is_array[j->depth])
+		j->key_class[j->depth] = KEY_OTHER;
+}
+
+static void json_string_end(struct detect_fhir_state *f)
+{
+	struct detect_fhir_json *j = &f->json;
+	const char *s = j->string;
+	size_t n = j->string_length;
+	const char *id;
+	size_t id_n;
+
+	if (j->string_is_key) {
+		j->key_class[j->depth] = j->string_overflow ? KEY_OTHER :
+		    (uint8_t)json_key_of(s, n);
+		j->expect_key = 0;
+		return;
+	}
+	if (!json_in_object(j) || j->string_overflow)
+		goto out;
+	switch (j->key_class[j->depth]) {
+	case KEY_RESOURCE_TYPE:
+		if (!json_frame_here(j))
+			break;
+		j->frames[j->frame_count - 1].is_patient =
+		    n == 7 && memcmp(s, "Patient", 7) == 0;
+		if (j->depth == 1 && n < sizeof(j->resource_type)) {
+			memcpy(j->resource_type, s, n);
+			j->resource_type[n] = '\0';
+		}
+		break;
+	case KEY_ID:
+		if (json_frame_here(j) && fhir_id_ok(s, n)) {
+			memcpy(j->frames[j->frame_count - 1].id, s, n);
+			j->frames[j->frame_count - 1].id[n] = '\0';
+		}
+		break;
+	case KEY_REFERENCE:
+		if (j->held_by[j->depth] == KEY_PATIENT_HOLDER &&
+		    fhir_reference_patient(s, n, &id, &id_n))
+			fhir_add_patient(f, id, id_n);
+		break;
+	default:
+		break;
+	}
+out:
+	if (json_in_object(j))
+		j->key_class[j->depth] = KEY_OTHER;
+}
+
+static void json_string_byte(struct detect_fhir_json *j, char c)
+{
+	if (j->string_length < sizeof(j->string))
+		j->string[j->string_length++] = c;
+	else
+		j->string_overflow = 1;
+}
+
+static int json_hex(int c)
+{
+	if (detect_is_digit(c))
+		return c - '0';
+	c = detect_to_lower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* One byte between tokens; returns 1 when the byte starts a literal. */
+static void json_value_byte(struct detect_fhir_state *f, uint8_t c)
+{
+	struct detect_fhir_json *j = &f->json;
+
+	switch (c) {
+	case ' ': case '\t': case '\r': case '\n':
+		break;
+	case '{':
+		json_open(f, 0);
+		break;
+	case '[':
+		json_open(f, 1);
+		break;
+	case '}':
+		json_close(f, 0);
+		break;
+	case ']':
+		json_close(f, 1);
+		break;
+	case ':':
+		j->expect_key = 0;
+		break;
+	case ',':
+		j->expect_key = json_in_object(j);
+		break;
+	case '"':
+		j->state = JSON_STRING;
+		j->string_is_key = json_in_object(j) && j->expect_key;
+		j->string_length = 0;
+		j->string_overflow = 0;
+		break;
+	default:
+		j->state = JSON_LITERAL;
+		if (json_in_object(j))
+			j->key_class[j->depth] = KEY_OTHER;
+		break;
+	}
+}
+
+static void json_byte(struct detect_fhir_state *f, uint8_t c)
+{
+	struct detect_fhir_json *j = &f->json;
+	int v;
+
+	if (j->stopped)
+		return;
+	switch (j->state) {
+	case JSON_FIRST:
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			return;
+		if (c != '{') {
+			json_stop(f);      /* not a JSON object: XML, gzip... */
+			return;
+		}
+		j->state = JSON_VALUE;
+		json_open(f, 0);
+		return;
+	case JSON_VALUE:
+		json_value_byte(f, c);
+		return;
+	case JSON_STRING:
+		if (c == '"') {
+			j->state = JSON_VALUE;
+			json_string_end(f);
+		} else if (c == '\\') {
+			j->state = JSON_ESCAPE;
+		} else {
+			json_string_byte(j, (char)c);
+		}
+		return;
+	case JSON_ESCAPE:
+		j->state = JSON_STRING;
+		switch (c) {
+		case 'u':
+			j->state = JSON_UNICODE;
+			j->unicode_left = 4;
+			j->unicode_value = 0;
+			return;
+		case 'n': c = '\n'; break;
+		case 't': c = '\t'; break;
+		case 'r': c = '\r'; break;
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		default: break;            /* '"', '\\', '/' stand for themselves */
+		}
+		json_string_byte(j, (char)c);
+		return;
+	case JSON_UNICODE:
+		v = json_hex(c);
+		if (v < 0) {
+			json_stop(f);
+			return;
+		}
+		j->unicode_value = (uint16_t)(j->unicode_value * 16 + v);
+		if (--j->unicode_left == 0) {
+			j->state = JSON_STRING;
+			/* Only ASCII matters to the scan; the rest is a '?'
+			   that no id or key accepts. */
+			json_string_byte(j, j->unicode_value < 0x80 ?
+			    (char)j->unicode_value : '?');
+		}
+		return;
+	case JSON_LITERAL:
+		if (detect_is_alpha(c) || detect_is_digit(c) || c == '-' ||
+		    c == '+' || c == '.')
+			return;
+		j->state = JSON_VALUE;
+		json_value_byte(f, c);
+		return;
+	default:
+		json_stop(f);
+		return;
+	}
+}
+
+/* ---- request targets --------------------------------------------------- */
+
+/* A FHIR resource type: letters, starting upper case, holding a lower case
+   letter ("Patient", "MedicationRequest"; not "FHIR", "R4", "metadata"). */
+static int fhir_type_shaped(const char *s, size_t n)
+{
+	int lower = 0;
+
+	if (n == 0 || n >= DETECT_MESSAGE_TYPE_MAX || !detect_is_upper((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!detect_is_alpha((unsigned char)s[i]))
+			return 0;
+		lower |= detect_is_lower((unsigned char)s[i]);
+	}
+	return lower;
+}
+
+/* Percent-decodes n bytes of s into out (cap bytes); returns the length or
+   cap when it does not fit. Bad escapes are kept as they are. */
+static size_t fhir_percent_decode(const char *s, size_t n, char *out,
+				  size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int hi, lo;
+
+		if (c == '%' && i + 2 < n && (hi = json_hex((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = json_hex((unsigned char)s[i + 2])) >= 0) {
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (o >= cap)
+			return cap;
+		out[o++] = c;
+	}
+	return o;
+}
+
+enum path_state { PATH_TYPE = 0, PATH_ID, PATH_COMPARTMENT, PATH_DONE };
+
+/*
+ * Reads the path of a target (or a Location header): Patient ids, and when
+ * set_type the message's resource type. Returns the type of the first
+ * resource-type segment through *is_patient_type (1 when it is Patient).
+ */
+static void fhir_read_path(struct detect_fhir_state *f, const char *path,
+			   size_t n, int set_type, int *is_patient_type)
+{
+	enum path_state st = PATH_TYPE;
+	size_t i = 0;
+
+	*is_patient_type = 0;
+	while (i < n && st != PATH_DONE) {
+		char seg[FHIR_SEGMENT_MAX];
+		size_t start, seg_n;
+
+		while (i < n && path[i] == '/')
+			i++;
+		start = i;
+		while (i < n && path[i] != '/')
+			i++;
+		if (i == start)
+			break;
+		seg_n = fhir_percent_decode(path + start, i - start, seg,
+		    sizeof(seg));
+		if (seg_n >= sizeof(seg))
+			seg_n = 0;        /* too long to be a type or an id */
+		switch (st) {
+		case PATH_TYPE:
+			if (!fhir_type_shaped(seg, seg_n))
+				break;
+			*is_patient_type = seg_n == 7 && memcmp(seg, "Patient", 7) == 0;
+			if (set_type) {
+				memcpy(f->type_from_path, seg, seg_n);
+				f->type_from_path[seg_n] = '\0';
+			}
+			st = PATH_ID;
+			break;
+		case PATH_ID:
+			if (seg_n == 0 || seg[0] == '_' || seg[0] == '$') {
+				st = PATH_DONE;
+				break;
+			}
+			if (*is_patient_type)
+				fhir_add_patient(f, seg, seg_n);
+			st = PATH_COMPARTMENT;
+			break;
+		case PATH_COMPARTMENT:
+			if (set_type && fhir_type_shaped(seg, seg_n)) {
+				memcpy(f->type_from_path, seg, seg_n);
+				f->type_from_path[seg_n] = '\0';
+			}
+			st = PATH_DONE;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Search parameters naming patients (tables over if chains). */
+enum param_kind {
+	PARAM_PATIENT,        /* bare id or Patient/ID */
+	PARAM_SUBJECT,        /* Patient/ID only */
+	PARAM_PATIENT_ID,     /* _id on a Patient search */
+};
+
+static const struct {
+	const char *name;
+	enum param_kind kind;
+} fhir_params[] = {
+	{ "patient", PARAM_PATIENT },
+	{ "patient:Patient", PARAM_PATIENT },
+	{ "subject:Patient", PARAM_PATIENT },
+	{ "subject", PARAM_SUBJECT },
+	{ "_id", PARAM_PATIENT_ID },
+};
+
+static void fhir_param_value(struct detect_fhir_state *f, enum param_kind kind,
+			     const char *v, size_t n)
+{
+	const char *id;
+	size_t id_n;
+
+	if (fhir_reference_patient(v, n, &id, &id_n)) {
+		if (kind != PARAM_PATIENT_ID)
+			fhir_add_patient(f, id, id_n);
+		return;
+	}
+	if (kind != PARAM_SUBJECT && memchr(v, '/', n) == NULL)
+		fhir_add_patient(f, v, n);
+}
+
+static void fhir_read_query(struct detect_fhir_state *f, const char *q,
+			    size_t n, int is_patient_type)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t start = i, eq;
+		char name[32], value[1024];
+		size_t name_n, value_n;
+
+		while (i < n && q[i] != '&')
+			i++;
+		for (eq = start; eq < i && q[eq] != '='; eq++)
+			;
+		name_n = fhir_percent_decode(q + start, eq - start, name,
+		    sizeof(name));
+		value_n = eq < i ? fhir_percent_decode(q + eq + 1, i - eq - 1,
+		    value, sizeof(value)) : 0;
+		i++;
+		if (name_n >= sizeof(name) || value_n >= sizeof(value))
+			continue;
+		for (size_t p = 0; p < sizeof(fhir_params) / sizeof(fhir_params[0]); p++) {
+			enum param_kind kind = fhir_params[p].kind;
+			size_t v = 0;
+
+			if (strlen(fhir_params[p].name) != name_n ||
+			    memcmp(fhir_params[p].name, name, name_n) != 0)
+				continue;
+			if (kind == PARAM_PATIENT_ID && !is_patient_type)
+				break;
+			while (v < value_n) {   /* comma-separated values */
+				size_t vs = v;
+
+				while (v < value_n && value[v] != ',')
+					v++;
+				fhir_param_value(f, kind, value + vs, v - vs);
+				v++;
+			}
+			break;
+		}
+	}
+}
+
+/* The request target: [scheme://authority]path[?query][#fragment]. */
+static void fhir_read_target(struct detect_fhir_state *f, const char *t,
+			     size_t n, int set_type)
+{
+	size_t path_start = 0, path_end, query_end, colon = 0;
+	int is_patient_type;
+
+	/* absolute form: a scheme (letters) then "://" */
+	while (colon < n && detect_is_alpha((unsigned char)t[colon]))
+		colon++;
+	if (colon > 0 && n - colon >= 3 && memcmp(t + colon, "://", 3) == 0) {
+		path_start = colon + 3;
+		while (path_start < n && t[path_start] != '/')
+			path_start++;
+	}
+	for (path_end = path_start; path_end < n && t[path_end] != '?' &&
+	    t[path_end] != '#'; path_end++)
+		;
+	for (query_end = path_end; query_end < n && t[query_end] != '#'; query_end++)
+		;
+	fhir_read_path(f, t + path_start, path_end - path_start, set_type,
+	    &is_patient_type);
+	if (path_end < query_end && t[path_end] == '?')
+		fhir_read_query(f, t + path_end + 1, query_end - path_end - 1,
+		    is_patient_type);
+}
+
+/* ---- HTTP framing ------------------------------------------------------ */
+
+void detect_fhir_init(struct detect_stream *s)
+{
+	s->u.fhir.phase = PHASE_START;
+}
+
+static void fhir_message_reset(struct detect_fhir_state *f)
+{
+	f->phase = PHASE_START;
+	f->is_response = 0;
+	f->body_kind = BODY_NONE;
+	f->line_overflow = 0;
+	f->seen_length = 0;
+	f->status = 0;
+	f->header_bytes = 0;
+	f->line_length = 0;
+	f->content_length = 0;
+	f->body_left = 0;
+	f->body_scanned = 0;
+	f->message_bytes = 0;
+	f->method[0] = '\0';
+	f->type_from_path[0] = '\0';
+	json_reset(&f->json);
+	detect_message_clear(&f->message);
+}
+
+static void fhir_message_done(struct detect_stream *s, struct detect_sink *sink)
+{
+	struct detect_fhir_state *f = &s->u.fhir;
+	const char *type = f->type_from_path[0] ? f->type_from_path :
+	    f->json.resource_type;
+	char status[4];
+
+	f->message.message_type[0] = '\0';
+	if (f->is_response) {
+		status[0] = (char)('0' + f->status / 100);
+		status[1] = (char)('0' + f->status / 10 % 10);
+		status[2] = (char)('0' + f->status % 10);
+		detect_type_append(&f->message, status, 3);
+		type = f->json.resource_type;
+	} else {
+		detect_type_append(&f->message, f->method, strlen(f->method));
+	}
+	if (type[0]) {
+		detect_type_append(&f->message, " ", 1);
+		detect_type_append(&f->message, type, strlen(type));
+	}
+	f->message.bytes = f->message_bytes;
+	detect_emit(s, sink, &f->message);
+	fhir_message_reset(f);
+}
+
+static int fhir_parse_status_line(struct detect_fhir_state *f, const char *l,
+				  size_t n)
+{
+	/* "HTTP/1.x SP DDD [SP reason]" */
+	if (n < 12 || memcmp(l, "HTTP/1.", 7) != 0 || !detect_is_digit((unsigned char)l[7]) ||
+	    l[8] != ' ' || !detect_is_digit((unsigned char)l[9]) ||
+	    !detect_is_digit((unsigned char)l[10]) || !detect_is_digit((unsigned char)l[11]) ||
+	    (n > 12 && l[12] != ' '))
+		return -1;
+	f->is_response = 1;
+	f->status = (uint16_t)((l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0'));
+	return 0;
+}
+
+static int fhir_parse_request_line(struct detect_stream *s, const char *l,
+				   size_t n)
+{
+	struct detect_fhir_state *f = &s->u.fhir;
+	size_t m = 0, t, t_end;
+
+	while (m < n && detect_is_upper((unsigned char)l[m]))
+		m++;
+	if (m == 0 || m >= sizeof(f->method) || m >= n || l[m] != ' ')
+		return -1;
+	t = m + 1;
+	for (t_end = t; t_end < n && l[t_end] != ' '; t_end++)
+		;
+	if (t_end == t || n - t_end != 9 || memcmp(l + t_end, " HTTP/1.", 8) != 0 ||
+	    !detect_is_digit((unsigned char)l[n - 1]))
+		return -1;
+	memcpy(f->method, l, m);
+	f->method[m] = '\0';
+	if (strcmp(f->method, "CONNECT") == 0) {
+		detect_give_up(s, "FHIR: CONNECT tunnels are not read");
+		return 0;
+	}
+	fhir_read_target(f, l + t, t_end - t, 1);
+	return 0;
+}
+
+static void fhir_start_line(struct detect_stream *s, const char *l, size_t n)
+{
+	struct detect_fhir_state *f = &s->u.fhir;
+
+	if (f->line_overflow) {
+		detect_give_up(s, "FHIR: start line too long");
+		return;
+	}
+	if (n >= 5 && memcmp(l, "HTTP/", 5) == 0) {
+		if (fhir_parse_status_line(f, l, n) < 0)
+			detect_give_up(s, "FHIR: not an HTTP/1.x status line");
+	} else if (n >= 14 && memcmp(l, "PRI * HTTP/2.0", 14) == 0) {
+		detect_give_up(s, "FHIR: HTTP/2 is not read");
+	} else if (fhir_parse_request_line(s, l, n) < 0) {
+		detect_give_up(s, "FHIR: not an HTTP/1.x request line");
+	}
+	if (s->gave_up == NULL)
+		f->phase = PHASE_HEADER;
+}
+
+static int fhir_header_is(const char *l, size_t name_n, const char *name)
+{
+	if (strlen(name) != name_n)
+		return 0;
+	for (size_t i = 0; i < name_n; i++)
+		if (detect_to_lower((unsigned char)l[i]) != name[i])
+			return 0;
+	return 1;
+}
+
+enum header_kind { HEADER_LENGTH, HEADER_TRANSFER, HEADER_LOCATION };
+
+static const struct {
+	const char *name;     /* lower case */
+	enum header_kind kind;
+} fhir_headers[] = {
+	{ "content-length", HEADER_LENGTH },
+	{ "transfer-encoding", HEADER_TRANSFER },
+	{ "location", HEADER_LOCATION },
+	{ "content-location", HEADER_LOCATION },
+};
+
+static void fhir_header_value(struct detect_stream *s, enum header_kind kind,
+			      const char *v, size_t n)
+{
+	struct detect_fhir_state *f = &s->u.fhir;
+	uint64_t length = 0;
+
+	switch (kind) {
+	case HEADER_LENGTH:
+		if (n == 0 || n > 19) {
+			detect_give_up(s, "FHIR: bad Content-Length");
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (!detect_is_digit((unsigned char)v[i])) {
+				detect_give_up(s, "FHIR: bad Content-Length");
+				return;
+			}
+			length = length * 10 + (uint64_t)(v[i] - '0');
+		}
+		if (f->seen_length && length != f->content_length) {
+			detect_give_up(s, "FHIR: conflicting Content-Length");
+			return;
+		}
+		f->seen_length = 1;
+		f->content_length = length;
+		break;
+	case HEADER_TRANSFER:
+		/* chunked must be the last coding */
+		if (n >= 7 && fhir_header_is(v + n - 7, 7, "chunked") &&
+		    (n == 7 || v[n - 8] == ' ' || v[n - 8] == ','))
+			f->body_kind = BODY_CHUNKED;
+		else if (!f->is_response)
+			detect_give_up(s, "FHIR: request Transfer-Encoding without chunked");
+		else
+			f->body_kind = BODY_TO_END;
+		break;
+	case HEADER_LOCATION:
+		if (f->is_response)
+			fhir_read_target(f, v, n, 0);
+		break;
+	}
+}
+
+static void fhir_header_line(struct detect_stream *s, const char *l, size_t n)
+{
+	const char *colon = memchr(l, ':', n);
+	size_t name_n, v, v_end;
+
+	if (colon == NULL || colon == l) {
+		detect_give_up(s, "FHIR: malformed header line");
+		return;
+	}
+	name_n = (size_t)(colon - l);
+	for (size_t h = 0; h < sizeof(fhir_headers) / sizeof(fhir_headers[0]); h++) {
+		if (!fhir_header_is(l, name_n, fhir_headers[h].name))
+			continue;
+		if (s->u.fhir.line_overflow && fhir_headers[h].kind != HEADER_LOCATION) {
+			detect_give_up(s, "FHIR: framing header too long");
+			return;
+		}
+		v = name_n + 1;
+		while (v < n && (l[v] == ' ' || l[v] == '\t'))
+			v++;
+		v_end = n;
+		while (v_end > v && (l[v_end - 1] == ' ' || l[v_end - 1] == '\t'))
+			v_end--;
+		fhir_header_value(s, fhir_headers[h].kind, l + v, v_end - v);
+		return;
+	}
+}
+
+/* The empty line after the headers: how the body is framed. */
+static void fhir_headers_end(struct detect_stream *s, struct detect_sink *sink)
+{
+	struct detect_fhir_state *f = &s->u.fhir;
+
+	if (f->is_response && f->status == 101) {
+		detect_give_up(s, "FHIR: protocol switched (101)");
+		return;
+	}
+	if (f->is_response && f->status >= 100 && f->status < 200) {
+		fhir_message_reset(f);   /* interim response: no message */
+		return;
+	}
+	if (f->body_kind == BODY_CHUNKED) {
+		f->phase = PHASE_CHUNK_SIZE;
+	} else if (f->seen_length && f->body_kind == BODY_NONE) {
+		f->body_kind = BODY_LENGTH;
+		f->body_left = f->content_length;
+		f->phase = PHASE_BODY;
+		if (f->body_left == 0)
+			fhir_message_done(s, sink);
+	} else if (!f->is_response || f->status == 204 || f->status == 304) {
+		fhir_message_done(s, sink);
+	} else {
+		f->body_kind = BODY_TO_END;
+		f->phase = PHASE_BODY_TO_END;
+	}
+}
+
+static void fhir_chunk_size_line(struct detect_stream *s, const char *l,
+				 size_t n)
+{
+	struct detect_fhir_state *f = &s->u.fhir;
+	uint64_t size = 0;
+	size_t i = 0;
+
+	while (i < n && json_hex((unsigned char)l[i]) >= 0) {
+		if (i >= 15) {
+			detect_give_up(s, "FHIR: chunk size too large");
+			return;
+		}
+		size = size * 16 + (uint64_t)json_hex((unsigned char)l[i]);
+		i++;
+	}
+	if (i == 0 || f->line_overflow ||
+	    (i < n && l[i] != ';' && l[i] != ' ' && l[i] != '\t')) {
+		detect_give_up(s, "FHIR: bad chunk size line");
+		return;
+	}
+	f->body_left = size;
+	f->phase = size ? PHASE_CHUNK_DATA : PHASE_TRAILER;
+	f->header_bytes = 0;
+}
+
+static void fhir_body_byte(struct detect_fhir_state *f, uint8_t c)
+{
+	if (f->json.stopped)
+		return;
+	if (++f->body_scanned > DETECT_FHIR_BODY_SCAN_MAX) {
+		json_stop(f);
+		return;
+	}
+	json_byte(f, c);
+}
+
+/* A complete line (without CR LF) in a line phase. */
+static void fhir_line(struct detect_stream *s, struct detect_sink *sink)
+{
+	struct detect_fhir_state *f = &s->u.fhir;
+	size_t n = f->line_length < sizeof(f->line) ? f->line_length : sizeof(f->line);
+
+	if (n > 0 && f->line[n - 1] == '\r' && !f->line_overflow)
+		n--;
+	switch (f->phase) {
+	case PHASE_START:
+		fhir_start_line(s, f->line, n);
+		break;
+	case PHASE_HEADER:
+		if (n == 0)
+			fhir_headers_end(s, sink);
+		else
+			fhir_header_line(s, f->line, n);
+		break;
+	case PHASE_CHUNK_SIZE:
+		fhir_chunk_size_line(s, f->line, n);
+		break;
+	case PHASE_TRAILER:
+		if (n == 0)
+			fhir_message_done(s, sink);
+		break;
+	default:
+		break;
+	}
+	f->line_length = 0;
+	f->line_overflow = 0;
+}
+
+/* Bytes of a line phase: start line, headers, chunk sizes, trailers. */
+static void fhir_line_byte(struct detect_stream *s, struct detect_sink *sink,
+			   uint8_t c)
+{
+	struct detect_fhir_state *f = &s->u.fhir;
+
+	if (f->phase == PHASE_START && f->line_length == 0 &&
+	    (c == '\r' || c == '\n'))
+		return;           /* blank lines between messages */
+	if (f->phase == PHASE_START && c != '\r' && c != '\n' &&
+	    c != '\t' && (c < 0x20 || c == 0x7f)) {
+		detect_give_up(s, "FHIR: control byte in a start line");
+		return;
+	}
+	f->message_bytes++;
+	if (++f->header_bytes > DETECT_FHIR_HEADER_MAX) {
+		detect_give_up(s, f->phase == PHASE_TRAILER || f->phase == PHASE_CHUNK_SIZE ?
+		    "FHIR: chunk line or trailer too long" :
+		    "FHIR: header block too long");
+		return;
+	}
+	if (c == '\n') {
+		fhir_line(s, sink);
+		return;
+	}
+	if (f->line_length < sizeof(f->line))
+		f->line[f->line_length++] = (char)c;
+	else
+		f->line_overflow = 1;
+}
+
+void detect_fhir_feed(struct detect_stream *s, const uint8_t *data, size_t len,
+		      struct detect_sink *sink)
+{
+	struct detect_fhir_state *f = &s->u.fhir;
+	size_t i = 0;
+
+	while (i < len && s->gave_up == NULL) {
+		uint8_t c = data[i];
+
+		switch (f->phase) {
+		case PHASE_BODY:
+		case PHASE_CHUNK_DATA:
+			if (f->json.stopped) {   /* count without looking */
+				size_t n = len - i < f->body_left ? len - i :
+				    (size_t)f->body_left;
+
+				f->message_bytes += n;
+				f->body_left -= n;
+				i += n;
+			} else {
+				f->message_bytes++;
+				fhir_body_byte(f, c);
+				f->body_left--;
+				i++;
+			}
+			if (f->body_left == 0) {
+				if (f->phase == PHASE_BODY)
+					fhir_message_done(s, sink);
+				else
+					f->phase = PHASE_CHUNK_CRLF;
+			}
+			continue;
+		case PHASE_BODY_TO_END:
+			if (f->json.stopped) {
+				f->message_bytes += len - i;
+				i = len;
+				continue;
+			}
+			f->message_bytes++;
+			fhir_body_byte(f, c);
+			i++;
+			continue;
+		case PHASE_CHUNK_CRLF:
+			f->message_bytes++;
+			i++;
+			if (c == '\n')
+				f->phase = PHASE_CHUNK_SIZE;
+			else if (c != '\r')
+				detect_give_up(s, "FHIR: chunk data not followed by CRLF");
+			continue;
+		default:
+			fhir_line_byte(s, sink, c);
+			i++;
+			continue;
+		}
+	}
+}
+
+void detect_fhir_end(struct detect_stream *s, struct detect_sink *sink)
+{
+	struct detect_fhir_state *f = &s->u.fhir;
+
+	if (f->phase == PHASE_BODY_TO_END)
+		fhir_message_done(s, sink);
+}

@@ -1,0 +1,77 @@
+/*
+ * detect_impl.h - what detect.c shares with the protocol detectors
+ * (detect_hl7.c, detect_fhir.c, detect_dicom.c) and nobody else: the
+ * per-protocol entry points that detect.c's table names, the sink that
+ * collects complete messages, and the helpers that fill a detect_message
+ * under the rules of detect.h (sanitised types, checked ids, no repeats).
+ */
+#ifndef PHITRAIL_DETECT_IMPL_H
+#define PHITRAIL_DETECT_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detect.h"
+
+/* Where a feed puts complete messages. */
+struct detect_sink {
+	struct detect_message *out;
+	size_t max;
+	size_t count;
+};
+
+void detect_hl7_init(struct detect_stream *s);
+void detect_hl7_feed(struct detect_stream *s, const uint8_t *data, size_t len,
+		     struct detect_sink *sink);
+void detect_hl7_end(struct detect_stream *s, struct detect_sink *sink);
+
+void detect_fhir_init(struct detect_stream *s);
+void detect_fhir_feed(struct detect_stream *s, const uint8_t *data, size_t len,
+		      struct detect_sink *sink);
+void detect_fhir_end(struct detect_stream *s, struct detect_sink *sink);
+
+void detect_dicom_init(struct detect_stream *s);
+void detect_dicom_feed(struct detect_stream *s, const uint8_t *data,
+		       size_t len, struct detect_sink *sink);
+void detect_dicom_end(struct detect_stream *s, struct detect_sink *sink);
+
+/* Marks s as given up with a static reason (the first reason stays). */
+void detect_give_up(struct detect_stream *s, const char *why);
+
+/* Hands a complete message to the sink (or counts it dropped). */
+void detect_emit(struct detect_stream *s, struct detect_sink *sink,
+		 const struct detect_message *m);
+
+/* Empties m. */
+void detect_message_clear(struct detect_message *m);
+
+/* Appends len bytes of text to m->message_type, control bytes as '?',
+   stopping silently when full. */
+void detect_type_append(struct detect_message *m, const char *text,
+			size_t len);
+
+/*
+ * Adds an id: patient when it is still empty, and "ID" or "ID (QUALIFIER)"
+ * to identifiers unless already listed. qualifier may be NULL or empty.
+ * An id that is empty, holds a byte below 0x20, 0x7F or ',' is ignored
+ * (returns -EINVAL); one too long for patient, or a list entry that does not
+ * fit, sets DETECT_FLAG_TRUNCATED (returns -ENOSPC). Returns 0 when added or
+ * already there.
+ */
+int detect_add_id(struct detect_message *m, const char *id, size_t id_len,
+		  const char *qualifier, size_t qualifier_len);
+
+/* ASCII helpers (no locale). */
+static inline int detect_is_upper(int c) { return c >= 'A' && c <= 'Z'; }
+static inline int detect_is_lower(int c) { return c >= 'a' && c <= 'z'; }
+static inline int detect_is_digit(int c) { return c >= '0' && c <= '9'; }
+static inline int detect_is_alpha(int c)
+{
+	return detect_is_upper(c) || detect_is_lower(c);
+}
+static inline int detect_to_lower(int c)
+{
+	return detect_is_upper(c) ? c - 'A' + 'a' : c;
+}
+
+#endif
