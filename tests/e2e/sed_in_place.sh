@@ -12,9 +12,13 @@ shim sed -i 's/hypertension/hypertension, controlled/' "$P/4711/chart.txt" ||
 grep -q 'hypertension, controlled' "$P/4711/chart.txt" || fail "sed -i did not edit the chart"
 
 wait_count 1 --event renamed --patient 4711
+# sed opens the chart, creates its temporary file, then reads the chart: the
+# Viewed may come before or after the Created, but the rename ends the story.
 story=$(jfield '.event_type' --patient 4711 | tr '\n' ',')
-[ "$story" = "PHI File Viewed,PHI File Created,PHI File Renamed," ] ||
-	fail "the trail says [$story], expected Viewed, Created, Renamed"
+case "$story" in
+"PHI File Viewed,PHI File Created,PHI File Renamed," | "PHI File Created,PHI File Viewed,PHI File Renamed,") ;;
+*) fail "the trail says [$story], expected Viewed and Created, then Renamed" ;;
+esac
 tmp=$(jfield '.target' --event created --patient 4711)
 case "$tmp" in "$P/4711/"*) ;; *) fail "Created names $tmp, not a file beside the chart" ;; esac
 [ "$(jfield '.target' --event renamed --patient 4711)" = "$tmp" ] || fail "Renamed does not start from the temporary file"
