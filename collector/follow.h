@@ -1,0 +1,68 @@
+/*
+ * follow.h - following spool files: reading new frames, turning them into
+ * stored records, and the group commit that ties records to offsets.
+ */
+#ifndef PHITRAILD_FOLLOW_H
+#define PHITRAILD_FOLLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "record.h"
+#include "store.h"
+
+#define FOLLOW_MAX_FILES 4096          /* followed at once; more wait on disk */
+#define FOLLOW_TICK_MS 200             /* the safety-net timer */
+
+struct follow_counters {
+	uint64_t records;                  /* stored from spool files */
+	uint64_t lost;                     /* records reported lost */
+	uint64_t tampered;                 /* files quarantined */
+	uint64_t undecodable;              /* payloads that failed record_decode */
+	uint64_t forged;                   /* writer records claiming collector events */
+	uint64_t commit_failures;
+};
+
+/*
+ * Opens the spool directories (they exist), starts inotify, records
+ * "Audit Collector Started" and adopts every file left in active/ and
+ * incoming/. 0 or a negative errno (message logged).
+ */
+int follow_start(const struct config *cfg, struct store *st);
+
+/* The descriptor of <spool>/active, for creating files in it. */
+int follow_active_dirfd(void);
+
+/*
+ * Starts following a file that ingest just created in active/ (base name,
+ * descriptor open for reading, header already written). Puts its progress
+ * row and commits: when this returns 0 the file survives any crash and its
+ * descriptor may be handed to the writer. Takes fd in every case.
+ */
+int follow_register_active(const char *base, int fd,
+			   const struct writer_identity *who, uint32_t flags);
+
+/* Reads every file with news, commits when due. Call after each loop round. */
+void follow_process(void);
+/* The safety net: every FOLLOW_TICK_MS. Liveness, rescans, commits. */
+void follow_tick(void);
+/* Milliseconds until a commit is due (-1: nothing pending). */
+int follow_ms_until_due(void);
+
+/*
+ * Clean stop: reads every file to its end, retires the ones whose writer is
+ * gone, records "Audit Collector Stopped" and commits. 0 or -errno.
+ */
+int follow_stop(void);
+/* Releases everything (no commit). */
+void follow_fini(void);
+
+size_t follow_file_count(void);
+const struct follow_counters *follow_counters(void);
+
+/* Stores one of the collector's own records (actor: the collector's user). */
+int follow_collector_event(enum event_type type, const char *detail_key,
+			   const char *detail_value);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * ingest.c - the ingest socket (handoff.h) and the birth of spool files.
+ *
+ * Owns the listening SOCK_SEQPACKET socket, the short life of each
+ * connection (one 16-byte hello within INGEST_HELLO_TIMEOUT_MS, anything
+ * else closes it and is counted), the verified identity of the peer
+ * (SO_PEERCRED, then /proc: start time, loginuid, session, exe, checked
+ * against the live connection and the peer's uid), and the creation of its
+ * spool file in active/: O_EXCL, 0600, header with SPOOL_FLAG_COLLECTOR,
+ * progress row committed BEFORE the O_WRONLY|O_APPEND descriptor is sent.
+ * Must never block (every socket is non-blocking), never believe anything
+ * the peer says beyond the hello's magic and version, and never keep a
+ * connection after the reply.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "follow.h"
+#include "handoff.h"
+#include "identity.h"
+#include "ingest.h"
+#include "log.h"
+#include "loop.h"
+#include "spool.h"
+
+struct pending_connection {
+	struct loop_watch watch;       /* watch.fd < 0: slot free */
+	int64_t deadline_ms;
+};
+
+static struct {
+	const struct config *cfg;
+	struct loop_watch listener;
+	struct pending_connection pending[INGEST_MAX_PENDING];
+	struct ingest_counters counters;
+} I = { .listener = { .fd = -1 } };
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static void connection_close(struct pending_connection *c)
+{
+	if (c->watch.fd < 0)
+		return;
+	loop_remove(&c->watch);
+	close(c->watch.fd);
+	c->watch.fd = -1;
+}
+
+/* The PHTREADY reply, with the descriptor when status is 0. */
+static int send_reply(int sock, uint32_t status, int fd)
+{
+	unsigned char msg[HANDOFF_MESSAGE_BYTES];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	memcpy(msg, HANDOFF_READY_MAGIC, 8);
+	put_le32(msg + 8, HANDOFF_VERSION);
+	put_le32(msg + 12, status);
+	if (status == 0) {
+		struct cmsghdr *cm;
+
+		memset(&control, 0, sizeof(control));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(msg))
+		return -errno;
+	return 0;
+}
+
+/* 1 while the peer still holds its end of the connection. */
+static int peer_connected(int sock)
+{
+	struct pollfd p = { .fd = sock, .events = POLLRDHUP };
+
+	if (poll(&p, 1, 0) < 0)
+		return 0;
+	return !(p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* Who is on the other end, from the kernel only. 0 or a positive errno. */
+static int verify_peer(int sock, struct writer_identity *who)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int64_t proc_uid = -1;
+
+	identity_clear(who);
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    len != sizeof(cred) || cred.pid <= 0)
+		return EPROTO;
+	who->pid = cred.pid;
+	who->uid = cred.uid;
+	who->gid = cred.gid;
+	if (identity_read_proc(who) < 0)
+		return ESRCH;
+	/* The pid read from /proc is still the peer: same uid, still connected. */
+	if (identity_proc_uid(cred.pid, &proc_uid) < 0 || proc_uid != (int64_t)cred.uid ||
+	    !peer_connected(sock))
+		return ESRCH;
+	strlcpy(who->kind, IDENTITY_VERIFIED, sizeof(who->kind));
+	identity_resolve_actor(who);
+	return 0;
+}
+
+/*
+ * Creates the spool file for who in active/: *read_fd (kept by the
+ * collector) and *write_fd (for the writer). 0 or a positive errno.
+ */
+static int create_spool_file(const struct writer_identity *who, char *base,
+			     size_t base_size, int *read_fd, int *write_fd)
+{
+	unsigned char header[SPOOL_HEADER_BYTES];
+	struct spool_header h = { 0 };
+	struct timespec now;
+	int dirfd = follow_active_dirfd(), tries, fd = -1, err;
+
+	*read_fd = *write_fd = -1;
+	for (tries = 0; tries < 8 && fd < 0; tries++) {
+		snprintf(base, base_size, "%" PRId64 "-%" PRIu64 "-%08x.spool",
+			 who->pid, who->start_time_ticks, arc4random());
+		fd = openat(dirfd, base, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+			    O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		return errno ? errno : EEXIST;
+	clock_gettime(CLOCK_REALTIME, &now);
+	h.version = SPOOL_FORMAT_VERSION;
+	h.flags = SPOOL_FLAG_COLLECTOR;
+	h.pid = (uint32_t)who->pid;
+	h.uid = (uint32_t)who->uid;
+	h.gid = (uint32_t)who->gid;
+	h.start_time_ticks = who->start_time_ticks;
+	h.created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	spool_header_encode(&h, header);
+	if (pwrite(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header))
+		goto fail;
+	*write_fd = openat(dirfd, base, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (*write_fd < 0)
+		goto fail;
+	*read_fd = fd;
+	return 0;
+fail:
+	err = errno ? errno : EIO;
+	close(fd);
+	(void)unlinkat(dirfd, base, 0);
+	return err;
+}
+
+/* A whole hello arrived on c: answer it and close. */
+static void handle_hello(struct pending_connection *c)
+{
+	unsigned char msg[HANDOFF_MESSAGE_BYTES + 1];
+	struct writer_identity who;
+	char base[128];
+	ssize_t n;
+	int sock = c->watch.fd, read_fd = -1, write_fd = -1, err, rc;
+
+	n = recv(sock, msg, sizeof(msg), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n != HANDOFF_MESSAGE_BYTES || memcmp(msg, HANDOFF_HELLO_MAGIC, 8) != 0 ||
+	    get_le32(msg + 8) != HANDOFF_VERSION) {
+		if (n != 0)
+			I.counters.bad_hello++;
+		daemon_debug("ingest: bad hello (%zd bytes): connection closed", n);
+		connection_close(c);
+		return;
+	}
+	err = verify_peer(sock, &who);
+	if (err == 0)
+		err = create_spool_file(&who, base, sizeof(base), &read_fd, &write_fd);
+	if (err == 0) {
+		rc = follow_register_active(base, read_fd, &who, SPOOL_FLAG_COLLECTOR);
+		if (rc < 0)
+			err = -rc;
+	}
+	if (err != 0) {
+		I.counters.refused++;
+		daemon_warn("ingest: no spool file for pid %" PRId64 ": %s", who.pid,
+			    strerror(err));
+		(void)send_reply(sock, (uint32_t)err, -1);
+	} else if (send_reply(sock, 0, write_fd) < 0) {
+		daemon_warn("ingest: pid %" PRId64 " left before its spool file was sent",
+			    who.pid);
+	} else {
+		I.counters.handed_out++;
+		daemon_debug("ingest: active/%s for pid %" PRId64 " uid %" PRId64, base,
+			     who.pid, who.uid);
+	}
+	if (write_fd >= 0)
+		close(write_fd);
+	connection_close(c);
+}
+
+static void on_connection(struct loop_watch *w, uint32_t events)
+{
+	(void)events;
+	handle_hello(w->context);
+}
+
+static void on_listener(struct loop_watch *w, uint32_t events)
+{
+	int fd;
+	size_t i;
+
+	(void)events;
+	while ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		struct pending_connection *c = NULL;
+
+		I.counters.accepted++;
+		for (i = 0; i < INGEST_MAX_PENDING && c == NULL; i++)
+			if (I.pending[i].watch.fd < 0)
+				c = &I.pending[i];
+		if (c == NULL) {
+			I.counters.refused++;
+			close(fd);
+			continue;
+		}
+		c->watch.fd = fd;
+		c->watch.handler = on_connection;
+		c->watch.context = c;
+		c->deadline_ms = loop_now_ms() + INGEST_HELLO_TIMEOUT_MS;
+		if (loop_add(&c->watch, EPOLLIN | EPOLLRDHUP) < 0) {
+			close(fd);
+			c->watch.fd = -1;
+			continue;
+		}
+		handle_hello(c);      /* the hello often comes with the connect */
+	}
+}
+
+void ingest_tick(void)
+{
+	int64_t now = loop_now_ms();
+	size_t i;
+
+	for (i = 0; i < INGEST_MAX_PENDING; i++) {
+		struct pending_connection *c = &I.pending[i];
+
+		if (c->watch.fd >= 0 && now >= c->deadline_ms) {
+			I.counters.timed_out++;
+			connection_close(c);
+		}
+	}
+}
+
+int ingest_start(const struct config *cfg)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
+	size_t i;
+	int fd, rc;
+
+	I.cfg = cfg;
+	for (i = 0; i < INGEST_MAX_PENDING; i++)
+		I.pending[i].watch.fd = -1;
+	if (strlcpy(addr.sun_path, cfg->socket_path, sizeof(addr.sun_path)) >=
+	    sizeof(addr.sun_path)) {
+		daemon_error("socket path %s is too long", cfg->socket_path);
+		return -ENAMETOOLONG;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (lstat(cfg->socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		(void)unlink(cfg->socket_path);   /* stale: the pidfile says we own it */
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    chmod(cfg->socket_path, 0666) < 0 || listen(fd, 128) < 0) {
+		rc = -errno;
+		daemon_error("cannot listen on %s: %s", cfg->socket_path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	I.listener.fd = fd;
+	I.listener.handler = on_listener;
+	rc = loop_add(&I.listener, EPOLLIN);
+	if (rc < 0) {
+		close(fd);
+		I.listener.fd = -1;
+	}
+	return rc;
+}
+
+void ingest_stop(void)
+{
+	size_t i;
+
+	for (i = 0; i < INGEST_MAX_PENDING; i++)
+		connection_close(&I.pending[i]);
+	if (I.listener.fd >= 0) {
+		loop_remove(&I.listener);
+		close(I.listener.fd);
+		I.listener.fd = -1;
+		if (I.cfg != NULL)
+			(void)unlink(I.cfg->socket_path);
+	}
+}
+
+const struct ingest_counters *ingest_counters(void)
+{
+	return &I.counters;
+}

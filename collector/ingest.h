@@ -1,0 +1,26 @@
+/*
+ * ingest.h - the ingest socket: hello, peer credentials, a spool file per
+ * writer handed back over SCM_RIGHTS (handoff.h).
+ */
+#ifndef PHITRAILD_INGEST_H
+#define PHITRAILD_INGEST_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+#define INGEST_MAX_PENDING 64          /* connections waiting for their hello */
+#define INGEST_HELLO_TIMEOUT_MS 1000
+
+struct ingest_counters {
+	uint64_t accepted, handed_out, bad_hello, timed_out, refused;
+};
+
+/* Listens on cfg->socket_path (a stale socket file is replaced). */
+int ingest_start(const struct config *cfg);
+/* Closes connections whose hello is overdue. */
+void ingest_tick(void);
+void ingest_stop(void);
+const struct ingest_counters *ingest_counters(void);
+
+#endif

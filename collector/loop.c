@@ -1,0 +1,92 @@
+/*
+ * loop.c - the event loop: one epoll instance, descriptors with handlers.
+ *
+ * Owns the epoll descriptor and the wait; handlers decide everything else.
+ * A handler may remove its own or any other watch: events of a watch removed
+ * during the current round are dropped (the removed list is checked).
+ * Must never know what a descriptor is for, or block except in epoll_wait.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+#define LOOP_MAX_EVENTS 64
+
+static int loop_fd = -1;
+static struct loop_watch *removed_this_round[LOOP_MAX_EVENTS];
+static size_t removed_count;
+static int in_round;
+
+int loop_init(void)
+{
+	loop_fd = epoll_create1(EPOLL_CLOEXEC);
+	return loop_fd < 0 ? -errno : 0;
+}
+
+void loop_fini(void)
+{
+	if (loop_fd >= 0)
+		close(loop_fd);
+	loop_fd = -1;
+}
+
+int loop_add(struct loop_watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	if (epoll_ctl(loop_fd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+void loop_remove(struct loop_watch *w)
+{
+	if (loop_fd >= 0 && w->fd >= 0)
+		(void)epoll_ctl(loop_fd, EPOLL_CTL_DEL, w->fd, NULL);
+	if (in_round && removed_count < LOOP_MAX_EVENTS)
+		removed_this_round[removed_count++] = w;
+}
+
+static int was_removed(const struct loop_watch *w)
+{
+	size_t i;
+
+	for (i = 0; i < removed_count; i++)
+		if (removed_this_round[i] == w)
+			return 1;
+	return 0;
+}
+
+int loop_run_once(int timeout_ms)
+{
+	struct epoll_event events[LOOP_MAX_EVENTS];
+	int n, i;
+
+	n = epoll_wait(loop_fd, events, LOOP_MAX_EVENTS, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	in_round = 1;
+	removed_count = 0;
+	for (i = 0; i < n; i++) {
+		struct loop_watch *w = events[i].data.ptr;
+
+		if (was_removed(w))
+			continue;
+		w->handler(w, events[i].events);
+	}
+	in_round = 0;
+	removed_count = 0;
+	return n;
+}
+
+int64_t loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,35 @@
+/*
+ * loop.h - the collector's event loop: epoll over descriptors, each with a
+ * handler. It knows nothing of what the descriptors carry.
+ */
+#ifndef PHITRAILD_LOOP_H
+#define PHITRAILD_LOOP_H
+
+#include <stdint.h>
+
+struct loop_watch;
+typedef void loop_handler(struct loop_watch *w, uint32_t events);
+
+/* One watched descriptor; the owner embeds it and keeps it alive. */
+struct loop_watch {
+	int fd;
+	loop_handler *handler;
+	void *context;
+};
+
+int loop_init(void);
+void loop_fini(void);
+/* Starts watching w->fd for events (EPOLLIN ...). 0 or -errno. */
+int loop_add(struct loop_watch *w, uint32_t events);
+/* Stops watching (before the owner closes the descriptor). */
+void loop_remove(struct loop_watch *w);
+/*
+ * Waits at most timeout_ms (-1: forever) and calls the handlers of every
+ * ready descriptor. Returns the number handled, or -errno (not -EINTR).
+ */
+int loop_run_once(int timeout_ms);
+
+/* Monotonic milliseconds. */
+int64_t loop_now_ms(void);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * store.h - the audit store: records, spool progress and meta in one
+ * SQLite database (WAL), written in group-commit transactions.
+ */
+#ifndef PHITRAILD_STORE_H
+#define PHITRAILD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "identity.h"
+#include "query.h"
+#include "record.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_NAME_MAX 256             /* progress row name, with NUL */
+#define STORE_GROUP_RECORDS 1000       /* commit when this many are pending */
+
+struct store;
+
+/* How far one spool file has been stored, and who writes it. */
+struct store_progress {
+	char name[STORE_NAME_MAX];     /* relative to the spool directory */
+	int64_t offset;                /* just after the last stored frame */
+	int64_t next_seq;              /* seq expected next, -1: none seen */
+	uint32_t flags;                /* SPOOL_FLAG_* of the header */
+	struct writer_identity who;
+};
+
+/*
+ * Opens (creating when missing) the database at path. Errors: -EPROTO for a
+ * database of another schema version, -EIO (message in *why, static or
+ * owned by the store until the next call) for anything SQLite refuses.
+ */
+int store_open(struct store **out, const char *path, enum config_flush flush,
+	       const char **why);
+/* Rolls back anything uncommitted and closes. */
+void store_close(struct store *st);
+
+/* The id the next appended record gets (max(id) + 1 of the store). */
+int64_t store_next_id(const struct store *st);
+
+/*
+ * Sets r->id (next id) and r->received_* (now, when absent), encodes r,
+ * hashes it and inserts it in the open transaction (begun when none is).
+ * Returns 0, -ENOSPC (disk full), -EINVAL (the record does not encode), -EIO.
+ */
+int store_append(struct store *st, struct record *r);
+
+int store_progress_put(struct store *st, const struct store_progress *p);
+int store_progress_update(struct store *st, const char *name, int64_t offset,
+			  int64_t next_seq);
+int store_progress_delete(struct store *st, const char *name);
+/* Reads one row: 0, -ENOENT, -EIO. */
+int store_progress_get(struct store *st, const char *name,
+		       struct store_progress *p);
+/* Calls fn for every row (stops at the first non-zero return, returned). */
+int store_progress_each(struct store *st,
+			int (*fn)(void *context, const struct store_progress *p),
+			void *context);
+
+/* Commits the open transaction (no-op when none). 0, -ENOSPC, -EIO. */
+int store_commit(struct store *st);
+/* Abandons the open transaction; next_id goes back to the committed one. */
+void store_rollback(struct store *st);
+/* Records appended in the open transaction. */
+size_t store_pending(const struct store *st);
+/* Monotonic ms when the first pending record was appended, or -1. */
+int64_t store_first_pending_ms(const struct store *st);
+/* True when any write (record or progress) is uncommitted. */
+int store_in_transaction(const struct store *st);
+
+/*
+ * Runs a query over committed records (a separate read connection). For
+ * "query", emit is called with each record's stored bytes in order; a
+ * non-zero return from emit stops and is returned. *count is the number of
+ * matching records (emitted ones for "query").
+ * Returns 0, -EINVAL (*why: a bad target glob), or -EIO.
+ */
+int store_query(struct store *st, const struct query_request *q,
+		int (*emit)(void *context, const void *bytes, size_t len),
+		void *context, int64_t *count, const char **why);
+
+/* Fault injection for tests: caps the database at pages pages. */
+int store_limit_pages(struct store *st, long pages);
+
+#endif
