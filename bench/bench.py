@@ -1,0 +1,863 @@
+#!/usr/bin/env python3
+"""bench.py - phitrail's cost, measured as ratios against the bare program.
+
+Started by bench/run.sh (which compiles build/bench/fileloop first); see the
+header of run.sh for the cases, the options and how to read the output.
+
+This file owns the measuring discipline: every timed figure comes from
+interleaved runs (bare, phitrail, bare, phitrail, ...) in the same session,
+summarised as the median with the min-max of the per-pair ratios; a case
+that cannot run says "not measured" and why, never a made-up number. It must
+never touch anything outside its own scratch directories (under /tmp) and
+build/bench/, never leave a collector running, and never loop unbounded:
+every loop has a count and every wait a timeout.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+FILES = 256                 # files in each tree (16 patients x 16 files)
+PATIENT = "rare"            # the patient of the query case: 100 records
+PATIENT_RECORDS = 100       # among everything cases 1-4 stored
+
+# Iteration counts per run, (full, quick). Each loop is also capped in
+# seconds by fileloop -s.
+SIZES = {
+    "runs": (9, 3),
+    "nonphi": (100000, 10000),
+    "phi": (50000, 5000),
+    "strace": (4000, 500),
+    "threads": (20000, 2000),      # per thread
+    "forks": (300, 40),
+    "ingest_runs": (3, 1),
+    "ingest_batch_records": (200000, 8000),
+    "ingest_every_records": (10000, 2000),
+    "ingest_timeout_s": (120, 20),
+    "query_runs": (7, 3),
+    "callgrind": (2000, 500),
+}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+class NotMeasured(Exception):
+    pass
+
+
+# --- the pieces ----------------------------------------------------------
+
+class Pieces:
+    def __init__(self, root):
+        b = os.path.join(root, "build")
+        self.shim = os.environ.get("PHITRAIL_LIB", os.path.join(b, "libphitrail.so"))
+        self.collector = os.path.join(b, "phitraild")
+        self.cli = os.path.join(b, "phitrail")
+        self.fileloop = os.path.join(b, "bench", "fileloop")
+        self.out = os.path.join(b, "bench")
+
+    def have(self, what):
+        return os.access(getattr(self, what), os.R_OK)
+
+
+class Deployment:
+    """A scratch phitrail deployment: config, trees, store, collector."""
+
+    def __init__(self, pieces, flush="batch", label="main"):
+        self.p = pieces
+        self.dir = tempfile.mkdtemp(prefix="phitrail-bench-%s." % label)
+        os.chmod(self.dir, 0o755)
+        self.conf = os.path.join(self.dir, "phitrail.conf")
+        self.phi = os.path.join(self.dir, "patients")
+        self.other = os.path.join(self.dir, "other")
+        self.db = os.path.join(self.dir, "db", "audit.db")
+        for d in ("run", "db"):
+            os.makedirs(os.path.join(self.dir, d), mode=0o755)
+        with open(self.conf, "w") as f:
+            f.write("[phitrail]\n"
+                    "workspace_id = bench\n"
+                    "socket = %(d)s/run/ingest.sock\n"
+                    "query_socket = %(d)s/run/query.sock\n"
+                    "database = %(d)s/db/audit.db\n"
+                    "spool = %(d)s/spool\n"
+                    "flush = %(flush)s\n"
+                    "\n[rule charts]\n"
+                    "files = %(d)s/patients/{patient}/**\n"
+                    % {"d": self.dir, "flush": flush})
+        for tree in (self.phi, self.other):
+            subprocess.run([self.p.fileloop, "-c", tree, str(FILES)], check=True)
+        self.proc = None
+        self.log = open(os.path.join(self.dir, "collector.log"), "ab")
+
+    def env(self, shim):
+        e = dict(os.environ)
+        e["PHITRAIL_CONFIG"] = self.conf
+        e.pop("LD_PRELOAD", None)
+        if shim:
+            e["LD_PRELOAD"] = self.p.shim
+        return e
+
+    def start(self):
+        if not self.p.have("collector") or not self.p.have("cli"):
+            raise NotMeasured("build/phitraild or build/phitrail not built")
+        self.proc = subprocess.Popen([self.p.collector, "--config", self.conf],
+                                     stdout=self.log, stderr=self.log,
+                                     env=self.env(False))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.proc = None
+                raise NotMeasured("the collector exited at start (see %s/collector.log)"
+                                  % self.dir)
+            if self.count() is not None:
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise NotMeasured("the collector did not answer within 10 s")
+
+    def stop(self):
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def remove(self, keep):
+        self.stop()
+        self.log.close()
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def count(self, *extra):
+        try:
+            r = subprocess.run([self.p.cli, "query", "--config", self.conf, "--count"]
+                               + list(extra), capture_output=True, text=True,
+                               timeout=30, env=self.env(False))
+        except subprocess.TimeoutExpired:
+            return None
+        if r.returncode != 0:
+            return None
+        try:
+            return int(r.stdout.split()[0])
+        except (ValueError, IndexError):
+            return None
+
+    def status_kb(self, key):
+        if self.proc is None:
+            return None
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
+                for line in f:
+                    if line.startswith(key + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+    def wait_stored(self, at_least, timeout_s, stable_s=0.0):
+        """Polls the count until it reaches at_least (then, when stable_s,
+        until it stops changing for that long). Returns (count, seconds
+        since the call when it was first seen at its final value)."""
+        t0 = time.monotonic()
+        last, last_change = None, t0
+        while True:
+            c = self.count()
+            now = time.monotonic()
+            if c is not None and c != last:
+                last, last_change = c, now
+            if last is not None and at_least is not None and last >= at_least \
+                    and (stable_s == 0 or now - last_change >= stable_s):
+                return last, last_change - t0
+            if at_least is None and last is not None and now - last_change >= stable_s:
+                return last, last_change - t0
+            if now - t0 > timeout_s:
+                return last, None
+            time.sleep(0.02)
+
+
+# --- running the loop ----------------------------------------------------
+
+def parse_kv(text):
+    out = {}
+    for word in text.split():
+        if "=" in word:
+            k, v = word.split("=", 1)
+            try:
+                out[k] = float(v) if "." in v else int(v)
+            except ValueError:
+                out[k] = v
+    return out
+
+
+def fileloop(dep, tree, variant, n, threads=1, forked=False, max_s=30, warmup=100):
+    args = [dep.p.fileloop, "-n", str(n), "-t", str(threads), "-s", str(max_s),
+            "-w", str(warmup)]
+    if forked:
+        args.append("-F")
+    args += [tree, str(FILES)]
+    if variant == "strace":
+        args = ["strace", "-f", "-e", "trace=%file", "-o", "/dev/null"] + args
+    r = subprocess.run(args, capture_output=True, text=True, timeout=max_s + 60,
+                       env=dep.env(variant == "shim"))
+    if r.returncode != 0:
+        raise NotMeasured("fileloop (%s) failed: %s" % (variant, r.stderr.strip()[:200]))
+    kv = parse_kv(r.stdout)
+    if "ns_per_iteration" not in kv:
+        raise NotMeasured("fileloop (%s) printed no result" % variant)
+    return kv
+
+
+def summary(values):
+    return {"median": statistics.median(values), "min": min(values),
+            "max": max(values), "runs": len(values)}
+
+
+def interleaved(dep, tree, variants, runs, n, drain=None, **kw):
+    """Runs the variants in turn, runs times. After each audited run, when
+    drain is given (the store), waits until the collector has caught up so
+    the next run does not compete with the backlog for the CPUs."""
+    per = {v: [] for v in variants}
+    raw = {v: [] for v in variants}
+    for _ in range(runs):
+        for v in variants:
+            kv = fileloop(dep, tree, v, n, **kw)
+            per[v].append(kv["ns_per_iteration"])
+            raw[v].append(kv)
+            if drain is not None and v == "shim":
+                drain()
+    return per, raw
+
+
+def ratio_stats(per, num, den):
+    pairs = [a / b for a, b in zip(per[num], per[den]) if b > 0]
+    med = statistics.median(per[num]) / statistics.median(per[den])
+    return {"ratio": med, "pair_min": min(pairs), "pair_max": max(pairs)}
+
+
+# --- calibration: records per iteration -----------------------------------
+
+def calibrate(dep):
+    """Records the shim produces per iteration of the PHI loop, and per
+    process (constant). Two runs of different length, each waited for."""
+    got = []
+    for n in (500, 1500):
+        before, _ = dep.wait_stored(None, 10, stable_s=0.5)
+        fileloop(dep, dep.phi, "shim", n, warmup=0)
+        after, _ = dep.wait_stored(None, 20, stable_s=0.5)
+        if before is None or after is None:
+            raise NotMeasured("the store's count is not readable")
+        got.append(after - before)
+    per_iteration = (got[1] - got[0]) / 1000.0
+    per_process = got[0] - 500 * per_iteration
+    return per_iteration, per_process
+
+
+def syscalls_per_iteration(dep, tree, variant):
+    """System calls per loop iteration, from strace -c over two loop
+    lengths (the difference cancels start-up and exit)."""
+    totals = []
+    for n in (1000, 2000):
+        out = os.path.join(dep.dir, "strace-c.txt")
+        args = ["strace", "-f", "-c", "-o", out, dep.p.fileloop, "-n", str(n),
+                "-w", "0", tree, str(FILES)]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                           env=dep.env(variant == "shim"))
+        if r.returncode != 0:
+            return None
+        total = None
+        with open(out) as f:
+            for line in f:
+                if line.strip().endswith("total"):
+                    fields = line.split()
+                    # % time, seconds, usecs/call, calls, [errors], "total"
+                    total = int(fields[3])
+        if total is None:
+            return None
+        totals.append(total)
+    return (totals[1] - totals[0]) / 1000.0
+
+
+# --- the cases -----------------------------------------------------------
+
+class Bench:
+    def __init__(self, args, root):
+        self.args = args
+        self.q = 1 if args.quick else 0
+        self.p = Pieces(root)
+        self.rows = []          # (case, bare, phitrail, ratio, note)
+        self.cases = {}         # for summary.json
+        self.calib = None
+        self.no_collector = None    # why cases 1-4 ran without a collector
+
+    def size(self, key):
+        if key == "runs" and self.args.runs:
+            return self.args.runs
+        return SIZES[key][self.q]
+
+    def row(self, case, bare, phitrail, ratio, note):
+        self.rows.append((case, bare, phitrail, ratio, note))
+
+    def not_measured(self, key, case, why):
+        self.cases[key] = {"measured": False, "why": why}
+        self.row(case, "-", "-", "not measured", why)
+        log("  %s: not measured: %s" % (case, why))
+
+    def drain_for(self, dep):
+        def drain():
+            if dep.proc is None or self.calib is None:
+                return
+            dep.wait_stored(None, 60, stable_s=0.3)
+        return drain
+
+    def loop_case(self, key, case, dep, tree, target, drain, **kw):
+        runs = self.size("runs")
+        per, raw = interleaved(dep, tree, ["bare", "shim"], runs, drain=drain, **kw)
+        rs = ratio_stats(per, "shim", "bare")
+        added = statistics.median(per["shim"]) - statistics.median(per["bare"])
+        self.cases[key] = {
+            "measured": True, "unit": "ns per iteration (open+read 4 KiB+close)",
+            "bare": summary(per["bare"]), "phitrail": summary(per["shim"]),
+            "ratio": rs["ratio"], "ratio_pair_min": rs["pair_min"],
+            "ratio_pair_max": rs["pair_max"], "added_ns_per_iteration": added,
+            "target_ratio": target,
+            "rss_kb": {"bare": summary([r["rss_kb"] for r in raw["bare"]]),
+                       "phitrail": summary([r["rss_kb"] for r in raw["shim"]])},
+            "iterations_per_run": [r["iterations"] for r in raw["shim"]],
+        }
+        return per, raw, rs, added
+
+    def fmt_ratio(self, rs):
+        return "%.3f [%.3f-%.3f]" % (rs["ratio"], rs["pair_min"], rs["pair_max"])
+
+    def case_nonphi(self, dep):
+        log("case 1: open/read/close, files no rule matches")
+        per, raw, rs, added = self.loop_case("1_nonphi", "1 non-PHI loop", dep,
+                                             dep.other, 1.01, None,
+                                             n=self.size("nonphi"))
+        self.row("1 non-PHI loop", "%.0f ns" % statistics.median(per["bare"]),
+                 "%.0f ns" % statistics.median(per["shim"]), self.fmt_ratio(rs),
+                 "%+.0f ns/iteration; target <= 1.01" % added)
+
+    def case_phi(self, dep):
+        log("case 2: open/read/close, PHI files")
+        drain = self.drain_for(dep)
+        per, raw, rs, added = self.loop_case("2_phi", "2 PHI loop", dep, dep.phi,
+                                             1.15, drain, n=self.size("phi"))
+        note = "%+.0f ns/iteration" % added
+        c = self.cases["2_phi"]
+        if self.calib and self.calib[0] > 0:
+            c["records_per_iteration"] = self.calib[0]
+            c["added_ns_per_audited_call"] = added / self.calib[0]
+            note += ", %+.0f ns/audited call (%.2f records/iteration)" % (
+                added / self.calib[0], self.calib[0])
+        for variant in ("bare", "shim"):
+            s = syscalls_per_iteration(dep, dep.phi, variant)
+            c["syscalls_per_iteration_" + ("bare" if variant == "bare" else "phitrail")] = s
+        sb, ss = c["syscalls_per_iteration_bare"], c["syscalls_per_iteration_phitrail"]
+        if sb is not None and ss is not None:
+            note += ", syscalls/iteration %.2f -> %.2f" % (sb, ss)
+        self.row("2 PHI loop", "%.0f ns" % statistics.median(per["bare"]),
+                 "%.0f ns" % statistics.median(per["shim"]), self.fmt_ratio(rs),
+                 note + "; target 1.15")
+        bare_rss = statistics.median([r["rss_kb"] for r in raw["bare"]])
+        shim_rss = statistics.median([r["rss_kb"] for r in raw["shim"]])
+        self.cases["7_shim_rss"] = {
+            "measured": True, "unit": "KiB VmRSS of fileloop after its PHI loop",
+            "bare": bare_rss, "phitrail": shim_rss, "added_kb": shim_rss - bare_rss,
+            "ratio": shim_rss / bare_rss if bare_rss else None}
+        self.shim_rss_row = ("7 shim RSS/process", "%d KiB" % bare_rss,
+                             "%d KiB" % shim_rss,
+                             "%.2f" % (shim_rss / bare_rss) if bare_rss else "-",
+                             "%+d KiB VmRSS after the PHI loop" % (shim_rss - bare_rss))
+        return per
+
+    def case_strace(self, dep):
+        log("case 3: the PHI loop under strace -f -e trace=%file")
+        runs = self.size("runs")
+        drain = self.drain_for(dep)
+        bare, shim, strace = [], [], []
+        for _ in range(runs):
+            bare.append(fileloop(dep, dep.phi, "bare", self.size("phi"))["ns_per_iteration"])
+            shim.append(fileloop(dep, dep.phi, "shim", self.size("phi"))["ns_per_iteration"])
+            drain()
+            strace.append(fileloop(dep, dep.phi, "strace", self.size("strace"),
+                                   max_s=10)["ns_per_iteration"])
+        mb, ms, mt = (statistics.median(x) for x in (bare, shim, strace))
+        shim_added = ms - mb
+        strace_added = mt - mb
+        pairs = [(t - b) / (s - b) for b, s, t in zip(bare, shim, strace) if s - b > 0]
+        c = {"measured": True, "unit": "ns per iteration",
+             "bare": summary(bare), "phitrail": summary(shim), "strace": summary(strace),
+             "strace_over_bare": mt / mb, "shim_added_ns": shim_added,
+             "strace_added_ns": strace_added, "target_added_ratio": 30}
+        if shim_added > 0 and pairs:
+            c["added_ratio"] = strace_added / shim_added
+            c["added_ratio_pair_min"] = min(pairs)
+            c["added_ratio_pair_max"] = max(pairs)
+            rtext = "%.1f [%.1f-%.1f]" % (c["added_ratio"], min(pairs), max(pairs))
+        else:
+            rtext = "n/a (shim added <= 0)"
+        self.cases["3_strace"] = c
+        self.row("3 strace vs shim (PHI)", "%.0f ns" % mb, "%.0f ns" % ms, rtext,
+                 "ratio = strace added / shim added (strace %.0f ns, %.1fx bare); "
+                 "target >= 30" % (mt, mt / mb))
+
+    def case_threads_forks(self, dep):
+        drain = self.drain_for(dep)
+        for threads in (2, 8):
+            log("case 4: PHI loop, %d threads" % threads)
+            key, case = "4_threads_%d" % threads, "4 PHI loop, %d threads" % threads
+            per, raw, rs, added = self.loop_case(key, case, dep, dep.phi, None, drain,
+                                                 n=self.size("threads"), threads=threads)
+            self.cases[key]["unit"] = "ns of wall time per iteration, all threads"
+            self.row(case, "%.0f ns" % statistics.median(per["bare"]),
+                     "%.0f ns" % statistics.median(per["shim"]), self.fmt_ratio(rs),
+                     "%+.0f ns/iteration (wall/all iterations)" % added)
+        log("case 4: PHI, one process forked per file")
+        key, case = "4_fork_per_file", "4 PHI fork per file"
+        per, raw, rs, added = self.loop_case(key, case, dep, dep.phi, None, drain,
+                                             n=self.size("forks"), forked=True)
+        self.cases[key]["unit"] = "ns per fork+open/read/close+exit+wait"
+        self.row(case, "%.0f us" % (statistics.median(per["bare"]) / 1000),
+                 "%.0f us" % (statistics.median(per["shim"]) / 1000), self.fmt_ratio(rs),
+                 "%+.1f us/child" % (added / 1000))
+
+    def ingest_once(self, flush, writers, records):
+        dep = Deployment(self.p, flush=flush, label="ingest")
+        try:
+            dep.start()
+            base, _ = dep.wait_stored(None, 10, stable_s=0.3)
+            idle_hwm = dep.status_kb("VmHWM")
+            rpi, rpp = self.calib
+            per_writer = max(1, int(records / writers / rpi))
+            expected = base + int(round(writers * (per_writer * rpi + rpp)))
+            t0 = time.monotonic()
+            procs = [subprocess.Popen([self.p.fileloop, "-n", str(per_writer), "-w", "0",
+                                       "-s", "120", dep.phi, str(FILES)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      env=dep.env(True)) for _ in range(writers)]
+            failed = 0
+            for pr in procs:
+                pr.wait(timeout=300)
+                failed += pr.returncode != 0
+            t_writers = time.monotonic() - t0
+            got, t_stored = dep.wait_stored(expected, self.size("ingest_timeout_s"))
+            if t_stored is not None:
+                t_stored += t_writers
+            hwm = dep.status_kb("VmHWM")
+            return {"expected": expected - base, "stored": (got or base) - base,
+                    "writers_s": t_writers,
+                    "stored_s": t_stored if t_stored is not None else
+                    time.monotonic() - t0, "complete": t_stored is not None,
+                    "writer_failures": failed, "collector_hwm_kb": hwm,
+                    "collector_idle_hwm_kb": idle_hwm}
+        finally:
+            dep.remove(self.args.keep)
+
+    def case_ingest(self):
+        if self.calib is None or self.calib[0] <= 0:
+            why = ("the PHI loop under the shim stored no records" if self.calib
+                   else "no calibration: the collector did not run")
+            for flush in ("batch", "every-record"):
+                self.not_measured("5_ingest_" + flush, "5 ingest " + flush, why)
+            return
+        hwm_rows = []
+        for flush in ("batch", "every-record"):
+            records = self.size("ingest_batch_records" if flush == "batch"
+                                else "ingest_every_records")
+            peak = None
+            for writers in (1, 4, 16):
+                log("case 5: ingest, flush = %s, %d writer(s), ~%d records"
+                    % (flush, writers, records))
+                key = "5_ingest_%s_%d" % (flush, writers)
+                case = "5 ingest %s, %d wr" % (flush, writers)
+                results = []
+                try:
+                    for _ in range(self.size("ingest_runs")):
+                        results.append(self.ingest_once(flush, writers, records))
+                except NotMeasured as e:
+                    self.not_measured(key, case, str(e))
+                    continue
+                rates = [r["stored"] / r["stored_s"] for r in results if r["stored_s"]]
+                lags = [r["stored_s"] / r["writers_s"] for r in results if r["writers_s"]]
+                incomplete = sum(not r["complete"] for r in results)
+                self.cases[key] = {"measured": True, "unit": "records/s stored",
+                                   "rate": summary(rates), "runs": results,
+                                   "stored_over_written_time": summary(lags)}
+                note = "stored/written time %.2f [%.2f-%.2f]" % (
+                    statistics.median(lags), min(lags), max(lags))
+                if incomplete:
+                    note += "; %d run(s) INCOMPLETE: %d of %d stored" % (
+                        incomplete, results[-1]["stored"], results[-1]["expected"])
+                if any(r["writer_failures"] for r in results):
+                    note += "; a writer failed"
+                self.row(case, "-", "%.0f rec/s" % statistics.median(rates),
+                         "[%.0f-%.0f]" % (min(rates), max(rates)), note)
+                if writers == 16:
+                    hw = [r["collector_hwm_kb"] for r in results if r["collector_hwm_kb"]]
+                    idle = [r["collector_idle_hwm_kb"] for r in results
+                            if r["collector_idle_hwm_kb"]]
+                    if hw and idle:
+                        peak = (max(hw), statistics.median(idle))
+            if peak:
+                self.cases["7_collector_hwm_" + flush] = {
+                    "measured": True, "unit": "KiB VmHWM", "idle": peak[1],
+                    "peak_16_writers": peak[0], "ratio": peak[0] / peak[1]}
+                hwm_rows.append(("7 collector peak RSS, %s" % flush,
+                                 "%d KiB" % peak[1], "%d KiB" % peak[0],
+                                 "%.2f" % (peak[0] / peak[1]),
+                                 "VmHWM idle vs after the 16-writer flood"))
+            else:
+                self.not_measured("7_collector_hwm_" + flush,
+                                  "7 collector peak RSS, " + flush,
+                                  "no 16-writer ingest run")
+        self.hwm_rows = hwm_rows
+
+    def query_table(self, dep):
+        try:
+            r = subprocess.run(["sqlite3", "-readonly", dep.db,
+                                "SELECT name FROM sqlite_master WHERE type='table' "
+                                "AND sql LIKE '%end_user_id%' LIMIT 1"],
+                               capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        name = r.stdout.strip()
+        return name if r.returncode == 0 and re.fullmatch(r"\w+", name or "") else None
+
+    def case_query(self, dep, prefix=""):
+        # One patient with a short trail in a store full of others'.
+        rare = os.path.join(dep.phi, PATIENT)
+        if not os.path.isdir(rare):
+            subprocess.run([dep.p.fileloop, "-c", rare, "1"], check=True)
+            subprocess.run([dep.p.fileloop, "-n", str(PATIENT_RECORDS), "-w", "0", rare, "1"],
+                           check=True, stdout=subprocess.DEVNULL, env=dep.env(True))
+        dep.wait_stored(None, 60, stable_s=0.5)
+        table = self.query_table(dep)
+        total = dep.count()
+        since_ns = (time.time_ns() - 86400 * 10**9)
+        cases = [
+            (prefix + "6_query_patient", prefix + "6 query --patient",
+             [self.p.cli, "query", "--config", dep.conf, "--patient", PATIENT],
+             "SELECT bytes FROM %s WHERE end_user_id='%s' ORDER BY id" % (table, PATIENT)),
+            (prefix + "6_query_count_1d", prefix + "6 query --count --since 1d",
+             [self.p.cli, "query", "--config", dep.conf, "--count", "--since", "1d"],
+             "SELECT count(*) FROM %s WHERE timestamp_ns >= %d" % (table, since_ns)),
+        ]
+        matched = dep.count("--patient", PATIENT)
+        for key, case, cmd, sql in cases:
+            log("case 6: %s (store of %s records)" % (case, total))
+            variants = [("phitrail", cmd)]
+            if table:
+                variants.insert(0, ("bare", ["sqlite3", "-readonly", dep.db, sql]))
+            times = {v: [] for v, _ in variants}
+            for v, c in variants:            # warm the caches
+                subprocess.run(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               timeout=120, env=dep.env(False))
+            failed = None
+            for _ in range(self.size("query_runs")):
+                for v, c in variants:
+                    t0 = time.perf_counter()
+                    r = subprocess.run(c, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, timeout=120,
+                                       env=dep.env(False))
+                    times[v].append(time.perf_counter() - t0)
+                    if r.returncode != 0:
+                        failed = "%s exited %d: %s" % (v, r.returncode,
+                                                       r.stderr.decode()[:200])
+            if failed:
+                self.not_measured(key, case, failed)
+                continue
+            c = {"measured": True, "unit": "seconds per command, warm, process included",
+                 "store_records": total, "patient_records": matched,
+                 "phitrail": summary(times["phitrail"])}
+            mp = statistics.median(times["phitrail"])
+            if table:
+                c["bare"] = summary(times["bare"])
+                rs = ratio_stats(times, "phitrail", "bare")
+                c.update({"ratio": rs["ratio"], "ratio_pair_min": rs["pair_min"],
+                          "ratio_pair_max": rs["pair_max"]})
+                self.row(case, "%.1f ms" % (statistics.median(times["bare"]) * 1000),
+                         "%.1f ms" % (mp * 1000), self.fmt_ratio(rs),
+                         "bare = sqlite3 CLI on the store; %s records, %s of %s"
+                         % (total, matched, PATIENT))
+            else:
+                self.row(case, "-", "%.1f ms" % (mp * 1000), "-",
+                         "no sqlite3 baseline (table not found); %s records" % total)
+            self.cases[key] = c
+
+    def case_callgrind(self, dep):
+        if shutil.which("valgrind") is None:
+            self.not_measured("callgrind", "callgrind", "valgrind not installed")
+            return
+        n = self.size("callgrind")
+        for key, case, tree in (("callgrind_1_nonphi", "1 callgrind non-PHI", dep.other),
+                                ("callgrind_2_phi", "2 callgrind PHI", dep.phi)):
+            log("callgrind: %s" % case)
+            ir = {}
+            for variant in ("bare", "shim"):
+                out = os.path.join(dep.dir, "callgrind.%s.out" % variant)
+                r = subprocess.run(["valgrind", "--tool=callgrind",
+                                    "--toggle-collect=fileloop_timed",
+                                    "--callgrind-out-file=" + out,
+                                    dep.p.fileloop, "-n", str(n), "-s", "120",
+                                    tree, str(FILES)],
+                                   capture_output=True, text=True, timeout=600,
+                                   env=dep.env(variant == "shim"))
+                total = None
+                if r.returncode == 0 and os.path.exists(out):
+                    with open(out) as f:
+                        for line in f:
+                            if line.startswith("totals:") or line.startswith("summary:"):
+                                total = int(line.split()[1])
+                if total is None:
+                    break
+                ir[variant] = total / n
+            if len(ir) != 2:
+                self.not_measured(key, case, "valgrind run failed")
+                continue
+            self.cases[key] = {"measured": True, "unit": "instructions per iteration",
+                               "bare": ir["bare"], "phitrail": ir["shim"],
+                               "ratio": ir["shim"] / ir["bare"],
+                               "added": ir["shim"] - ir["bare"]}
+            self.row(case, "%.0f Ir" % ir["bare"], "%.0f Ir" % ir["shim"],
+                     "%.3f" % (ir["shim"] / ir["bare"]),
+                     "%+.0f instructions/iteration (user space)" % (ir["shim"] - ir["bare"]))
+
+    def store_bytes(self, dep):
+        total = 0
+        for name in os.listdir(os.path.dirname(dep.db)):
+            try:
+                total += os.path.getsize(os.path.join(os.path.dirname(dep.db), name))
+            except OSError:
+                pass
+        return total
+
+    def case_big(self):
+        """A store filled to --big-records by real shimmed writers (two at a
+        time, the machine's cores), the ingest rate seen at each size, then
+        case 5 (4 writers) and case 6 against the big store. Bounded by
+        --big-minutes and by the free disk space."""
+        if self.calib is None or self.calib[0] <= 0:
+            self.not_measured("5_big", "5 ingest/query at 10M+", "no calibration")
+            return
+        target = self.args.big_records
+        cap_s = self.args.big_minutes * 60
+        chunk = 250000
+        dep = Deployment(self.p, flush="batch", label="big")
+        series = []
+        try:
+            dep.start()
+            t_begin = time.monotonic()
+            stored, _ = dep.wait_stored(None, 10, stable_s=0.3)
+            while stored < target and time.monotonic() - t_begin < cap_s:
+                per_writer = int(min(chunk, (target - stored) / 2 / self.calib[0]) + 1)
+                t0 = time.monotonic()
+                procs = [subprocess.Popen([self.p.fileloop, "-n", str(per_writer),
+                                           "-w", "0", "-s", "900", dep.phi, str(FILES)],
+                                          stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, env=dep.env(True))
+                         for _ in range(2)]
+                for pr in procs:
+                    pr.wait(timeout=1200)
+                expected = stored + int(2 * (per_writer * self.calib[0] + self.calib[1]))
+                got, t = dep.wait_stored(expected, 900)
+                if got is None or t is None:
+                    break
+                rate = (got - stored) / (time.monotonic() - t0)
+                series.append({"store_records": got, "records_per_s": rate})
+                log("big: %d records stored, %.0f records/s at this size" % (got, rate))
+                if len(series) == 1:
+                    per_record = self.store_bytes(dep) / max(got, 1)
+                    free = shutil.disk_usage(dep.dir).free
+                    if per_record * (target - got) > 0.8 * free:
+                        log("big: %d records would need %.1f GB; stopping at %d"
+                            % (target, per_record * target / 1e9, got))
+                        stored = got
+                        break
+                stored = got
+            c = {"measured": True, "target_records": target, "store_records": stored,
+                 "store_bytes": self.store_bytes(dep), "fill_series": series,
+                 "fill_s": time.monotonic() - t_begin}
+            self.cases["5_big_fill"] = c
+            if series:
+                self.row("5 big store fill", "%.0f rec/s" % series[0]["records_per_s"],
+                         "%.0f rec/s" % series[-1]["records_per_s"],
+                         "%.2f" % (series[-1]["records_per_s"] / series[0]["records_per_s"]),
+                         "ingest rate when new vs at %d records (%s target; %.1f GB)"
+                         % (stored, target, c["store_bytes"] / 1e9))
+            # Ingest into the big store: 4 writers, as case 5.
+            base, _ = dep.wait_stored(None, 60, stable_s=0.3)
+            per_writer = int(self.size("ingest_batch_records") / 4 / self.calib[0]) + 1
+            t0 = time.monotonic()
+            procs = [subprocess.Popen([self.p.fileloop, "-n", str(per_writer), "-w", "0",
+                                       "-s", "300", dep.phi, str(FILES)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      env=dep.env(True)) for _ in range(4)]
+            for pr in procs:
+                pr.wait(timeout=600)
+            expected = base + int(4 * (per_writer * self.calib[0] + self.calib[1]))
+            got, t = dep.wait_stored(expected, 600)
+            if got is not None and t is not None:
+                rate = (got - base) / (time.monotonic() - t0)
+                self.cases["5_big_ingest_batch_4"] = {
+                    "measured": True, "unit": "records/s stored",
+                    "store_records": base, "rate": rate}
+                self.row("5 big ingest batch, 4 wr", "-", "%.0f rec/s" % rate, "-",
+                         "into a store of %d records" % base)
+            else:
+                self.not_measured("5_big_ingest_batch_4", "5 big ingest batch, 4 wr",
+                                  "the store did not catch up within 600 s")
+            self.case_query(dep, prefix="big ")
+        except NotMeasured as e:
+            self.not_measured("5_big", "5 ingest/query at 10M+", str(e))
+        finally:
+            dep.remove(self.args.keep)
+
+    # --- the run ----------------------------------------------------------
+
+    def run(self):
+        t_start = time.monotonic()
+        if not self.p.have("fileloop"):
+            sys.exit("bench: %s missing (run bench/run.sh)" % self.p.fileloop)
+        shim_ok = self.p.have("shim")
+        dep = Deployment(self.p, label="main")
+        self.shim_rss_row = None
+        self.hwm_rows = []
+        try:
+            collector = True
+            try:
+                dep.start()
+            except NotMeasured as e:
+                collector = False
+                self.no_collector = str(e)
+                log("no collector (%s): the shim runs without one" % e)
+            if not shim_ok:
+                for k, c in (("1_nonphi", "1 non-PHI loop"), ("2_phi", "2 PHI loop"),
+                             ("3_strace", "3 strace vs shim"),
+                             ("4_threads", "4 threads/forks")):
+                    self.not_measured(k, c, "no shim at %s" % self.p.shim)
+            else:
+                if collector:
+                    try:
+                        self.calib = calibrate(dep)
+                        log("calibration: %.3f records/iteration, %.1f per process"
+                            % self.calib)
+                    except NotMeasured as e:
+                        log("calibration failed: %s" % e)
+                for name, fn in (("1_nonphi", lambda: self.case_nonphi(dep)),
+                                 ("2_phi", lambda: self.case_phi(dep))):
+                    try:
+                        fn()
+                    except NotMeasured as e:
+                        self.not_measured(name, name, str(e))
+                try:
+                    self.case_strace(dep)
+                except NotMeasured as e:
+                    self.not_measured("3_strace", "3 strace vs shim", str(e))
+                try:
+                    self.case_threads_forks(dep)
+                except NotMeasured as e:
+                    self.not_measured("4_threads", "4 threads/forks", str(e))
+                if self.args.callgrind:
+                    self.case_callgrind(dep)
+            if collector and shim_ok:
+                dep.wait_stored(None, 60, stable_s=0.5)
+                try:
+                    self.case_query(dep)
+                except NotMeasured as e:
+                    self.not_measured("6_query", "6 query", str(e))
+            else:
+                self.not_measured("6_query", "6 query", "needs the collector and the shim")
+        finally:
+            dep.remove(self.args.keep)
+        if shim_ok:
+            self.case_ingest()
+        else:
+            self.not_measured("5_ingest", "5 ingest", "needs the shim")
+        if self.args.big:
+            self.case_big()
+        else:
+            self.not_measured("5_big", "5 ingest/query at 10M+", "--big not given")
+        if self.shim_rss_row:
+            self.rows.append(self.shim_rss_row)
+        else:
+            self.not_measured("7_shim_rss", "7 shim RSS/process", "case 2 not measured")
+        self.rows.extend(self.hwm_rows)
+        self.report(time.monotonic() - t_start)
+
+    def report(self, elapsed):
+        head = ("case", "bare", "phitrail", "ratio median [min-max]", "note")
+        rows = [head] + [tuple(str(x) for x in r) for r in self.rows]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for i, r in enumerate(rows):
+            print("  ".join(r[j].ljust(widths[j]) for j in range(4)) + "  " + r[4])
+            if i == 0:
+                print("  ".join("-" * w for w in widths) + "  " + "-" * 4)
+        cpu = ""
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith("model name"):
+                        cpu = line.split(":", 1)[1].strip()
+                        break
+        except OSError:
+            pass
+        out = {
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "uname": " ".join(platform.uname()),
+            "uname_a": subprocess.run(["uname", "-a"], capture_output=True,
+                                      text=True).stdout.strip(),
+            "cpu": cpu, "cpus": os.cpu_count(), "mode": "quick" if self.q else "full",
+            "elapsed_s": elapsed,
+            "shim": self.p.shim,
+            "collector_missing": self.no_collector,
+            "calibration": ({"records_per_iteration": self.calib[0],
+                             "records_per_process": self.calib[1]}
+                            if self.calib else None),
+            "cases": self.cases,
+        }
+        path = os.path.join(self.p.out, "summary.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(out, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.replace(path + ".tmp", path)
+        if self.no_collector:
+            print("(cases 1-4 ran without a collector: %s)" % self.no_collector)
+        print("(%s run, %.0f s; %s)" % (out["mode"], elapsed, path))
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="bench/run.sh")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--callgrind", action="store_true")
+    ap.add_argument("--big", action="store_true")
+    ap.add_argument("--big-records", type=int, default=10000000,
+                    help="with --big: records in the big store (default 10M)")
+    ap.add_argument("--big-minutes", type=float, default=30,
+                    help="with --big: most minutes spent filling")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch directories")
+    ap.add_argument("--runs", type=int, default=0, help="interleaved runs per case")
+    ap.add_argument("--root", default=os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    args = ap.parse_args()
+    Bench(args, args.root).run()
+
+
+if __name__ == "__main__":
+    main()

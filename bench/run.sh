@@ -1,0 +1,51 @@
+#!/bin/sh
+# bench/run.sh - phitrail's cost, as ratios against the bare program.
+#
+#   make bench          full run (about 15 minutes on 2 cores)
+#   make bench-quick    every case briefly (under about 2 minutes; for CI)
+#   sh bench/run.sh [--quick] [--callgrind] [--big] [--runs N] [--keep]
+#   (--keep leaves the scratch deployments under /tmp/phitrail-bench-*)
+#
+# Compiles build/bench/fileloop (bench/fileloop.c: open, read 4 KiB, close
+# in a bounded loop over 256 files, timed inside the process) and hands over
+# to bench/bench.py, which starts scratch collectors under /tmp and runs:
+#   1  the loop on files no rule matches, bare vs shim (target <= 1.01)
+#   2  the loop on PHI files, bare vs shim: added ns per iteration and per
+#      audited call, system calls per iteration (strace -c; target 1.15)
+#   3  the PHI loop under strace -f -e trace=%file: strace's added cost over
+#      the shim's added cost (target >= 30)
+#   4  the PHI loop with 2 and 8 threads, and with one fork+exit per file
+#   5  collector ingest: records/s stored from 1, 4 and 16 shimmed writer
+#      processes, flush = batch and every-record, each into a new store
+#   5b --big [--big-records N (10M)] [--big-minutes M (30)]: a store filled by
+#      real shimmed writers, the ingest rate as it grows, then 4-writer
+#      ingest and case 6 on it (off by default: "not measured")
+#   6  warm queries: the report of one patient with 100 records among all
+#      the others, and a one-day count, against the sqlite3 CLI reading the
+#      same store directly (both timed as whole commands)
+#   7  memory: the collector's VmHWM after the 16-writer flood vs idle, and
+#      the shim's added VmRSS in fileloop after its PHI loop
+#   --callgrind adds cases 1-2 as instruction counts per iteration
+#   (valgrind --tool=callgrind, collecting only inside the timed loop).
+#
+# Discipline: every figure is a ratio against the bare program measured in
+# the same run; timed runs alternate bare, shim, bare, shim, ...; the ratio is
+# median(shim)/median(bare) with the min-max of the per-pair ratios. After an
+# audited run the harness waits for the collector to store the backlog, so
+# runs do not compete with it for the CPUs. The shim is preloaded with
+# LD_PRELOAD (PHITRAIL_LIB overrides build/libphitrail.so).
+#
+# Output: a table on stdout (progress on stderr) and build/bench/summary.json
+# (date, uname -a, CPU model, every case's numbers, or why it was not
+# measured). Exit status 0 unless the harness itself fails.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$ROOT/build/bench
+mkdir -p "$OUT"
+CC=${CC:-cc}
+if [ ! -x "$OUT/fileloop" ] || [ "$ROOT/bench/fileloop.c" -nt "$OUT/fileloop" ]; then
+	$CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wformat=2 -Wshadow -o "$OUT/fileloop" \
+		"$ROOT/bench/fileloop.c" -lpthread
+fi
+command -v python3 >/dev/null || { echo "bench: python3 is needed" >&2; exit 1; }
+exec python3 "$ROOT/bench/bench.py" --root "$ROOT" "$@"
