@@ -298,44 +298,6 @@ static void rule_files(struct parse *p, const char *name, char *value)
 	}
 }
 
-/* PORT: 1..65535, digits only. */
-static bool valid_port(const char *s)
-{
-	unsigned port;
-
-	return parse_number(s, 1, 65535, &port) == 0;
-}
-
-/* HOST:PORT, [V6]:PORT; with accept the host may be empty or left out. */
-static const char *address_problem(enum config_address_kind kind, const char *a)
-{
-	const char *colon;
-
-	if (kind == CONFIG_ADDRESS_UNIX) {
-		if (a[0] != '/' && a[0] != '@')
-			return "must be an absolute path or @abstract-name";
-		if (strlen(a) >= CONFIG_SOCKET_PATH_MAX)
-			return "is longer than a socket path (107 bytes)";
-		return NULL;
-	}
-	colon = strrchr(a, ':');
-	if (colon == NULL) {
-		if (kind == CONFIG_ADDRESS_ACCEPT && valid_port(a))
-			return NULL;
-		return kind == CONFIG_ADDRESS_ACCEPT ? "expected [ADDRESS]:PORT" :
-		    "expected HOST:PORT";
-	}
-	if (!valid_port(colon + 1))
-		return "port must be a number from 1 to 65535";
-	if (colon == a)
-		return kind == CONFIG_ADDRESS_ACCEPT ? NULL : "expected HOST:PORT";
-	if (a[0] == '[' && colon[-1] != ']')
-		return "'[' without ']' around an IPv6 address";
-	if (a[0] != '[' && memchr(a, ':', (size_t)(colon - a)) != NULL)
-		return "write an IPv6 address in brackets: [ADDRESS]:PORT";
-	return NULL;
-}
-
 static void rule_address(struct parse *p, const char *name, char *value,
 			 enum config_address_kind kind)
 {
@@ -352,14 +314,19 @@ static void rule_address(struct parse *p, const char *name, char *value,
 				     CONFIG_MAX_ADDRESSES);
 			return;
 		}
-		why = address_problem(kind, item);
-		if (why == NULL && strlen(item) >= CONFIG_ADDRESS_MAX)
+		addr = &cfg->addresses[cfg->address_count];
+		why = NULL;
+		if (strlen(item) >= CONFIG_ADDRESS_MAX)
 			why = "is longer than 255 bytes";
+		else
+			(void)netaddr_parse(&addr->compiled, item,
+					    kind == CONFIG_ADDRESS_ACCEPT,
+					    kind == CONFIG_ADDRESS_UNIX, &why);
 		if (why != NULL) {
 			config_error(p, p->line, "bad %s address '%s': %s", name, item, why);
 			continue;
 		}
-		addr = &cfg->addresses[cfg->address_count++];
+		cfg->address_count++;
 		addr->kind = kind;
 		addr->rule = (unsigned)p->rule;
 		strlcpy(addr->text, item, sizeof(addr->text));

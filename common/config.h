@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "netaddr.h"
 #include "pathglob.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/phitrail/phitrail.conf"
@@ -47,6 +48,7 @@ struct config_address {
 	enum config_address_kind kind;
 	unsigned rule;                   /* index into config.rules */
 	char text[CONFIG_ADDRESS_MAX];    /* as written */
+	struct netaddr compiled;         /* netaddr.h: what is matched */
 };
 
 struct config_rule {
@@ -112,5 +114,19 @@ int config_load_string(struct config *cfg, const char *name,
  */
 int config_match_path(const struct config *cfg, const char *path,
 		      char *patient, size_t patient_size);
+
+/*
+ * The rule whose address matches sa (netaddr.c), or -1. kind says which
+ * side: CONFIG_ADDRESS_CONNECT for the peer of a connect, ..._ACCEPT for
+ * the local address of an accepted connection; an AF_UNIX address is
+ * matched against the unix rules whatever kind says. No allocation, no
+ * system call.
+ */
+int config_match_address(const struct config *cfg,
+			 enum config_address_kind kind,
+			 const struct sockaddr *sa, socklen_t salen);
+
+/* Bit (1 << kind) set for each address kind the rules use. */
+unsigned config_address_kinds(const struct config *cfg);
 
 #endif

@@ -15,6 +15,8 @@ clang
 valgrind
 sqlite3
 socat
+curl
+dcmtk
 jq
 python3
 procps

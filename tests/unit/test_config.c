@@ -124,7 +124,7 @@ static void test_rule_keys(void)
 			   "  /srv/d\n"                       /* continuation line */
 			   "accept = :2575 0.0.0.0:2576 [::1]:2577 2578\n"
 			   "unix = /run/feed.sock @abstract\n"
-			   "connect = ehr.example.org:443 [fe80::1]:80\n"
+			   "connect = 192.0.2.7:443 [fe80::1]:80\n"
 			   "protocol = fhir\n"), "OK");
 	CHECK_INT(cfg.pattern_count, 4);
 	CHECK_STR(cfg.patterns[3].glob.pattern, "/srv/d");
