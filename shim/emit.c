@@ -8,6 +8,10 @@
  * Never allocates, never prints; the caller holds the shim's guard and
  * restores errno. A failed or short write abandons that spool file (a cut
  * frame ends it); the record is retried once on a fresh one.
+ * Never loses silently: a record that neither the collector nor the
+ * fallback spool took is counted, and so is a PHI call denied in deny mode;
+ * the next record handed off carries the counts ("lost_before",
+ * "denied_while_down" in its detail) for the collector to report.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,10 +24,30 @@
 #include "spool.h"
 
 static int64_t emit_seq;                   /* atomic, per process */
+static int64_t emit_lost;                  /* atomic: records not handed off */
+static int64_t emit_denied;                /* atomic: calls denied (deny mode) */
 
 void emit_atfork_child(void)
 {
 	emit_seq = 0;
+	emit_lost = 0;        /* the parent reports its own */
+	emit_denied = 0;
+}
+
+void emit_note_denied(void)
+{
+	__atomic_fetch_add(&emit_denied, 1, __ATOMIC_RELAXED);
+}
+
+/* The counts not yet reported, as detail entries after r's own. */
+static void emit_add_counts(struct record *r, int64_t lost, int64_t denied)
+{
+	if (lost > 0 && r->detail_count < RECORD_MAX_DETAIL)
+		r->detail[r->detail_count++] = (struct record_detail){
+			.key = "lost_before", .num = lost };
+	if (denied > 0 && r->detail_count < RECORD_MAX_DETAIL)
+		r->detail[r->detail_count++] = (struct record_detail){
+			.key = "denied_while_down", .num = denied };
 }
 
 struct emit_name {
@@ -109,15 +133,16 @@ static void emit_fill(struct record *r, const struct emit_event *ev,
 		r->detail[r->detail_count++] = ev->detail[i];
 }
 
-int emit_record(const struct emit_event *ev)
+/* One attempt chain for r; 0, or a negative errno with *cut set when the
+ * loss is reported another way (a frame cut short, a seq gap). */
+static int emit_write(struct record *r, int *cut)
 {
 	unsigned char frame[SPOOL_FRAME_HEADER_BYTES + RECORD_MAX_BYTES];
-	char errbuf[24];
-	struct record r;
+	size_t own_details = r->detail_count;
+	int64_t lost, denied;
 	long len;
 	int fd, attempt;
 
-	emit_fill(&r, ev, identity_get(), errbuf, sizeof(errbuf));
 	for (attempt = 0; attempt < 2; attempt++) {
 		ssize_t n;
 
@@ -125,27 +150,55 @@ int emit_record(const struct emit_event *ev)
 		if (fd < 0)
 			return fd;
 		if (attempt == 0)
-			r.seq = __atomic_fetch_add(&emit_seq, 1, __ATOMIC_RELAXED);
-		len = record_encode(&r, frame + SPOOL_FRAME_HEADER_BYTES,
+			r->seq = __atomic_fetch_add(&emit_seq, 1, __ATOMIC_RELAXED);
+		lost = __atomic_load_n(&emit_lost, __ATOMIC_RELAXED);
+		denied = __atomic_load_n(&emit_denied, __ATOMIC_RELAXED);
+		r->detail_count = own_details;
+		emit_add_counts(r, lost, denied);
+		len = record_encode(r, frame + SPOOL_FRAME_HEADER_BYTES,
 				    RECORD_MAX_BYTES);
-		if (len <= 0)
+		if (len <= 0) {
+			*cut = 1;         /* its seq is taken: the gap reports it */
 			return len < 0 ? (int)len : -EINVAL;
+		}
 		spool_frame_header_encode(frame + SPOOL_FRAME_HEADER_BYTES,
 					  (uint32_t)len, frame);
 		do {
 			n = REAL(write)(fd, frame,
 					SPOOL_FRAME_HEADER_BYTES + (size_t)len);
 		} while (n < 0 && errno == EINTR);
-		if (n == SPOOL_FRAME_HEADER_BYTES + len)
+		if (n == SPOOL_FRAME_HEADER_BYTES + len) {
+			/* Reported: only what this record carried is taken off. */
+			if (lost > 0)
+				__atomic_fetch_sub(&emit_lost, lost, __ATOMIC_RELAXED);
+			if (denied > 0)
+				__atomic_fetch_sub(&emit_denied, denied,
+						   __ATOMIC_RELAXED);
 			return 0;
+		}
 		if (n < 0 && errno == EBADF)
 			handoff_fd_gone(fd);  /* closed behind our back: not ours */
 		else
 			handoff_abandon(fd);
-		if (n > 0)
-			return -EIO;      /* a cut frame: the reader counts it lost */
+		if (n > 0) {
+			*cut = 1;         /* the reader counts a cut frame lost */
+			return -EIO;
+		}
 	}
 	return -EIO;
+}
+
+int emit_record(const struct emit_event *ev)
+{
+	char errbuf[24];
+	struct record r;
+	int rc, cut = 0;
+
+	emit_fill(&r, ev, identity_get(), errbuf, sizeof(errbuf));
+	rc = emit_write(&r, &cut);
+	if (rc < 0 && !cut)
+		__atomic_fetch_add(&emit_lost, 1, __ATOMIC_RELAXED);
+	return rc;
 }
 
 int emit_path_event(enum event_type type, const struct policy_match *m,

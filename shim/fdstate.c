@@ -7,9 +7,10 @@
  * descriptors that are not PHI cost one relaxed load; everything else is
  * lock-free atomics, so two threads reading one descriptor report one
  * Viewed between them. Descriptors above FDSTATE_MAX_FDS and PHI files
- * beyond FDSTATE_MAX_FILES open at once are not tracked.
+ * beyond FDSTATE_MAX_FILES open at once are not tracked (fdstate_track
+ * then has the opening reported at once).
  * This file never makes a system call except at start-up
- * (fdstate_adopt_inherited).
+ * (fdstate_adopt_inherited) and in fdstate_track's rare report.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,8 +24,10 @@
 
 #include "real.h"
 #include "shim.h"
+#include "netstate.h"
 
 uint16_t fdstate_slot_of_fd[FDSTATE_MAX_FDS];
+unsigned fdstate_high;
 static unsigned fdstate_refs[FDSTATE_MAX_FILES];
 static struct phi_file fdstate_files[FDSTATE_MAX_FILES];
 
@@ -32,14 +35,22 @@ static void fdstate_unref(unsigned slot)
 {
 	if (slot == 0)
 		return;
+	if (slot & NETSTATE_SLOT_SOCKET) {
+		netstate_unref(slot);          /* a PHI socket (netstate.c) */
+		return;
+	}
 	__atomic_sub_fetch(&fdstate_refs[slot - 1], 1, __ATOMIC_ACQ_REL);
 }
 
 /* Takes a reference on slot (1-based) unless it is free. */
 static int fdstate_ref(unsigned slot)
 {
-	unsigned *refs = &fdstate_refs[slot - 1];
-	unsigned n = __atomic_load_n(refs, __ATOMIC_ACQUIRE);
+	unsigned *refs, n;
+
+	if (slot & NETSTATE_SLOT_SOCKET)
+		return netstate_ref(slot);
+	refs = &fdstate_refs[slot - 1];
+	n = __atomic_load_n(refs, __ATOMIC_ACQUIRE);
 
 	while (n != 0) {
 		if (__atomic_compare_exchange_n(refs, &n, n + 1, 1,
@@ -52,10 +63,22 @@ static int fdstate_ref(unsigned slot)
 /* Installs slot (with a reference already taken for fd) as fd's state. */
 static void fdstate_install(int fd, unsigned slot)
 {
+	unsigned high = __atomic_load_n(&fdstate_high, __ATOMIC_RELAXED);
+
+	while (slot != 0 && (unsigned)fd >= high &&
+	       !__atomic_compare_exchange_n(&fdstate_high, &high, (unsigned)fd + 1,
+					    1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
 	unsigned old = __atomic_exchange_n(&fdstate_slot_of_fd[fd],
 					   (uint16_t)slot, __ATOMIC_ACQ_REL);
 
 	fdstate_unref(old);
+}
+
+void fdstate_set_slot(int fd, unsigned slot)
+{
+	if (fd >= 0 && fd < FDSTATE_MAX_FDS)
+		fdstate_install(fd, slot);
 }
 
 int fdstate_open(int fd, const struct policy_match *m, unsigned reported)
@@ -90,13 +113,37 @@ struct phi_file *fdstate_get_slow(int fd)
 		return NULL;
 	for (;;) {
 		slot = __atomic_load_n(&fdstate_slot_of_fd[fd], __ATOMIC_ACQUIRE);
-		if (slot == 0 || !fdstate_ref(slot))
+		if (slot == 0 || (slot & NETSTATE_SLOT_SOCKET) ||
+		    !fdstate_ref(slot))
 			return NULL;
 		if (__atomic_load_n(&fdstate_slot_of_fd[fd], __ATOMIC_ACQUIRE) ==
 		    slot)
 			return &fdstate_files[slot - 1];
 		fdstate_unref(slot);     /* replaced meanwhile: look again */
 	}
+}
+
+int fdstate_describe(int fd, struct policy_match *m, unsigned *reported)
+{
+	unsigned slot;
+	const struct phi_file *f;
+
+	m->rule = -1;
+	m->path[0] = '\0';
+	m->patient[0] = '\0';
+	if ((unsigned)fd >= FDSTATE_MAX_FDS)
+		return 0;
+	slot = __atomic_load_n(&fdstate_slot_of_fd[fd], __ATOMIC_ACQUIRE);
+	if (slot == 0 || slot > FDSTATE_MAX_FILES || !fdstate_ref(slot))
+		return 0;                  /* not a file (a socket's slot) */
+	f = &fdstate_files[slot - 1];
+	m->rule = f->rule;
+	strlcpy(m->path, f->path, sizeof(m->path));
+	strlcpy(m->patient, f->patient, sizeof(m->patient));
+	if (reported != NULL)
+		*reported = __atomic_load_n(&f->reported, __ATOMIC_ACQUIRE);
+	fdstate_unref(slot);
+	return 1;
 }
 
 void fdstate_put(struct phi_file *f)
@@ -132,8 +179,12 @@ void fdstate_dup(int oldfd, int newfd)
 
 void fdstate_close_range(unsigned first, unsigned last)
 {
-	if (last >= FDSTATE_MAX_FDS)
-		last = FDSTATE_MAX_FDS - 1;
+	unsigned high = __atomic_load_n(&fdstate_high, __ATOMIC_RELAXED);
+
+	if (high == 0)
+		return;
+	if (last >= high)
+		last = high - 1;
 	for (unsigned fd = first; fd <= last && first < FDSTATE_MAX_FDS; fd++)
 		if (__atomic_load_n(&fdstate_slot_of_fd[fd], __ATOMIC_RELAXED))
 			fdstate_install((int)fd, 0);
@@ -178,4 +229,25 @@ void fdstate_adopt_inherited(void)
 		}
 	}
 	REAL(close)(dir);
+}
+
+void fdstate_track(int fd, const struct policy_match *m, unsigned reported,
+		   unsigned may)
+{
+	static const struct { unsigned bit; enum event_type type; } reports[] = {
+		{ FD_REPORTED_VIEWED, EVENT_FILE_VIEWED },
+		{ FD_REPORTED_MODIFIED, EVENT_FILE_MODIFIED },
+		{ FD_REPORTED_LISTED, EVENT_DIRECTORY_LISTED },
+	};
+	struct record_detail detail[1] = { {
+		.key = "untracked",
+		.str = fd >= FDSTATE_MAX_FDS ? "descriptor beyond the shim's table" :
+			"too many PHI files open at once",
+	} };
+
+	if (fd < 0 || fdstate_open(fd, m, reported) == 0)
+		return;
+	for (size_t i = 0; i < sizeof(reports) / sizeof(reports[0]); i++)
+		if ((may & reports[i].bit) && !(reported & reports[i].bit))
+			emit_path_event(reports[i].type, m, NULL, 0, detail, 1);
 }

@@ -214,7 +214,7 @@ static int handoff_make_incoming(void)
 			return 0;
 		return -errno;
 	}
-	if (chmod(dir, 01733) < 0)      /* the umask took bits away */
+	if (REAL(chmod)(dir, 01733) < 0)      /* the umask took bits away */
 		return -errno;
 	return 0;
 }
@@ -270,7 +270,13 @@ int handoff_spool_fd(void)
 
 	if (fd >= 0)
 		return fd;
-	pthread_mutex_lock(&handoff_lock);
+	if (shim_nested()) {
+		/* a signal handler: the interrupted code may hold the lock */
+		if (pthread_mutex_trylock(&handoff_lock) != 0)
+			return -EAGAIN;
+	} else {
+		pthread_mutex_lock(&handoff_lock);
+	}
 	fd = __atomic_load_n(&handoff_fd, __ATOMIC_ACQUIRE);
 	if (fd >= 0)
 		goto out;

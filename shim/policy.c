@@ -44,6 +44,12 @@ static int policy_cwd_copy(char *out, size_t size)
 	unsigned generation;
 	int rc = 0;
 
+	if (shim_nested()) {
+		/* a signal handler: no lock, no cache, one system call */
+		if (getcwd(out, size) == NULL || out[0] != '/')
+			return -ENOENT;
+		return 0;
+	}
 	pthread_mutex_lock(&policy_cwd_lock);
 	generation = __atomic_load_n(&policy_cwd_generation, __ATOMIC_ACQUIRE);
 	if (!policy_cwd_valid || policy_cwd_cached_generation != generation) {

@@ -2,8 +2,12 @@
  * shim.c - owns the shim's process state: the policy loaded once into
  * static storage, lazy initialisation (constructor or first wrapper,
  * whichever comes first), the fork child handler, and the thread-local
- * reentrancy guard that turns every wrapper into a plain pass-through while
- * the shim itself is working (the config loader's own stdio included).
+ * state of a wrapper: how deep audited wrappers are nested on this thread
+ * (a signal handler that opens a chart while the interrupted code was
+ * inside a wrapper is audited too, nested: the shim's own code calls only
+ * real functions, so nesting can only come from a handler), and the flag
+ * that turns every wrapper into a plain pass-through while the shim's own
+ * start-up runs (the config loader's stdio included).
  *
  * A missing or broken configuration disables auditing for the process;
  * it never stops the program. This file must never print, exit, raise a
@@ -26,18 +30,25 @@ enum shim_state {
 
 static int shim_state;                 /* atomic */
 static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
-static __thread int shim_guard;
+static __thread int shim_depth;        /* audited wrappers on this thread */
+static __thread int shim_internal;     /* the shim's own start-up is running */
 
 int shim_busy(void)
 {
-	return shim_guard;
+	return shim_internal;
 }
 
-static void shim_atfork_child(void)
+int shim_nested(void)
+{
+	return shim_depth > 1;
+}
+
+void shim_fork_child(void)
 {
 	int saved_errno = errno;
 
-	shim_guard = 0;
+	shim_depth = 0;
+	shim_internal = 0;
 	handoff_atfork_child();
 	emit_atfork_child();
 	identity_atfork_child();
@@ -60,24 +71,32 @@ static void shim_init(void)
 {
 	int saved_errno = errno;
 
-	shim_guard = 1;
+	shim_internal = 1;
 	real_resolve_all();
+	exec_init();
 	if (config_load(&shim_config, shim_config_path()) == 0 &&
-	    shim_config.error_count == 0 && shim_config.pattern_count > 0) {
+	    shim_config.error_count == 0 &&
+	    (shim_config.pattern_count > 0 || shim_config.address_count > 0)) {
 		identity_load();
-		if (pthread_atfork(NULL, NULL, shim_atfork_child) == 0) {
+		if (pthread_atfork(NULL, NULL, shim_fork_child) == 0) {
 			fdstate_adopt_inherited();
 			__atomic_store_n(&shim_state, SHIM_STATE_AUDITING,
 					 __ATOMIC_RELEASE);
 		}
 	}
-	shim_guard = 0;
+	shim_internal = 0;
 	errno = saved_errno;
+}
+
+int shim_auditing(void)
+{
+	return __atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) ==
+		SHIM_STATE_AUDITING;
 }
 
 int shim_enter(void)
 {
-	if (shim_guard)
+	if (shim_internal || shim_vfork_child)
 		return 0;
 	if (__atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) != SHIM_STATE_AUDITING) {
 		int saved_errno = errno;
@@ -88,27 +107,30 @@ int shim_enter(void)
 		    SHIM_STATE_AUDITING)
 			return 0;
 	}
-	shim_guard = 1;
+	shim_depth++;
 	return 1;
 }
 
 void shim_leave(void)
 {
-	shim_guard = 0;
+	shim_depth--;
 }
 
 int shim_may_proceed(void)
 {
 	if (shim_config.on_collector_down != CONFIG_ON_DOWN_DENY)
 		return 0;
-	return handoff_spool_fd() >= 0 ? 0 : -EACCES;
+	if (handoff_spool_fd() >= 0)
+		return 0;
+	emit_note_denied();        /* told to the collector when it is back */
+	return -EACCES;
 }
 
 __attribute__((constructor)) static void shim_constructor(void)
 {
 	int saved_errno = errno;
 
-	if (!shim_guard)
+	if (!shim_internal)
 		pthread_once(&shim_once, shim_init);
 	errno = saved_errno;
 }

@@ -28,15 +28,37 @@ extern struct config shim_config;
 
 /*
  * Called first by every wrapper that may audit. Returns 1 when the call is
- * to be audited: the shim is initialised, auditing is on and the calling
- * thread is not already inside the shim; the guard is then held until
- * shim_leave(). Returns 0 for a plain pass-through.
+ * to be audited: the shim is initialised, auditing is on, the thread is not
+ * running the shim's start-up and is not a vfork child; the caller then
+ * calls shim_leave() once. A signal handler's call made while the
+ * interrupted code was between the two is audited too (nested).
  */
 int shim_enter(void);
 void shim_leave(void);
 
-/* 1 while the calling thread is inside the shim. */
+/* 1 while the shim's own start-up runs on this thread (all pass-through). */
 int shim_busy(void);
+
+/*
+ * 1 when this wrapper runs nested in another on the same thread (a signal
+ * handler): it must not wait for a lock the interrupted code may hold.
+ */
+int shim_nested(void);
+
+/* 1 once the policy is loaded and auditing is on. */
+int shim_auditing(void);
+
+/* A child of fork or _Fork: own identity, spool and sequence from 0. */
+void shim_fork_child(void);
+
+/*
+ * 1 in the child of vfork until it execs or exits: it borrows the parent's
+ * memory, so every wrapper passes straight through (wrap_exec.c).
+ */
+extern __thread int shim_vfork_child;
+
+/* wrap_exec.c: finds this library's path for follow_exec. */
+void exec_init(void);
 
 /*
  * In deny mode, makes sure a record can be handed off before a PHI call is
@@ -70,6 +92,7 @@ enum {
 	FD_REPORTED_VIEWED = 1u << 0,
 	FD_REPORTED_MODIFIED = 1u << 1,
 	FD_CREATED = 1u << 2,              /* this description created it */
+	FD_REPORTED_LISTED = 1u << 3,      /* a directory's entries were read */
 };
 
 /* One open file description of a PHI file, shared by its dups. */
@@ -80,13 +103,30 @@ struct phi_file {
 	char patient[SHIM_PATIENT_MAX];
 };
 
-#define FDSTATE_MAX_FDS 65536
-#define FDSTATE_MAX_FILES 1024
+/*
+ * Descriptors below FDSTATE_MAX_FDS (Linux's default nr_open, the highest
+ * RLIMIT_NOFILE a process gets without privilege) are tracked; the table is
+ * zero-filled memory the kernel only backs where used. A PHI file open on a
+ * descriptor that cannot be tracked is reported at once (fdstate_track).
+ */
+#define FDSTATE_MAX_FDS (1 << 20)
+#define FDSTATE_MAX_FILES 4096
 
 extern uint16_t fdstate_slot_of_fd[FDSTATE_MAX_FDS];
+extern unsigned fdstate_high;              /* 1 + highest fd ever tracked */
 
 /* Remembers fd as an open PHI file (replacing what fd was). 0 or -ENOSPC. */
 int fdstate_open(int fd, const struct policy_match *m, unsigned reported);
+
+/*
+ * fdstate_open for a wrapper that just opened a PHI file (guard held): when
+ * fd cannot be tracked (beyond the table, or too many PHI files open), its
+ * later reads and writes would go unseen, so what the opening allows
+ * (may: FD_REPORTED_VIEWED, FD_REPORTED_MODIFIED, FD_REPORTED_LISTED bits)
+ * and is not yet in reported is reported now, with detail untracked.
+ */
+void fdstate_track(int fd, const struct policy_match *m, unsigned reported,
+		   unsigned may);
 
 /*
  * The PHI file behind fd with a reference held, or NULL: the non-PHI case
@@ -111,6 +151,13 @@ static inline struct phi_file *fdstate_get(int fd)
 }
 void fdstate_put(struct phi_file *f);
 
+/*
+ * Copies what the shim knows of PHI descriptor fd into m and, when not
+ * NULL, its FD_* bits into reported (also while the shim's guard is held):
+ * 1, or 0 when fd is not an open PHI file.
+ */
+int fdstate_describe(int fd, struct policy_match *m, unsigned *reported);
+
 /* Sets bit; 1 when it was not set before (this caller reports it). */
 int fdstate_mark(struct phi_file *f, unsigned bit);
 
@@ -131,6 +178,17 @@ void fdstate_close_range(unsigned first, unsigned last);
 
 /* At start-up: adopts PHI files the process inherited open (shell redirects). */
 void fdstate_adopt_inherited(void);
+
+/* ---- wrap_rw.c: the report-once logic every data wrapper shares ------- */
+
+/*
+ * Before a data call on PHI file f (reference held): 0 to go on; -1 with
+ * errno EACCES (f released) when deny mode cannot hand a record off.
+ */
+int rw_before(struct phi_file *f, unsigned bit);
+
+/* After the call: reports bit once if it succeeded; releases f; keeps errno. */
+void rw_after(struct phi_file *f, unsigned bit, int succeeded);
 
 /* ---- identity.c: who and where ---------------------------------------- */
 
@@ -176,6 +234,12 @@ const char *emit_open_flags(int flags, char *buf, size_t size);
 
 /* Resets the sequence counter (fork child). */
 void emit_atfork_child(void);
+
+/*
+ * Counts a PHI call denied because no record could be handed off (deny
+ * mode); the next record handed off reports the count.
+ */
+void emit_note_denied(void);
 
 /* ---- handoff.c: where records go -------------------------------------- */
 

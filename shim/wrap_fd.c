@@ -6,7 +6,9 @@
  * description, so one Viewed covers both) and tell the hand-off when the
  * program closes or replaces the shim's spool descriptor, which is then
  * forgotten before the call so no record is ever written into a descriptor
- * the program owns. Never changes what the call does or returns.
+ * the program owns. In a vfork child (which shares the parent's memory but
+ * not its descriptors) they change nothing of the shim's. Never changes
+ * what the call does or returns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,8 @@
 
 SHIM_EXPORT int close(int fd)
 {
+	if (shim_vfork_child)
+		return REAL(close)(fd);
 	handoff_fd_gone(fd);
 	fdstate_close(fd);
 	return REAL(close)(fd);
@@ -27,7 +31,7 @@ SHIM_EXPORT int dup(int oldfd)
 {
 	int fd = REAL(dup)(oldfd);
 
-	if (fd >= 0 && (fdstate_known(oldfd) || fdstate_known(fd)))
+	if (fd >= 0 && !shim_vfork_child && (fdstate_known(oldfd) || fdstate_known(fd)))
 		fdstate_dup(oldfd, fd);
 	return fd;
 }
@@ -36,6 +40,8 @@ SHIM_EXPORT int dup2(int oldfd, int newfd)
 {
 	int fd;
 
+	if (shim_vfork_child)
+		return REAL(dup2)(oldfd, newfd);
 	if (oldfd != newfd)
 		handoff_fd_gone(newfd);
 	fd = REAL(dup2)(oldfd, newfd);
@@ -48,6 +54,8 @@ SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	int fd;
 
+	if (shim_vfork_child)
+		return REAL(dup3)(oldfd, newfd, flags);
 	if (oldfd != newfd)
 		handoff_fd_gone(newfd);
 	fd = REAL(dup3)(oldfd, newfd, flags);
@@ -58,7 +66,7 @@ SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 
 static int fcntl_after(int fd, int cmd, int ret)
 {
-	if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
+	if (ret >= 0 && !shim_vfork_child && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
 	    (fdstate_known(fd) || fdstate_known(ret)))
 		fdstate_dup(fd, ret);
 	return ret;
@@ -89,7 +97,8 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 
 SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last) {
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last &&
+	    !shim_vfork_child) {
 		handoff_range_gone(first, last);
 		fdstate_close_range(first, last);
 	}
@@ -98,7 +107,7 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 
 SHIM_EXPORT void closefrom(int lowfd)
 {
-	if (lowfd >= 0) {
+	if (lowfd >= 0 && !shim_vfork_child) {
 		handoff_range_gone((unsigned)lowfd, ~0u);
 		fdstate_close_range((unsigned)lowfd, ~0u);
 	}

@@ -16,6 +16,7 @@
 
 #include "real.h"
 #include "shim.h"
+#include "netstate.h"
 
 enum open_entry {
 	OPEN_ENTRY_OPEN, OPEN_ENTRY_OPEN64, OPEN_ENTRY_OPENAT,
@@ -41,6 +42,20 @@ static int open_real(enum open_entry entry, int dirfd, const char *path,
 	}
 	errno = ENOSYS;
 	return -1;
+}
+
+/* What a descriptor opened with flags may do to its file (FD_* bits). */
+static unsigned open_may(int flags)
+{
+	if (flags & O_PATH)
+		return 0;
+	if (flags & O_DIRECTORY)
+		return FD_REPORTED_LISTED;
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY: return FD_REPORTED_VIEWED;
+	case O_WRONLY: return FD_REPORTED_MODIFIED;
+	default: return FD_REPORTED_VIEWED | FD_REPORTED_MODIFIED;
+	}
 }
 
 static int open_audited(enum open_entry entry, int dirfd, const char *path,
@@ -87,6 +102,7 @@ static int open_audited(enum open_entry entry, int dirfd, const char *path,
 					saved_errno, detail, 1);
 		goto out;
 	}
+	filedetect_patient(fd, &m);     /* protocol rules: patient by content */
 	if ((flags & O_CREAT) && ((flags & O_EXCL) || !existed)) {
 		reported |= FD_CREATED | FD_REPORTED_MODIFIED;
 		emit_path_event(EVENT_FILE_CREATED, &m, NULL, 0, detail, 1);
@@ -94,8 +110,7 @@ static int open_audited(enum open_entry entry, int dirfd, const char *path,
 		reported |= FD_REPORTED_MODIFIED;
 		emit_path_event(EVENT_FILE_MODIFIED, &m, NULL, 0, detail, 1);
 	}
-	if (fdstate_open(fd, &m, reported) < 0)
-		fdstate_close(fd);
+	fdstate_track(fd, &m, reported, open_may(flags));
 out:
 	shim_leave();
 	errno = saved_errno;

@@ -3,7 +3,10 @@
  * unlink, unlinkat, remove (Deleted), rename, renameat, renameat2 (Renamed:
  * target = old path, target2 = new path; PHI when either side matches,
  * patient and rule from the new side's match, else the old's), truncate,
- * truncate64 (Modified), and chdir/fchdir, which only drop the cached
+ * truncate64 (Modified), the chmod and chown families (Permissions
+ * Changed, every time), link/linkat/symlink/symlinkat into or out of a PHI
+ * path (Created for the new name, target2 = what it points at, detail
+ * link = hard | symbolic), and chdir/fchdir, which only drop the cached
  * working directory.
  *
  * A PHI path refused with EACCES or EPERM reports Access Denied. In deny
@@ -13,6 +16,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bsd/string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -194,4 +200,218 @@ SHIM_EXPORT int fchdir(int fd)
 	if (ret == 0)
 		policy_cwd_invalidate();
 	return ret;
+}
+
+/* ---- permissions and ownership: Permissions Changed, every time ------- */
+
+SHIM_EXPORT int chmod(const char *path, mode_t mode)
+{
+	PATH_WRAP(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED,
+		  REAL(chmod)(path, mode));
+}
+
+SHIM_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
+{
+	PATH_WRAP(dirfd, path, EVENT_FILE_PERMISSIONS_CHANGED,
+		  REAL(fchmodat)(dirfd, path, mode, flags));
+}
+
+SHIM_EXPORT int chown(const char *path, uid_t owner, gid_t group)
+{
+	PATH_WRAP(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED,
+		  REAL(chown)(path, owner, group));
+}
+
+SHIM_EXPORT int lchown(const char *path, uid_t owner, gid_t group)
+{
+	PATH_WRAP(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED,
+		  REAL(lchown)(path, owner, group));
+}
+
+SHIM_EXPORT int fchownat(int dirfd, const char *path, uid_t owner,
+			 gid_t group, int flags)
+{
+	PATH_WRAP(dirfd, path, EVENT_FILE_PERMISSIONS_CHANGED,
+		  REAL(fchownat)(dirfd, path, owner, group, flags));
+}
+
+/*
+ * The descriptor forms: the PHI file behind fd (fdstate), reported on
+ * every successful change or refusal, except on a file this open file
+ * description created (its Created record covers the mode it is given:
+ * sed -i copying the original's mode onto its temporary file). 1: audited (guard held, m filled);
+ * 0: pass through; -1: refused in deny mode (errno EACCES).
+ */
+static int path_fd_begin(int fd, struct policy_match *m)
+{
+	unsigned reported = 0;
+
+	if (!fdstate_known(fd) || shim_busy() ||
+	    !fdstate_describe(fd, m, &reported) || (reported & FD_CREATED))
+		return 0;
+	if (!shim_enter())
+		return 0;
+	if (shim_may_proceed() < 0) {
+		shim_leave();
+		errno = EACCES;
+		return -1;
+	}
+	return 1;
+}
+
+#define PATH_FD_WRAP(fd, event, call) do { \
+	struct policy_match m_; \
+	int rc_ = path_fd_begin(fd, &m_); \
+	if (rc_ == 0) \
+		return call; \
+	if (rc_ < 0) \
+		return -1; \
+	return path_end(call, event, &m_); \
+} while (0)
+
+SHIM_EXPORT int fchmod(int fd, mode_t mode)
+{
+	PATH_FD_WRAP(fd, EVENT_FILE_PERMISSIONS_CHANGED, REAL(fchmod)(fd, mode));
+}
+
+SHIM_EXPORT int fchown(int fd, uid_t owner, gid_t group)
+{
+	PATH_FD_WRAP(fd, EVENT_FILE_PERMISSIONS_CHANGED,
+		     REAL(fchown)(fd, owner, group));
+}
+
+/* ---- links: Created for the new name, into or out of PHI paths -------- */
+
+enum link_entry { LINK_ENTRY_LINK, LINK_ENTRY_LINKAT, LINK_ENTRY_SYMLINK,
+		  LINK_ENTRY_SYMLINKAT };
+
+static int link_real(enum link_entry entry, int olddirfd, const char *oldpath,
+		     int newdirfd, const char *newpath, int flags)
+{
+	switch (entry) {
+	case LINK_ENTRY_LINK: return REAL(link)(oldpath, newpath);
+	case LINK_ENTRY_LINKAT:
+		return REAL(linkat)(olddirfd, oldpath, newdirfd, newpath, flags);
+	case LINK_ENTRY_SYMLINK: return REAL(symlink)(oldpath, newpath);
+	case LINK_ENTRY_SYMLINKAT:
+		return REAL(symlinkat)(oldpath, newdirfd, newpath);
+	}
+	errno = ENOSYS;
+	return -1;
+}
+
+/*
+ * What the new name will point at: for a hard link the old path (or, with
+ * AT_EMPTY_PATH or /proc/self/fd/N, the PHI file open on that descriptor:
+ * how an O_TMPFILE file is given a name); for a symbolic link its text,
+ * relative to the new name's directory.
+ */
+static int link_match_old(enum link_entry entry, int olddirfd,
+			  const char *oldpath, int flags,
+			  const struct policy_match *new_match,
+			  struct policy_match *m)
+{
+	if (entry == LINK_ENTRY_SYMLINK || entry == LINK_ENTRY_SYMLINKAT) {
+		char joined[PATH_MAX];
+		char *slash;
+
+		if (oldpath == NULL || oldpath[0] == '/' ||
+		    new_match->path[0] == '\0')
+			return policy_match_at(AT_FDCWD, oldpath, m);
+		strlcpy(joined, new_match->path, sizeof(joined));
+		slash = strrchr(joined, '/');
+		if (slash == NULL)
+			return 0;
+		slash[1] = '\0';
+		if (strlcat(joined, oldpath, sizeof(joined)) >= sizeof(joined))
+			return 0;
+		return policy_match_at(AT_FDCWD, joined, m);
+	}
+	if (oldpath != NULL && ((oldpath[0] == '\0' && (flags & AT_EMPTY_PATH)) ||
+				strncmp(oldpath, "/proc/self/fd/", 14) == 0)) {
+		int fd = oldpath[0] == '\0' ? olddirfd : atoi(oldpath + 14);
+
+		return fdstate_describe(fd, m, NULL);
+	}
+	return policy_match_at(olddirfd, oldpath, m);
+}
+
+static int link_audited(enum link_entry entry, int olddirfd,
+			const char *oldpath, int newdirfd, const char *newpath,
+			int flags)
+{
+	struct policy_match old_match, new_match;
+	const struct policy_match *m;
+	struct record_detail detail[1];
+	int ret, saved_errno, old_hit, new_hit;
+
+	if (!shim_enter())
+		return link_real(entry, olddirfd, oldpath, newdirfd, newpath,
+				 flags);
+	new_hit = policy_match_at(newdirfd, newpath, &new_match);
+	old_hit = link_match_old(entry, olddirfd, oldpath, flags, &new_match,
+				 &old_match);
+	if (!old_hit && !new_hit) {
+		shim_leave();
+		return link_real(entry, olddirfd, oldpath, newdirfd, newpath,
+				 flags);
+	}
+	if (shim_may_proceed() < 0) {
+		shim_leave();
+		errno = EACCES;
+		return -1;
+	}
+	ret = link_real(entry, olddirfd, oldpath, newdirfd, newpath, flags);
+	saved_errno = errno;
+	m = new_hit ? &new_match : &old_match;
+	detail[0] = (struct record_detail){
+		.key = "link",
+		.str = entry == LINK_ENTRY_SYMLINK || entry == LINK_ENTRY_SYMLINKAT ?
+			"symbolic" : "hard",
+	};
+	if (ret == 0 || saved_errno == EACCES || saved_errno == EPERM) {
+		struct emit_event ev = {
+			.type = ret == 0 ? EVENT_FILE_CREATED :
+				EVENT_FILE_ACCESS_DENIED,
+			.target = new_match.path[0] ? new_match.path : newpath,
+			.target2 = old_match.path[0] ? old_match.path : oldpath,
+			.rule = m->rule,
+			.patient = m->patient,
+			.error = ret == 0 ? 0 : saved_errno,
+			.detail = detail,
+			.detail_count = 1,
+		};
+
+		clock_gettime(CLOCK_REALTIME, &ev.when);
+		emit_record(&ev);
+	}
+	shim_leave();
+	errno = saved_errno;
+	return ret;
+}
+
+SHIM_EXPORT int link(const char *oldpath, const char *newpath)
+{
+	return link_audited(LINK_ENTRY_LINK, AT_FDCWD, oldpath, AT_FDCWD,
+			    newpath, 0);
+}
+
+SHIM_EXPORT int linkat(int olddirfd, const char *oldpath, int newdirfd,
+		       const char *newpath, int flags)
+{
+	return link_audited(LINK_ENTRY_LINKAT, olddirfd, oldpath, newdirfd,
+			    newpath, flags);
+}
+
+SHIM_EXPORT int symlink(const char *target, const char *linkpath)
+{
+	return link_audited(LINK_ENTRY_SYMLINK, AT_FDCWD, target, AT_FDCWD,
+			    linkpath, 0);
+}
+
+SHIM_EXPORT int symlinkat(const char *target, int newdirfd,
+			  const char *linkpath)
+{
+	return link_audited(LINK_ENTRY_SYMLINKAT, AT_FDCWD, target, newdirfd,
+			    linkpath, 0);
 }

@@ -1,9 +1,10 @@
 /*
  * wrap_rw.c - owns the data calls on descriptors: the read family (read,
- * __read_chk, pread, pread64, their fortified forms, readv, preadv), the
- * write family (write, pwrite, pwrite64, writev, pwritev), ftruncate, and
- * the copies that move data without read/write (copy_file_range, sendfile:
- * how cp and cat copy).
+ * __read_chk, pread, pread64, their fortified forms, readv, preadv,
+ * preadv2), the
+ * write family (write, pwrite, pwrite64, writev, pwritev, pwritev2),
+ * ftruncate, and the copies that move data without read/write
+ * (copy_file_range, sendfile: how cp and cat copy; splice).
  *
  * A descriptor that is not an open PHI file costs one table load. For a PHI
  * file the first successful read reports Viewed and the first successful
@@ -16,12 +17,13 @@
 
 #include "real.h"
 #include "shim.h"
+#include "netstate.h"
 
 /*
  * Before the real call on PHI file f: 0 to go on, -EACCES to refuse (deny
  * mode and no hand-off) after releasing f.
  */
-static int rw_before(struct phi_file *f, unsigned bit)
+int rw_before(struct phi_file *f, unsigned bit)
 {
 	int rc = 0;
 
@@ -38,8 +40,17 @@ static int rw_before(struct phi_file *f, unsigned bit)
 	return rc;
 }
 
+static enum event_type rw_event_of_bit(unsigned bit)
+{
+	switch (bit) {
+	case FD_REPORTED_VIEWED: return EVENT_FILE_VIEWED;
+	case FD_REPORTED_LISTED: return EVENT_DIRECTORY_LISTED;
+	default: return EVENT_FILE_MODIFIED;
+	}
+}
+
 /* After the real call: reports once if it succeeded, releases f. */
-static void rw_after(struct phi_file *f, unsigned bit, int succeeded)
+void rw_after(struct phi_file *f, unsigned bit, int succeeded)
 {
 	int saved_errno = errno;
 
@@ -47,8 +58,7 @@ static void rw_after(struct phi_file *f, unsigned bit, int succeeded)
 	    shim_enter()) {
 		if (fdstate_mark(f, bit)) {
 			struct emit_event ev = {
-				.type = bit == FD_REPORTED_VIEWED ?
-					EVENT_FILE_VIEWED : EVENT_FILE_MODIFIED,
+				.type = rw_event_of_bit(bit),
 				.target = f->path,
 				.rule = f->rule,
 				.patient = f->patient,
@@ -82,12 +92,16 @@ static void rw_after(struct phi_file *f, unsigned bit, int succeeded)
 
 SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
 {
+	if (netstate_is_socket(fd))
+		return net_read(fd, buf, count);
 	RW_WRAP(fd, FD_REPORTED_VIEWED, ssize_t, REAL(read)(fd, buf, count),
 		RW_READ_OK);
 }
 
 SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t count, size_t buf_size)
 {
+	if (netstate_is_socket(fd))
+		return net_read_chk(fd, buf, count, buf_size);
 	RW_WRAP(fd, FD_REPORTED_VIEWED, ssize_t,
 		REAL(__read_chk)(fd, buf, count, buf_size), RW_READ_OK);
 }
@@ -121,6 +135,8 @@ SHIM_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t count,
 
 SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
+	if (netstate_is_socket(fd))
+		return net_readv(fd, iov, iovcnt);
 	RW_WRAP(fd, FD_REPORTED_VIEWED, ssize_t, REAL(readv)(fd, iov, iovcnt),
 		RW_READ_OK);
 }
@@ -139,8 +155,24 @@ SHIM_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int iovcnt,
 		REAL(preadv64)(fd, iov, iovcnt, offset), RW_READ_OK);
 }
 
+SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt,
+			    off_t offset, int flags)
+{
+	RW_WRAP(fd, FD_REPORTED_VIEWED, ssize_t,
+		REAL(preadv2)(fd, iov, iovcnt, offset, flags), RW_READ_OK);
+}
+
+SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt,
+			       off64_t offset, int flags)
+{
+	RW_WRAP(fd, FD_REPORTED_VIEWED, ssize_t,
+		REAL(preadv64v2)(fd, iov, iovcnt, offset, flags), RW_READ_OK);
+}
+
 SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
 {
+	if (netstate_is_socket(fd))
+		return net_write(fd, buf, count);
 	RW_WRAP(fd, FD_REPORTED_MODIFIED, ssize_t, REAL(write)(fd, buf, count),
 		RW_WRITE_OK);
 }
@@ -160,6 +192,8 @@ SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count,
 
 SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
+	if (netstate_is_socket(fd))
+		return net_writev(fd, iov, iovcnt);
 	RW_WRAP(fd, FD_REPORTED_MODIFIED, ssize_t, REAL(writev)(fd, iov, iovcnt),
 		RW_WRITE_OK);
 }
@@ -176,6 +210,20 @@ SHIM_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int iovcnt,
 {
 	RW_WRAP(fd, FD_REPORTED_MODIFIED, ssize_t,
 		REAL(pwritev64)(fd, iov, iovcnt, offset), RW_WRITE_OK);
+}
+
+SHIM_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int iovcnt,
+			     off_t offset, int flags)
+{
+	RW_WRAP(fd, FD_REPORTED_MODIFIED, ssize_t,
+		REAL(pwritev2)(fd, iov, iovcnt, offset, flags), RW_WRITE_OK);
+}
+
+SHIM_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int iovcnt,
+				off64_t offset, int flags)
+{
+	RW_WRAP(fd, FD_REPORTED_MODIFIED, ssize_t,
+		REAL(pwritev64v2)(fd, iov, iovcnt, offset, flags), RW_WRITE_OK);
 }
 
 SHIM_EXPORT int ftruncate(int fd, off_t length)
@@ -241,21 +289,39 @@ SHIM_EXPORT ssize_t copy_file_range(int in_fd, off64_t *in_off, int out_fd,
 
 SHIM_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
+	ssize_t n;
+
 	if (!fdstate_known(in_fd) && !fdstate_known(out_fd))
 		return REAL(sendfile)(out_fd, in_fd, offset, count);
 	if (rw_copy_before(in_fd, out_fd) < 0)
 		return -1;
-	return rw_copy_after(in_fd, out_fd,
-			     REAL(sendfile)(out_fd, in_fd, offset, count));
+	n = rw_copy_after(in_fd, out_fd,
+			  REAL(sendfile)(out_fd, in_fd, offset, count));
+	return net_sendfile_after(out_fd, in_fd, offset ? *offset : -1, n);
 }
 
 SHIM_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset,
 			       size_t count)
 {
+	ssize_t n;
+
 	if (!fdstate_known(in_fd) && !fdstate_known(out_fd))
 		return REAL(sendfile64)(out_fd, in_fd, offset, count);
 	if (rw_copy_before(in_fd, out_fd) < 0)
 		return -1;
-	return rw_copy_after(in_fd, out_fd,
-			     REAL(sendfile64)(out_fd, in_fd, offset, count));
+	n = rw_copy_after(in_fd, out_fd,
+			  REAL(sendfile64)(out_fd, in_fd, offset, count));
+	return net_sendfile_after(out_fd, in_fd, offset ? *offset : -1, n);
+}
+
+SHIM_EXPORT ssize_t splice(int fd_in, off64_t *off_in, int fd_out,
+			   off64_t *off_out, size_t len, unsigned int flags)
+{
+	if (!fdstate_known(fd_in) && !fdstate_known(fd_out))
+		return REAL(splice)(fd_in, off_in, fd_out, off_out, len, flags);
+	if (rw_copy_before(fd_in, fd_out) < 0)
+		return -1;
+	return rw_copy_after(fd_in, fd_out,
+			     REAL(splice)(fd_in, off_in, fd_out, off_out, len,
+					  flags));
 }

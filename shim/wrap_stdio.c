@@ -1,14 +1,14 @@
 /*
  * wrap_stdio.c - owns fopen, fopen64, freopen, freopen64 and fclose.
  *
- * glibc's stdio reads and writes through hidden internal calls that never
- * reach the read/write wrappers, so a stream on a PHI file is judged by its
- * mode when it is opened: "r" reports Viewed; "w" and "a" report Created
- * when the file did not exist (one fstatat before the call), else Modified;
- * '+' also reports Viewed. A refusal with EACCES/EPERM reports Access
- * Denied. The stream's descriptor is remembered so a program mixing
- * fileno() calls with stdio is still seen once, and forgotten by fclose
- * (whose close is internal too). Same stream, same errno as libc.
+ * glibc's stdio opens with a hidden internal open that never reaches the
+ * open wrappers, so the open itself is judged here: "w" and "a" report
+ * Created when the file did not exist (one stat before the call), "w" of
+ * an existing file Modified (it was truncated). The stream's descriptor is
+ * remembered as a PHI file, so the first read through the stream
+ * (wrap_stdio_rw.c) or its descriptor reports Viewed and the first write
+ * Modified; it is forgotten by fclose (whose close is internal too). A
+ * refusal with EACCES/EPERM reports Access Denied. Same stream, same errno.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,7 @@
 
 #include "real.h"
 #include "shim.h"
+#include "netstate.h"
 
 enum stdio_entry { STDIO_ENTRY_FOPEN, STDIO_ENTRY_FOPEN64,
 		   STDIO_ENTRY_FREOPEN, STDIO_ENTRY_FREOPEN64 };
@@ -37,7 +38,7 @@ static FILE *stdio_real(enum stdio_entry entry, const char *path,
 
 /* What a mode string asks for; flags only before a ",ccs=" suffix. */
 struct stdio_mode {
-	int reads, writes, exclusive;
+	int reads, writes, truncates, exclusive;
 };
 
 static int stdio_parse_mode(const char *mode, struct stdio_mode *out)
@@ -46,6 +47,7 @@ static int stdio_parse_mode(const char *mode, struct stdio_mode *out)
 		return -EINVAL;
 	out->reads = mode[0] == 'r';
 	out->writes = mode[0] == 'w' || mode[0] == 'a';
+	out->truncates = mode[0] == 'w';
 	out->exclusive = 0;
 	if (!out->reads && !out->writes)
 		return -EINVAL;
@@ -106,17 +108,15 @@ static FILE *stdio_audited(enum stdio_entry entry, const char *path,
 	if (how.writes && !existed) {
 		reported |= FD_CREATED | FD_REPORTED_MODIFIED;
 		emit_path_event(EVENT_FILE_CREATED, &m, NULL, 0, detail, 1);
-	} else if (how.writes) {
+	} else if (how.truncates) {
 		reported |= FD_REPORTED_MODIFIED;
 		emit_path_event(EVENT_FILE_MODIFIED, &m, NULL, 0, detail, 1);
 	}
-	if (how.reads) {
-		reported |= FD_REPORTED_VIEWED;
-		emit_path_event(EVENT_FILE_VIEWED, &m, NULL, 0, detail, 1);
-	}
 	fd = fileno(fp);
-	if (fd >= 0 && fdstate_open(fd, &m, reported) < 0)
-		fdstate_close(fd);
+	filedetect_patient(fd, &m);     /* protocol rules: patient by content */
+	fdstate_track(fd, &m, reported,
+		      (how.reads ? FD_REPORTED_VIEWED : 0) |
+		      (how.writes ? FD_REPORTED_MODIFIED : 0));
 out:
 	shim_leave();
 	errno = saved_errno;

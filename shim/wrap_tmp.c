@@ -57,8 +57,8 @@ static int tmp_audited(enum tmp_entry entry, char *template, int suffix_len,
 	if (fd >= 0) {
 		if (policy_match_at(AT_FDCWD, template, &m)) {
 			emit_path_event(EVENT_FILE_CREATED, &m, NULL, 0, NULL, 0);
-			if (fdstate_open(fd, &m, FD_CREATED | FD_REPORTED_MODIFIED) < 0)
-				fdstate_close(fd);
+			fdstate_track(fd, &m, FD_CREATED | FD_REPORTED_MODIFIED,
+				      FD_REPORTED_VIEWED | FD_REPORTED_MODIFIED);
 		} else {
 			fdstate_close(fd);
 		}
