@@ -108,6 +108,33 @@ static long fixed_buffer_result(const struct fixed_buffer *fb)
 	return (long)fb->len;
 }
 
+/*
+ * The record encoder's packer: msgpack-c's own pack template instantiated a
+ * second time, as static functions named fbpack_* whose write step is a
+ * bounded memcpy into a fixed_buffer, inlined, instead of a call through
+ * msgpack_packer's function pointer for every few bytes. The template is the
+ * one behind msgpack_pack_*, so the bytes are the same.
+ */
+static inline int fixed_buffer_append(struct fixed_buffer *fb,
+				      const void *bytes, size_t len)
+{
+	if (len > fb->cap - fb->len) {
+		fb->overflow = true;
+		return -1;
+	}
+	memcpy(fb->data + fb->len, bytes, len);
+	fb->len += len;
+	return 0;
+}
+
+#define msgpack_pack_inline_func(name) static inline int fbpack ## name
+#define msgpack_pack_user struct fixed_buffer *
+#define msgpack_pack_append_buffer(user, buf, len) \
+	return fixed_buffer_append((user), (buf), (len))
+#define msgpack_pack_ext fbpack_ext       /* the timestamp packer calls it */
+#include <msgpack/pack_template.h>
+#undef msgpack_pack_ext
+
 /* ---- the record schema, in encoding order ---- */
 
 enum field_kind {
@@ -121,23 +148,26 @@ enum field_kind {
 
 struct record_field {
 	const char *key;
+	unsigned char key_len;  /* strlen(key) */
 	enum field_kind kind;
 	size_t offset;          /* of the value (seconds for timestamps) */
 	size_t nsec_offset;     /* timestamps only */
 	bool required;          /* a decoded record must have it */
 };
 
-#define STR_FIELD(name, req) { #name, FIELD_STR, offsetof(struct record, name), 0, req }
-#define INT_FIELD(name, req) { #name, FIELD_INT, offsetof(struct record, name), 0, req }
+#define FIELD(name, kind, member, nsec, req) \
+	{ name, sizeof(name) - 1, kind, offsetof(struct record, member), nsec, req }
+#define STR_FIELD(name, req) FIELD(#name, FIELD_STR, name, 0, req)
+#define INT_FIELD(name, req) FIELD(#name, FIELD_INT, name, 0, req)
 
 static const struct record_field record_fields[] = {
 	STR_FIELD(workspace_id, true),
 	STR_FIELD(actor_user_id, true),
-	{ "event_type", FIELD_EVENT, offsetof(struct record, event_type), 0, true },
-	{ "end_user_id", FIELD_STR_OR_NIL, offsetof(struct record, end_user_id), 0, true },
-	{ "timestamp", FIELD_TIMESTAMP, offsetof(struct record, timestamp_sec),
-	  offsetof(struct record, timestamp_nsec), true },
-	INT_FIELD(v, true),
+	FIELD("event_type", FIELD_EVENT, event_type, 0, true),
+	FIELD("end_user_id", FIELD_STR_OR_NIL, end_user_id, 0, true),
+	FIELD("timestamp", FIELD_TIMESTAMP, timestamp_sec,
+	      offsetof(struct record, timestamp_nsec), true),
+	INT_FIELD(v, true),                 /* RECORD_PREFIX_FIRST */
 	STR_FIELD(host, false),
 	INT_FIELD(pid, false),
 	INT_FIELD(ppid, false),
@@ -145,19 +175,28 @@ static const struct record_field record_fields[] = {
 	INT_FIELD(uid, false),
 	INT_FIELD(auid, false),
 	INT_FIELD(session, false),
-	STR_FIELD(target, false),
+	STR_FIELD(target, false),           /* RECORD_PREFIX_END */
 	STR_FIELD(target2, false),
 	STR_FIELD(rule, false),
 	STR_FIELD(result, false),
 	INT_FIELD(seq, false),
-	{ "detail", FIELD_DETAIL, offsetof(struct record, detail), 0, false },
+	FIELD("detail", FIELD_DETAIL, detail, 0, false),
 	INT_FIELD(id, false),
-	{ "received_at", FIELD_TIMESTAMP, offsetof(struct record, received_sec),
-	  offsetof(struct record, received_nsec), false },
+	FIELD("received_at", FIELD_TIMESTAMP, received_sec,
+	      offsetof(struct record, received_nsec), false),
 	STR_FIELD(identity, false),
 };
 
 #define RECORD_FIELD_COUNT (sizeof(record_fields) / sizeof(record_fields[0]))
+
+/*
+ * The fields of struct record_prefix (record.h): record_fields[5] ("v")
+ * up to, not including, record_fields[13] ("target").
+ */
+enum {
+	RECORD_PREFIX_FIRST = 5,
+	RECORD_PREFIX_END = 13,
+};
 
 #define FIELD_PTR(r, f, type) ((type *)((char *)(r) + (f)->offset))
 #define FIELD_CPTR(r, f, type) ((type const *)((const char *)(r) + (f)->offset))
@@ -179,8 +218,13 @@ void record_init(struct record *r)
 	r->timestamp_sec = 0;
 }
 
-/* Whether field f of r is encoded at all; -EINVAL for an invalid value. */
-static int field_present(const struct record *r, const struct record_field *f)
+/*
+ * Whether field f of r is encoded at all; -EINVAL for an invalid value.
+ * For a string field that is encoded, *len receives its length, so each
+ * string is measured once.
+ */
+static int field_present(const struct record *r, const struct record_field *f,
+			 size_t *len)
 {
 	switch (f->kind) {
 	case FIELD_STR: {
@@ -188,18 +232,27 @@ static int field_present(const struct record *r, const struct record_field *f)
 
 		if (s == NULL)
 			return f->required ? -EINVAL : 0;
-		return strnlen(s, RECORD_MAX_STRING + 1) > RECORD_MAX_STRING ?
-		    -EINVAL : 1;
+		*len = strnlen(s, RECORD_MAX_STRING + 1);
+		return *len > RECORD_MAX_STRING ? -EINVAL : 1;
 	}
 	case FIELD_STR_OR_NIL: {
 		const char *s = *FIELD_CPTR(r, f, const char *);
 
-		if (s != NULL && strnlen(s, RECORD_MAX_STRING + 1) > RECORD_MAX_STRING)
-			return -EINVAL;
+		if (s != NULL) {
+			*len = strnlen(s, RECORD_MAX_STRING + 1);
+			if (*len > RECORD_MAX_STRING)
+				return -EINVAL;
+		}
 		return 1;
 	}
-	case FIELD_EVENT:
-		return event_type_name(r->event_type) ? 1 : -EINVAL;
+	case FIELD_EVENT: {
+		const char *name = event_type_name(r->event_type);
+
+		if (name == NULL)
+			return -EINVAL;
+		*len = strlen(name);
+		return 1;
+	}
 	case FIELD_INT:
 		if (*FIELD_CPTR(r, f, int64_t) == RECORD_ABSENT)
 			return f->required ? -EINVAL : 0;
@@ -233,72 +286,138 @@ static int field_present(const struct record *r, const struct record_field *f)
 	return -EINVAL;
 }
 
-static void field_pack(msgpack_packer *pk, const struct record *r,
-		       const struct record_field *f)
+static void fbpack_string(struct fixed_buffer *fb, const char *s, size_t len)
 {
-	pack_key(pk, f->key);
+	fbpack_str(fb, len);
+	fbpack_str_body(fb, s, len);
+}
+
+/* Packs the key and value of field f of r; len is field_present's. */
+static void field_pack(struct fixed_buffer *fb, const struct record *r,
+		       const struct record_field *f, size_t len)
+{
+	fbpack_string(fb, f->key, f->key_len);
 	switch (f->kind) {
 	case FIELD_STR:
-		pack_cstr(pk, *FIELD_CPTR(r, f, const char *));
+		fbpack_string(fb, *FIELD_CPTR(r, f, const char *), len);
 		break;
 	case FIELD_STR_OR_NIL: {
 		const char *s = *FIELD_CPTR(r, f, const char *);
 
 		if (s == NULL)
-			msgpack_pack_nil(pk);
+			fbpack_nil(fb);
 		else
-			pack_cstr(pk, s);
+			fbpack_string(fb, s, len);
 		break;
 	}
 	case FIELD_EVENT:
-		pack_cstr(pk, event_type_name(r->event_type));
+		fbpack_string(fb, event_type_name(r->event_type), len);
 		break;
 	case FIELD_INT:
-		msgpack_pack_int64(pk, *FIELD_CPTR(r, f, int64_t));
+		fbpack_int64(fb, *FIELD_CPTR(r, f, int64_t));
 		break;
 	case FIELD_TIMESTAMP: {
 		msgpack_timestamp ts;
 
 		ts.tv_sec = *FIELD_CPTR(r, f, int64_t);
 		ts.tv_nsec = *(const uint32_t *)((const char *)r + f->nsec_offset);
-		msgpack_pack_timestamp(pk, &ts);
+		fbpack_timestamp(fb, &ts);
 		break;
 	}
 	case FIELD_DETAIL: {
 		size_t i;
 
-		msgpack_pack_map(pk, r->detail_count);
+		fbpack_map(fb, r->detail_count);
 		for (i = 0; i < r->detail_count; i++) {
-			pack_cstr(pk, r->detail[i].key);
-			if (r->detail[i].str != NULL)
-				pack_cstr(pk, r->detail[i].str);
+			const struct record_detail *d = &r->detail[i];
+
+			fbpack_string(fb, d->key, strlen(d->key));
+			if (d->str != NULL)
+				fbpack_string(fb, d->str, strlen(d->str));
 			else
-				msgpack_pack_int64(pk, r->detail[i].num);
+				fbpack_int64(fb, d->num);
 		}
 		break;
 	}
 	}
 }
 
-long record_encode(const struct record *r, void *buf, size_t cap)
+/*
+ * Packs the fields [first, end) of r that are present, measuring them all
+ * before writing anything. When prefix is not NULL its bytes stand for the
+ * fields [RECORD_PREFIX_FIRST, RECORD_PREFIX_END), which must lie inside
+ * [first, end), and its count is added to the map header. With map_header
+ * false only the fields are written (a prefix's own bytes).
+ */
+static long fields_encode(const struct record *r, size_t first, size_t end,
+			  const struct record_prefix *prefix, bool map_header,
+			  void *buf, size_t cap, size_t *count_out)
 {
 	struct fixed_buffer fb = { buf, cap, 0, false };
-	msgpack_packer pk;
+	size_t lens[RECORD_FIELD_COUNT];
+	signed char present[RECORD_FIELD_COUNT];
 	size_t i, count = 0;
-	int present;
+	int rc;
 
-	for (i = 0; i < RECORD_FIELD_COUNT; i++) {
-		present = field_present(r, &record_fields[i]);
-		if (present < 0)
-			return present;
-		count += (size_t)present;
+	for (i = first; i < end; i++) {
+		if (prefix != NULL && i >= RECORD_PREFIX_FIRST && i < RECORD_PREFIX_END)
+			continue;
+		lens[i] = 0;
+		rc = field_present(r, &record_fields[i], &lens[i]);
+		if (rc < 0)
+			return rc;
+		present[i] = (signed char)rc;
+		count += (size_t)rc;
 	}
-	msgpack_packer_init(&pk, &fb, fixed_buffer_write);
-	msgpack_pack_map(&pk, count);
-	for (i = 0; i < RECORD_FIELD_COUNT && !fb.overflow; i++)
-		if (field_present(r, &record_fields[i]) > 0)
-			field_pack(&pk, r, &record_fields[i]);
+	if (prefix != NULL)
+		count += prefix->count;
+	if (map_header)
+		fbpack_map(&fb, count);
+	for (i = first; i < end && !fb.overflow; i++) {
+		if (prefix != NULL && i == RECORD_PREFIX_FIRST) {
+			fixed_buffer_append(&fb, prefix->bytes, prefix->len);
+			i = RECORD_PREFIX_END - 1;
+			continue;
+		}
+		if (present[i])
+			field_pack(&fb, r, &record_fields[i], lens[i]);
+	}
+	if (count_out != NULL)
+		*count_out = count;
 	return fixed_buffer_result(&fb);
+}
+
+long record_encode(const struct record *r, void *buf, size_t cap)
+{
+	return fields_encode(r, 0, RECORD_FIELD_COUNT, NULL, true, buf, cap, NULL);
+}
+
+long record_encode_prefix(const struct record *r, struct record_prefix *prefix)
+{
+	size_t count = 0;
+	long len;
+
+	prefix->count = 0;
+	prefix->len = 0;
+	len = fields_encode(r, RECORD_PREFIX_FIRST, RECORD_PREFIX_END, NULL, false,
+			    prefix->bytes, sizeof(prefix->bytes), &count);
+	if (len < 0)
+		return len;
+	prefix->count = (uint32_t)count;
+	prefix->len = (uint32_t)len;
+	return len;
+}
+
+long record_encode_with_prefix(const struct record *r,
+			       const struct record_prefix *prefix, void *buf,
+			       size_t cap)
+{
+	if (prefix->len > sizeof(prefix->bytes) ||
+	    prefix->count > RECORD_PREFIX_END - RECORD_PREFIX_FIRST ||
+	    prefix->count == 0)
+		return -EINVAL;     /* never made by record_encode_prefix */
+	return fields_encode(r, 0, RECORD_FIELD_COUNT, prefix, true, buf, cap,
+			     NULL);
 }
 
 /* ---- decoding untrusted bytes ---- */
@@ -696,6 +815,7 @@ void query_request_init(struct query_request *q)
 
 enum query_field_kind {
 	QF_VERSION, QF_OP, QF_STR, QF_EVENTS, QF_INT, QF_LIMIT, QF_ORDER, QF_FAILED,
+	QF_BY,
 };
 
 struct query_field {
@@ -723,6 +843,7 @@ static const struct query_field query_fields[] = {
 	QSTR(rule),
 	QSTR(result),
 	{ "failed", QF_FAILED, offsetof(struct query_request, failed_only) },
+	{ "by", QF_BY, offsetof(struct query_request, by) },
 };
 #define QUERY_FIELD_COUNT (sizeof(query_fields) / sizeof(query_fields[0]))
 
@@ -734,8 +855,24 @@ static const char *query_op_name(enum query_op op)
 	switch (op) {
 	case QUERY_OP_QUERY: return "query";
 	case QUERY_OP_COUNT: return "count";
+	case QUERY_OP_STATS: return "stats";
 	}
 	return NULL;
+}
+
+/* What "stats" may group by (query.h). */
+static const char *const stats_by_names[] = {
+	"actor", "patient", "event", "exe", "hour", "day",
+};
+
+int query_stats_by_valid(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(stats_by_names) / sizeof(stats_by_names[0]); i++)
+		if (strcmp(name, stats_by_names[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /* 1 when field f of q is encoded, 0 when not, -EINVAL when invalid. */
@@ -775,6 +912,14 @@ static int query_field_present(const struct query_request *q,
 		return q->descending != 0;
 	case QF_FAILED:
 		return q->failed_only != 0;
+	case QF_BY:
+		if (q->by[0] == '\0')
+			return 0;
+		if (q->op != QUERY_OP_STATS ||
+		    strnlen(q->by, sizeof(q->by)) >= sizeof(q->by) ||
+		    !query_stats_by_valid(q->by))
+			return -EINVAL;
+		return 1;
 	}
 	return -EINVAL;
 }
@@ -824,6 +969,9 @@ long query_request_encode(const struct query_request *q, void *buf, size_t cap)
 			break;
 		case QF_FAILED:
 			msgpack_pack_true(&pk);
+			break;
+		case QF_BY:
+			pack_cstr(&pk, q->by);
 			break;
 		}
 	}
@@ -878,8 +1026,10 @@ static int query_field_decode(const struct query_field *f,
 			q->op = QUERY_OP_QUERY;
 		else if (str_equals(val, "count"))
 			q->op = QUERY_OP_COUNT;
+		else if (str_equals(val, "stats"))
+			q->op = QUERY_OP_STATS;
 		else {
-			*why = "op must be \"query\" or \"count\"";
+			*why = "op must be \"query\", \"count\" or \"stats\"";
 			return -EBADMSG;
 		}
 		return 0;
@@ -935,6 +1085,15 @@ static int query_field_decode(const struct query_field *f,
 			return -EBADMSG;
 		}
 		q->failed_only = val->via.boolean ? 1 : 0;
+		return 0;
+	case QF_BY:
+		rc = copy_fixed(val, q->by, sizeof(q->by), why);
+		if (rc < 0)
+			return rc;
+		if (!query_stats_by_valid(q->by)) {
+			*why = "by must be actor, patient, event, exe, hour or day";
+			return -EBADMSG;
+		}
 		return 0;
 	}
 	*why = "internal: unknown query field kind";
@@ -995,6 +1154,10 @@ int query_request_decode(const void *buf, size_t len, struct query_request *q,
 	}
 	if (!(seen & 1u) || !(seen & 2u)) {
 		*why = "request lacks v or op";
+		goto out;
+	}
+	if (q->by[0] != '\0' && q->op != QUERY_OP_STATS) {
+		*why = "by is for op \"stats\" only";
 		goto out;
 	}
 	rc = 0;
@@ -1088,6 +1251,70 @@ int query_response_kind(const void *buf, size_t len, int64_t *count,
 	} else if (key_equals(&root->via.map.ptr[0].key, "workspace_id")) {
 		rc = 1;
 	}
+out:
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+/* ---- stats rows ---- */
+
+long query_stats_row_encode(const char *key, int64_t count, void *buf,
+			    size_t cap)
+{
+	struct fixed_buffer fb = { buf, cap, 0, false };
+	msgpack_packer pk;
+	size_t n;
+
+	if (count < 1)
+		return -EINVAL;
+	msgpack_packer_init(&pk, &fb, fixed_buffer_write);
+	msgpack_pack_map(&pk, 2);
+	pack_key(&pk, "key");
+	if (key == NULL) {
+		msgpack_pack_nil(&pk);
+	} else {
+		n = strnlen(key, QUERY_MAX_STRING - 1);
+		msgpack_pack_str(&pk, n);
+		msgpack_pack_str_body(&pk, key, n);
+	}
+	pack_key(&pk, "count");
+	msgpack_pack_int64(&pk, count);
+	return fixed_buffer_result(&fb);
+}
+
+int query_stats_row_decode(const void *buf, size_t len, char *key,
+			   size_t key_size, int *key_is_nil, int64_t *count)
+{
+	const char *why = NULL;
+	const msgpack_object_kv *kv;
+	msgpack_unpacked u;
+	int64_t n;
+	int rc;
+
+	if (len == 0 || len > QUERY_MAX_FRAME || key_size == 0)
+		return -EBADMSG;
+	msgpack_unpacked_init(&u);
+	rc = unpack_one(buf, len, &u, &why);
+	if (rc < 0)
+		goto out;
+	rc = -EBADMSG;
+	if (u.data.type != MSGPACK_OBJECT_MAP || u.data.via.map.size != 2)
+		goto out;
+	kv = u.data.via.map.ptr;
+	if (!key_equals(&kv[0].key, "key") || !key_equals(&kv[1].key, "count"))
+		goto out;
+	if (object_int64(&kv[1].val, &n) < 0 || n < 1)
+		goto out;
+	if (kv[0].val.type == MSGPACK_OBJECT_NIL) {
+		key[0] = '\0';
+		*key_is_nil = 1;
+	} else {
+		if (copy_fixed(&kv[0].val, key, key_size, &why) < 0)
+			goto out;
+		*key_is_nil = 0;
+	}
+	*count = n;
+	rc = 0;
 out:
 	msgpack_unpacked_destroy(&u);
 	return rc;

@@ -677,6 +677,8 @@ const char *config_choose_path(const char *explicit_path)
 	return CONFIG_DEFAULT_PATH;
 }
 
+static void config_path_filter_build(struct config *cfg);
+
 int config_load_string(struct config *cfg, const char *name, const char *text,
 		       size_t len)
 {
@@ -700,6 +702,7 @@ int config_load_string(struct config *cfg, const char *name, const char *text,
 		config_error(&p, (unsigned)rc, "not understood");
 	if (rc < 0 && cfg->error_count == 0)
 		config_error(&p, p.line, "could not be parsed (inih error %d)", rc);
+	config_path_filter_build(cfg);
 	return cfg->error_count > 0 ? -EINVAL : 0;
 }
 
@@ -762,6 +765,106 @@ out:
 
 /* ---- matching ---- */
 
+/*
+ * The quick test (config.h). Each pattern contributes the part of its literal
+ * prefix up to and including the '/' that ends its first segment (or the
+ * whole literal prefix when shorter, cut to CONFIG_FILTER_PREFIX_MAX - 1):
+ * a path the pattern matches starts with its literal prefix, so with that
+ * part. A part that starts with another is left out (the shorter one says
+ * "maybe" for both). A pattern with less than "/x" as its literal prefix
+ * (a wildcard right after the first '/'), or more distinct parts than
+ * fit, leaves the filter unbuilt: every path "maybe".
+ */
+static void config_path_filter_build(struct config *cfg)
+{
+	struct config_path_filter *f = &cfg->path_filter;
+	size_t i, k, len;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < cfg->pattern_count; i++) {
+		const struct pathglob *g = &cfg->patterns[i].glob;
+		const char *slash;
+
+		len = g->literal_prefix;
+		slash = len > 1 ? memchr(g->pattern + 1, '/', len - 1) : NULL;
+		if (slash != NULL)
+			len = (size_t)(slash - g->pattern) + 1;
+		if (len >= CONFIG_FILTER_PREFIX_MAX)
+			len = CONFIG_FILTER_PREFIX_MAX - 1;
+		if (len < 2)
+			goto unbuilt;
+		for (k = 0; k < f->count; k++) {
+			size_t n = f->length[k] < len ? f->length[k] : len;
+
+			if (memcmp(f->prefix[k], g->pattern, n) != 0)
+				continue;
+			if (len < f->length[k])
+				f->length[k] = (unsigned short)len;  /* keep the shorter */
+			break;
+		}
+		if (k < f->count)
+			continue;
+		if (f->count >= CONFIG_FILTER_PREFIXES)
+			goto unbuilt;
+		memcpy(f->prefix[f->count], g->pattern, len);
+		f->length[f->count++] = (unsigned short)len;
+	}
+	for (k = 0; k < f->count; k++) {
+		unsigned char c = (unsigned char)f->prefix[k][1];
+
+		f->second_byte[c >> 3] |= (unsigned char)(1u << (c & 7));
+	}
+	f->built = 1;
+	return;
+unbuilt:
+	memset(f, 0, sizeof(*f));
+}
+
+int config_could_match_path(const struct config *cfg, const char *path,
+			    size_t len)
+{
+	const struct config_path_filter *f = &cfg->path_filter;
+	unsigned char c;
+	size_t k;
+
+	if (!f->built)
+		return 1;
+	if (len < 2)
+		return 0;           /* "/": every prefix is longer */
+	c = (unsigned char)path[1];
+	if (!(f->second_byte[c >> 3] & (1u << (c & 7))))
+		return 0;
+	for (k = 0; k < f->count; k++)
+		if (f->length[k] <= len &&
+		    memcmp(path, f->prefix[k], f->length[k]) == 0)
+			return 1;
+	return 0;
+}
+
+int config_could_match_under(const struct config *cfg, const char *dir,
+			     size_t len)
+{
+	const struct config_path_filter *f = &cfg->path_filter;
+	size_t k, n;
+
+	if (!f->built)
+		return 1;
+	if (len <= 1)
+		return f->count > 0;  /* "/": every absolute path is below it */
+	for (k = 0; k < f->count; k++) {
+		n = f->length[k];
+		if (n <= len) {
+			/* the prefix is a prefix of dir, so of all below it */
+			if (memcmp(dir, f->prefix[k], n) == 0)
+				return 1;
+		} else if (memcmp(dir, f->prefix[k], len) == 0 &&
+		    f->prefix[k][len] == '/') {
+			return 1;   /* a path below dir can start with it */
+		}
+	}
+	return 0;
+}
+
 int config_match_path(const struct config *cfg, const char *path,
 		      char *patient, size_t patient_size)
 {
@@ -774,6 +877,8 @@ int config_match_path(const struct config *cfg, const char *path,
 	if (path == NULL)
 		return -1;
 	len = strlen(path);
+	if (!config_could_match_path(cfg, path, len))
+		return -1;
 	for (i = 0; i < cfg->pattern_count; i++) {
 		const struct config_pattern *pat = &cfg->patterns[i];
 

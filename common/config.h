@@ -62,6 +62,23 @@ struct config_pattern {
 	struct pathglob glob;
 };
 
+/*
+ * A quick, conservative first test of a path against every file pattern,
+ * built when the configuration is loaded: the distinct leading literal parts
+ * of the patterns (each a prefix of a pattern's literal prefix) and a bitmap
+ * of their second byte. "No" is certain; "maybe" leaves it to matching.
+ */
+#define CONFIG_FILTER_PREFIXES 32
+#define CONFIG_FILTER_PREFIX_MAX 64
+
+struct config_path_filter {
+	unsigned char built;             /* 0: not built, every path "maybe" */
+	unsigned char count;             /* prefixes in use */
+	unsigned char second_byte[32];   /* bitmap: byte 1 of each prefix */
+	unsigned short length[CONFIG_FILTER_PREFIXES];
+	char prefix[CONFIG_FILTER_PREFIXES][CONFIG_FILTER_PREFIX_MAX];
+};
+
 struct config {
 	char path[PATH_MAX];             /* the file read, for messages */
 	char workspace_id[CONFIG_NAME_MAX];
@@ -87,6 +104,8 @@ struct config {
 
 	char error[CONFIG_ERROR_MAX];    /* first error, "FILE:LINE: ..." */
 	unsigned error_count;
+
+	struct config_path_filter path_filter;  /* built by config_load* */
 };
 
 /* Fills cfg with the defaults of DESIGN.md ("/run/phitrail/ingest.sock" ...). */
@@ -114,6 +133,24 @@ int config_load_string(struct config *cfg, const char *name,
  */
 int config_match_path(const struct config *cfg, const char *path,
 		      char *patient, size_t patient_size);
+
+/*
+ * Quick answers for the shim's hot path, before any copy or normalisation:
+ * 0 when no file pattern can match, 1 when one might (config_match_path then
+ * decides). Never a wrong 0. No allocation, no system call.
+ *
+ * config_could_match_path: path is absolute and normalised, len its length
+ * (see pathglob_is_normal: a path that already is normal can be tested as
+ * it is). config_match_path starts with this test itself.
+ *
+ * config_could_match_under: dir is an absolute, normalised directory (the
+ * working directory); 0 means neither dir nor any path below it can match,
+ * so a relative path without a ".." segment, joined to dir, is not PHI.
+ */
+int config_could_match_path(const struct config *cfg, const char *path,
+			    size_t len);
+int config_could_match_under(const struct config *cfg, const char *dir,
+			     size_t len);
 
 /*
  * The rule whose address matches sa (netaddr.c), or -1. kind says which

@@ -284,6 +284,32 @@ int pathglob_capture_index(const struct pathglob *glob, const char *name)
 	return -1;
 }
 
+/*
+ * One pass over the path, looking only at what follows each '/': an empty,
+ * "." or ".." segment, or a trailing '/', is what normalising would change.
+ */
+int pathglob_is_normal(const char *path, size_t len)
+{
+	const char *p, *end;
+
+	if (path == NULL || len == 0 || path[0] != '/')
+		return 0;
+	if (len == 1)
+		return 1;
+	if (path[len - 1] == '/')
+		return 0;
+	end = path + len;
+	for (p = path; p != NULL; p = memchr(p, '/', (size_t)(end - p))) {
+		p++;                     /* p < end: the last byte is not '/' */
+		if (*p == '/' || *p == '\0')
+			return 0;
+		if (*p == '.' && (p + 1 == end || p[1] == '/' ||
+		    (p[1] == '.' && (p + 2 == end || p[2] == '/'))))
+			return 0;
+	}
+	return 1;
+}
+
 /* Applies the segments of s to out (length *len, "" meaning "/"). */
 static int normalise_append(const char *s, char *out, size_t out_size,
 			    size_t *len)

@@ -61,4 +61,12 @@ int pathglob_capture_index(const struct pathglob *glob, const char *name);
 long pathglob_normalise(const char *base, const char *path, char *out,
 			size_t out_size);
 
+/*
+ * 1 when path (a string, len == strlen(path)) is absolute and already
+ * normalised, so that pathglob_normalise(NULL, path, ...) would give back
+ * the same bytes: no empty, "." or ".." segment, no trailing '/' (except "/"
+ * itself). One scan, no copy: lets a caller match a path as it is.
+ */
+int pathglob_is_normal(const char *path, size_t len);
+
 #endif

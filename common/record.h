@@ -99,6 +99,40 @@ void record_init(struct record *r);
 long record_encode(const struct record *r, void *buf, size_t cap);
 
 /*
+ * Encoding with a prefix: the fields that stay the same for a whole process
+ * image (v, host, pid, ppid, exe, uid, auid, session: consecutive in schema
+ * order, right after the five leading fields) packed once, then copied into
+ * every record instead of being packed again.
+ *
+ *   static struct record_prefix prefix;          (plain bytes; no pointers)
+ *   record_encode_prefix(&r_with_identity, &prefix);      once, and again
+ *                                     after fork (pid, ppid) or a setuid
+ *   len = record_encode_with_prefix(&r, &prefix, buf, cap);   per record
+ *
+ * record_encode_prefix reads only those eight fields of r (absent ones are
+ * left out, as record_encode does; v is required) and returns the prefix's
+ * length, or -EINVAL like record_encode for an invalid or missing value.
+ * record_encode_with_prefix ignores those eight fields of r, takes them from
+ * prefix, and returns exactly the bytes record_encode would return for r
+ * with those fields set as they were for record_encode_prefix; the same
+ * errors, and -EINVAL for a prefix record_encode_prefix did not fill.
+ * Neither allocates or keeps state; a prefix is read-only while in use, so
+ * threads may share one (rebuild into a second one and switch pointers).
+ */
+#define RECORD_PREFIX_BYTES (2 * (RECORD_MAX_STRING + 16) + 128)
+
+struct record_prefix {
+	uint32_t count;                 /* map entries packed in bytes */
+	uint32_t len;                   /* bytes used */
+	unsigned char bytes[RECORD_PREFIX_BYTES];
+};
+
+long record_encode_prefix(const struct record *r, struct record_prefix *prefix);
+long record_encode_with_prefix(const struct record *r,
+			       const struct record_prefix *prefix, void *buf,
+			       size_t cap);
+
+/*
  * Decodes exactly len bytes of one record into out. Strings are copied,
  * NUL-terminated, into arena (arena_size bytes; RECORD_ARENA_BYTES always
  * suffices for len <= RECORD_MAX_BYTES). Returns 0, or a negative errno:

@@ -82,7 +82,18 @@ long spool_frame_decode(const unsigned char *buf, size_t len,
 			const unsigned char **payload, uint32_t *payload_len,
 			const char **why);
 
-/* CRC-32C (Castagnoli), as used by the header and frames. */
+/*
+ * CRC-32C (Castagnoli), as used by the header and frames. crc is 0 to start,
+ * or the result over the bytes before data to continue. Uses the SSE4.2
+ * crc32 instruction when the CPU has it (chosen once, on the first call;
+ * no system call, no allocation), else spool_crc32c_table: same results.
+ */
 uint32_t spool_crc32c(uint32_t crc, const void *data, size_t len);
+
+/* The table-driven (slice-by-8) CRC-32C that works on every CPU. */
+uint32_t spool_crc32c_table(uint32_t crc, const void *data, size_t len);
+
+/* 1 when spool_crc32c uses the SSE4.2 instruction on this CPU, else 0. */
+int spool_crc32c_hardware(void);
 
 #endif

@@ -3,14 +3,20 @@
  * normalise the path against the base, match. Checks the promises: a
  * normalised path is absolute, has no "//", "." or ".." segment and no
  * trailing '/', and normalising it again changes nothing; a wildcard-free
- * pattern matches itself; matching never reads outside the path.
+ * pattern matches itself; matching never reads outside the path. The quick
+ * paths agree with the full ones: pathglob_is_normal says 1 exactly when
+ * normalising an absolute path gives it back unchanged, and the config
+ * filter never says "no" for a path its pattern matches, nor for any
+ * directory above such a path.
  */
 #include <assert.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "pathglob.h"
 
 /* Copies the next '\n'-terminated part of data into out (NUL-terminated). */
@@ -26,6 +32,33 @@ static const uint8_t *take(const uint8_t *p, const uint8_t *end, char *out,
 	}
 	out[n] = '\0';
 	return p < end ? p + 1 : p;
+}
+
+/*
+ * The quick test of config.h for a one-pattern configuration: wherever the
+ * compiled pattern matches the path, neither the path nor any directory
+ * above it may be answered "no".
+ */
+static void check_filter(const char *pattern, const char *path, size_t len)
+{
+	static struct config cfg;
+	static char text[1200];
+	size_t i;
+
+	if (strchr(pattern, ';') != NULL || strchr(pattern, '#') != NULL)
+		return;             /* inline comments: not the pattern any more */
+	snprintf(text, sizeof(text), "[rule r]\nfiles = %s\n", pattern);
+	if (config_load_string(&cfg, "fuzz", text, strlen(text)) < 0 ||
+	    cfg.pattern_count != 1)
+		return;
+	if (!pathglob_match(&cfg.patterns[0].glob, path, len, NULL))
+		return;
+	assert(config_could_match_path(&cfg, path, len) == 1);
+	assert(config_match_path(&cfg, path, NULL, 0) == 0);
+	for (i = 1; i <= len; i++)
+		if (i == len || path[i] == '/')
+			assert(config_could_match_under(&cfg, path, i) == 1);
+	assert(config_could_match_under(&cfg, "/", 1) == 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,6 +85,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			assert(pathglob_match(&glob, pattern, strlen(pattern), NULL) == 1);
 	}
 
+	if (path[0] == '/') {
+		n = pathglob_normalise(NULL, path, out, sizeof(out));
+		assert(pathglob_is_normal(path, strlen(path)) ==
+		       (n >= 0 && strcmp(out, path) == 0));
+	}
 	n = pathglob_normalise(base[0] ? base : NULL, path, out, sizeof(out));
 	if (n < 0) {
 		assert(n == -EINVAL || n == -ENAMETOOLONG);
@@ -81,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		free(copy);
+		check_filter(pattern, out, (size_t)n);
 	}
 	return 0;
 }

@@ -245,6 +245,228 @@ static void test_key_order(void)
 	CHECK_INT(found, sizeof(order) / sizeof(order[0]));
 }
 
+/*
+ * The exact bytes of fill_full's record, as msgpack-c's ordinary packer (a
+ * msgpack_packer with a write callback) produced them before the encoder
+ * packed through its own inlined instantiation of the same template.
+ */
+static const unsigned char fill_full_bytes[] = {
+	0xde, 0x00, 0x16, 0xac, 0x77, 0x6f, 0x72, 0x6b, 0x73, 0x70, 0x61, 0x63,
+	0x65, 0x5f, 0x69, 0x64, 0xab, 0x77, 0x73, 0x5f, 0x73, 0x74, 0x5f, 0x6d,
+	0x61, 0x72, 0x79, 0x73, 0xad, 0x61, 0x63, 0x74, 0x6f, 0x72, 0x5f, 0x75,
+	0x73, 0x65, 0x72, 0x5f, 0x69, 0x64, 0xa5, 0x61, 0x6c, 0x69, 0x63, 0x65,
+	0xaa, 0x65, 0x76, 0x65, 0x6e, 0x74, 0x5f, 0x74, 0x79, 0x70, 0x65, 0xb0,
+	0x50, 0x48, 0x49, 0x20, 0x46, 0x69, 0x6c, 0x65, 0x20, 0x52, 0x65, 0x6e,
+	0x61, 0x6d, 0x65, 0x64, 0xab, 0x65, 0x6e, 0x64, 0x5f, 0x75, 0x73, 0x65,
+	0x72, 0x5f, 0x69, 0x64, 0xa4, 0x34, 0x37, 0x31, 0x31, 0xa9, 0x74, 0x69,
+	0x6d, 0x65, 0x73, 0x74, 0x61, 0x6d, 0x70, 0xd7, 0xff, 0x1d, 0x6f, 0x34,
+	0x54, 0x6a, 0xfd, 0x86, 0xc0, 0xa1, 0x76, 0x01, 0xa4, 0x68, 0x6f, 0x73,
+	0x74, 0xa5, 0x65, 0x68, 0x72, 0x30, 0x31, 0xa3, 0x70, 0x69, 0x64, 0xcd,
+	0x10, 0x92, 0xa4, 0x70, 0x70, 0x69, 0x64, 0x01, 0xa3, 0x65, 0x78, 0x65,
+	0xac, 0x2f, 0x75, 0x73, 0x72, 0x2f, 0x62, 0x69, 0x6e, 0x2f, 0x73, 0x65,
+	0x64, 0xa3, 0x75, 0x69, 0x64, 0xcd, 0x03, 0xe8, 0xa4, 0x61, 0x75, 0x69,
+	0x64, 0xce, 0xff, 0xff, 0xff, 0xff, 0xa7, 0x73, 0x65, 0x73, 0x73, 0x69,
+	0x6f, 0x6e, 0x07, 0xa6, 0x74, 0x61, 0x72, 0x67, 0x65, 0x74, 0xd9, 0x20,
+	0x2f, 0x73, 0x72, 0x76, 0x2f, 0x65, 0x68, 0x72, 0x2f, 0x70, 0x61, 0x74,
+	0x69, 0x65, 0x6e, 0x74, 0x73, 0x2f, 0x34, 0x37, 0x31, 0x31, 0x2f, 0x63,
+	0x68, 0x61, 0x72, 0x74, 0x2e, 0x74, 0x78, 0x74, 0xa7, 0x74, 0x61, 0x72,
+	0x67, 0x65, 0x74, 0x32, 0xd9, 0x24, 0x2f, 0x73, 0x72, 0x76, 0x2f, 0x65,
+	0x68, 0x72, 0x2f, 0x70, 0x61, 0x74, 0x69, 0x65, 0x6e, 0x74, 0x73, 0x2f,
+	0x34, 0x37, 0x31, 0x31, 0x2f, 0x63, 0x68, 0x61, 0x72, 0x74, 0x2e, 0x74,
+	0x78, 0x74, 0x2e, 0x62, 0x61, 0x6b, 0xa4, 0x72, 0x75, 0x6c, 0x65, 0xa6,
+	0x63, 0x68, 0x61, 0x72, 0x74, 0x73, 0xa6, 0x72, 0x65, 0x73, 0x75, 0x6c,
+	0x74, 0xa2, 0x6f, 0x6b, 0xa3, 0x73, 0x65, 0x71, 0x00, 0xa6, 0x64, 0x65,
+	0x74, 0x61, 0x69, 0x6c, 0x84, 0xa4, 0x6d, 0x6f, 0x64, 0x65, 0xa4, 0x30,
+	0x36, 0x30, 0x30, 0xa5, 0x62, 0x79, 0x74, 0x65, 0x73, 0xd1, 0xcf, 0xc7,
+	0xa3, 0x62, 0x69, 0x67, 0xcf, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xa5, 0x73, 0x6d, 0x61, 0x6c, 0x6c, 0xd3, 0x80, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0xa2, 0x69, 0x64, 0x63, 0xab, 0x72, 0x65, 0x63,
+	0x65, 0x69, 0x76, 0x65, 0x64, 0x5f, 0x61, 0x74, 0xd7, 0xff, 0x00, 0x00,
+	0x00, 0x14, 0x6a, 0xfd, 0x86, 0xc1, 0xa8, 0x69, 0x64, 0x65, 0x6e, 0x74,
+	0x69, 0x74, 0x79, 0xa8, 0x76, 0x65, 0x72, 0x69, 0x66, 0x69, 0x65, 0x64,
+};
+
+static void test_encode_exact_bytes(void)
+{
+	struct record r;
+	unsigned char buf[RECORD_MAX_BYTES];
+	long n;
+
+	fill_full(&r);
+	n = record_encode(&r, buf, sizeof(buf));
+	CHECK_INT(n, sizeof(fill_full_bytes));
+	CHECK(n == (long)sizeof(fill_full_bytes) &&
+	      memcmp(buf, fill_full_bytes, sizeof(fill_full_bytes)) == 0);
+}
+
+/* ---- encoding with a prefix ---- */
+
+static uint64_t prng_state = 0x2545f4914f6cdd1dull;
+
+static uint64_t prng(void)
+{
+	prng_state ^= prng_state << 13;
+	prng_state ^= prng_state >> 7;
+	prng_state ^= prng_state << 17;
+	return prng_state;
+}
+
+/* A string of a length around msgpack's size classes, or NULL. */
+static const char *random_string(char *space, size_t size)
+{
+	static const size_t lengths[] = { 0, 1, 5, 31, 32, 255, 256, 300,
+					  RECORD_MAX_STRING, RECORD_MAX_STRING + 1 };
+	size_t n, i;
+
+	if (prng() % 4 == 0)
+		return NULL;
+	n = lengths[prng() % (sizeof(lengths) / sizeof(lengths[0]))];
+	if (n == RECORD_MAX_STRING + 1 && prng() % 8 != 0)
+		n = 17;          /* too long only now and then */
+	if (n >= size)
+		n = size - 1;
+	for (i = 0; i < n; i++)
+		space[i] = (char)('a' + prng() % 26);
+	space[n] = '\0';
+	return space;
+}
+
+static int64_t random_int(void)
+{
+	static const int64_t values[] = {
+		RECORD_ABSENT, 0, 1, 127, 128, 255, 256, 65535, 65536, -1, -32,
+		-33, -129, -32769, 4294967295LL, 4294967296LL, INT64_MAX,
+		INT64_MIN + 1,
+	};
+
+	return values[prng() % (sizeof(values) / sizeof(values[0]))];
+}
+
+static char string_space[12][RECORD_MAX_STRING + 2];
+
+static void random_record(struct record *r)
+{
+	size_t d;
+
+	record_init(r);
+	r->workspace_id = prng() % 16 ? "ws" : NULL;
+	r->actor_user_id = random_string(string_space[0], sizeof(string_space[0]));
+	r->event_type = (enum event_type)(prng() % 16 ? 1 + prng() % (EVENT_COUNT - 1) : 0);
+	r->end_user_id = random_string(string_space[1], sizeof(string_space[1]));
+	r->timestamp_sec = prng() % 4 ? (int64_t)(prng() % 20000000000ull) : random_int();
+	r->timestamp_nsec = (uint32_t)(prng() % 1000000000u);
+	r->v = prng() % 16 ? RECORD_SCHEMA_VERSION : random_int();
+	r->host = random_string(string_space[2], sizeof(string_space[2]));
+	r->pid = random_int();
+	r->ppid = random_int();
+	r->exe = random_string(string_space[3], sizeof(string_space[3]));
+	r->uid = random_int();
+	r->auid = random_int();
+	r->session = random_int();
+	r->target = random_string(string_space[4], sizeof(string_space[4]));
+	r->target2 = prng() % 4 ? NULL : random_string(string_space[5], sizeof(string_space[5]));
+	r->rule = random_string(string_space[6], sizeof(string_space[6]));
+	r->result = prng() % 2 ? "ok" : "EACCES";
+	r->seq = random_int();
+	r->detail_count = prng() % 3 ? prng() % 3 : prng() % (RECORD_MAX_DETAIL + 2);
+	for (d = 0; d < r->detail_count && d < RECORD_MAX_DETAIL; d++) {
+		r->detail[d].key = d % 2 ? "bytes" : "type";
+		r->detail[d].str = d % 3 ? NULL : random_string(string_space[7 + d % 4], 40);
+		r->detail[d].num = random_int();
+	}
+	if (prng() % 4 == 0) {
+		r->id = random_int();
+		r->received_sec = (int64_t)(prng() % 5000000000ull);
+		r->received_nsec = (uint32_t)(prng() % 1000000000u);
+		r->identity = "verified";
+	}
+}
+
+/*
+ * For many records: the prefix made from a record, used with a copy whose
+ * eight prefix fields are scrambled, gives exactly record_encode's bytes
+ * (or its error) for the original, at every buffer size tried.
+ */
+static void test_encode_with_prefix_identical(void)
+{
+	static unsigned char want[RECORD_MAX_BYTES + 64], got[RECORD_MAX_BYTES + 64];
+	static struct record_prefix prefix;
+	struct record r, other;
+	long n, m, p;
+	int i, compared = 0, wrong = 0;
+
+	for (i = 0; i < 3000; i++) {
+		size_t cap = prng() % 8 == 0 ? prng() % 600 : sizeof(want);
+
+		random_record(&r);
+		p = record_encode_prefix(&r, &prefix);
+		n = record_encode(&r, want, cap);
+		if (p < 0) {
+			/* an invalid prefix field: record_encode refuses too */
+			if (p != -EINVAL || n != -EINVAL)
+				wrong++;
+			continue;
+		}
+		other = r;
+		other.v = RECORD_ABSENT;
+		other.host = prng() % 2 ? NULL : "scrambled-host";
+		other.pid = other.ppid = RECORD_ABSENT;
+		other.exe = "/scrambled";
+		other.uid = -5;
+		other.auid = RECORD_ABSENT;
+		other.session = 123456;
+		m = record_encode_with_prefix(&other, &prefix, got, cap);
+		if (m != n || (n > 0 && memcmp(want, got, (size_t)n) != 0))
+			wrong++;
+		compared += n > 0;
+	}
+	CHECK_INT(wrong, 0);
+	CHECK(compared > 1000);     /* most records were encodable */
+}
+
+static void test_encode_prefix_errors(void)
+{
+	static struct record_prefix prefix;
+	unsigned char buf[RECORD_MAX_BYTES];
+	struct record r;
+	long n, len;
+
+	fill_full(&r);
+	memset(&prefix, 0, sizeof(prefix));
+	/* never filled: refused, not read */
+	CHECK_INT(record_encode_with_prefix(&r, &prefix, buf, sizeof(buf)), -EINVAL);
+	len = record_encode_prefix(&r, &prefix);
+	CHECK(len > 0);
+	CHECK_INT(prefix.count, 8);
+	CHECK_INT(prefix.len, len);
+	n = record_encode(&r, buf, sizeof(buf));
+	/* one byte short at every size */
+	for (long cap = 0; cap < n; cap += 7)
+		CHECK_INT(record_encode_with_prefix(&r, &prefix, buf, (size_t)cap), -ENOSPC);
+	CHECK_INT(record_encode_with_prefix(&r, &prefix, buf, (size_t)n), n);
+	CHECK_INT(record_encode_with_prefix(&r, &prefix, buf, (size_t)n - 1), -ENOSPC);
+	/* the rest of the record is still checked */
+	r.workspace_id = NULL;
+	CHECK_INT(record_encode_with_prefix(&r, &prefix, buf, sizeof(buf)), -EINVAL);
+	/* a prefix without v, or with an over-long host, is refused */
+	fill_full(&r);
+	r.v = RECORD_ABSENT;
+	CHECK_INT(record_encode_prefix(&r, &prefix), -EINVAL);
+	CHECK_INT(record_encode_with_prefix(&r, &prefix, buf, sizeof(buf)), -EINVAL);
+	fill_full(&r);
+	memset(string_space[0], 'h', RECORD_MAX_STRING + 1);
+	string_space[0][RECORD_MAX_STRING + 1] = '\0';
+	r.host = string_space[0];
+	CHECK_INT(record_encode_prefix(&r, &prefix), -EINVAL);
+	/* the largest prefix fits */
+	string_space[0][RECORD_MAX_STRING] = '\0';
+	memset(string_space[1], 'e', RECORD_MAX_STRING);
+	string_space[1][RECORD_MAX_STRING] = '\0';
+	r.exe = string_space[1];
+	r.pid = r.ppid = r.uid = r.auid = r.session = r.v = INT64_MIN + 1;
+	CHECK(record_encode_prefix(&r, &prefix) > 2 * RECORD_MAX_STRING);
+}
+
 static void test_minimal_and_nil(void)
 {
 	struct record in, out;
@@ -657,6 +879,9 @@ int main(void)
 	RUN(test_event_names);
 	RUN(test_round_trip_every_field);
 	RUN(test_key_order);
+	RUN(test_encode_exact_bytes);
+	RUN(test_encode_with_prefix_identical);
+	RUN(test_encode_prefix_errors);
 	RUN(test_minimal_and_nil);
 	RUN(test_encode_errors);
 	RUN(test_decode_strings_at_limit);

@@ -453,6 +453,68 @@ static void test_choose_path(void)
 	unsetenv(CONFIG_ENV);
 }
 
+/*
+ * The quick test in front of matching: "no" only where matching says no,
+ * for paths and for working directories, and off when a pattern starts
+ * with a wildcard.
+ */
+static void test_quick_filter(void)
+{
+	static const char text[] =
+		"[rule charts]\n"
+		"files = /srv/ehr/patients/{patient}/**\n"
+		"[rule labs]\n"
+		"files = /srv/lab/{patient}/*.hl7 /var/lib/pacs/**\n"
+		"[rule home]\n"
+		"files = /home/*/phi/**\n";
+	static const struct { const char *path; int match; } paths[] = {
+		{ "/srv/ehr/patients/4711/chart", 1 },
+		{ "/srv/lab/4711/a.hl7", 1 },
+		{ "/var/lib/pacs", 1 },
+		{ "/home/alice/phi/x", 1 },
+		{ "/usr/lib/libc.so.6", 0 },
+		{ "/srvx/ehr", 0 },
+		{ "/var/lib/pacsx", 0 },
+		{ "/", 0 },
+		{ "/s", 0 },
+		{ "/srv/ehr/patients", 0 },
+	};
+	static const struct { const char *dir; int maybe; } dirs[] = {
+		{ "/", 1 }, { "/srv", 1 }, { "/srv/ehr/patients/4711", 1 },
+		{ "/var", 1 }, { "/var/lib", 1 }, { "/home/bob/src", 1 },
+		{ "/usr/lib", 0 }, { "/sr", 0 }, { "/srvx", 0 }, { "/varx/lib", 0 },
+		{ "/tmp", 0 },
+	};
+	size_t i;
+
+	CHECK_INT(load(text), 0);
+	CHECK_INT(cfg.path_filter.built, 1);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		size_t len = strlen(paths[i].path);
+		int full = config_match_path(&cfg, paths[i].path, NULL, 0) >= 0;
+
+		CHECK_INT(full, paths[i].match);
+		if (full)
+			CHECK_INT(config_could_match_path(&cfg, paths[i].path, len), 1);
+	}
+	CHECK_INT(config_could_match_path(&cfg, "/usr/lib/libc.so.6", 18), 0);
+	CHECK_INT(config_could_match_path(&cfg, "/tmp/x", 6), 0);
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		CHECK_INT(config_could_match_under(&cfg, dirs[i].dir,
+						   strlen(dirs[i].dir)),
+			  dirs[i].maybe);
+	/* a pattern that starts with a wildcard: every path "maybe" */
+	CHECK_INT(load("[rule all]\nfiles = /*/phi/**\n"), 0);
+	CHECK_INT(cfg.path_filter.built, 0);
+	CHECK_INT(config_could_match_path(&cfg, "/tmp/x", 6), 1);
+	CHECK_INT(config_could_match_under(&cfg, "/tmp", 4), 1);
+	CHECK(config_match_path(&cfg, "/data/phi/x", NULL, 0) == 0);
+	/* no file rules: nothing can match */
+	CHECK_INT(load("[phitrail]\nworkspace_id = w\n"), 0);
+	CHECK_INT(config_could_match_path(&cfg, "/srv/x", 6), 0);
+	CHECK_INT(config_could_match_under(&cfg, "/", 1), 0);
+}
+
 int main(void)
 {
 	RUN(test_design_example);
@@ -468,5 +530,6 @@ int main(void)
 	RUN(test_first_rule_wins);
 	RUN(test_load_file);
 	RUN(test_choose_path);
+	RUN(test_quick_filter);
 	return unit_done();
 }

@@ -267,6 +267,28 @@ static void test_normalise_limits(void)
 	CHECK_INT(pathglob_normalise(NULL, path, out, 5), 4);
 }
 
+/* pathglob_is_normal says 1 exactly where normalising changes nothing. */
+static void test_is_normal(void)
+{
+	static const char *const paths[] = {
+		"/", "/a", "/a/b", "/.a", "/a/.b/..c/c.", "/a/...", "/a/b.",
+		"//", "//a", "/a//b", "/a/", "/.", "/..", "/a/.", "/a/..",
+		"/a/./b", "/a/../b", "a", "", "./a", "/a/b/",
+	};
+	char out[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		long n = pathglob_normalise(NULL, paths[i], out, sizeof(out));
+		int same = paths[i][0] == '/' && n >= 0 && strcmp(out, paths[i]) == 0;
+
+		CHECK_INT(pathglob_is_normal(paths[i], strlen(paths[i])), same);
+	}
+	CHECK_INT(pathglob_is_normal("/usr/lib/x", 10), 1);
+	CHECK_INT(pathglob_is_normal("/usr/./lib", 10), 0);
+	CHECK_INT(pathglob_is_normal(NULL, 0), 0);
+}
+
 int main(void)
 {
 	RUN(test_patient_capture);
@@ -279,5 +301,6 @@ int main(void)
 	RUN(test_double_star_cost);
 	RUN(test_normalise);
 	RUN(test_normalise_limits);
+	RUN(test_is_normal);
 	return unit_done();
 }
