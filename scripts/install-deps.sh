@@ -17,6 +17,10 @@ sqlite3
 socat
 curl
 dcmtk
+strace
+g++
+libpython3.11-testsuite
+python3.11
 jq
 python3
 procps

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <aio.h>
 #include <dirent.h>
 #include <ftw.h>
 #include <glob.h>
@@ -84,6 +85,8 @@ int __vdprintf_chk(int fd, int flag, const char *format, __gnuc_va_list ap);
 	X(fopen) X(fopen64) X(freopen) X(freopen64) X(fclose) \
 	X(mkstemp) X(mkstemp64) X(mkostemp) X(mkostemp64) \
 	X(mkstemps) X(mkstemps64) X(mkostemps) X(mkostemps64) \
+	X(tmpfile) X(tmpfile64) \
+	X(aio_read) X(aio_read64) X(aio_write) X(aio_write64) \
 	X(read) X(__read_chk) X(pread) X(pread64) X(__pread_chk) \
 	X(__pread64_chk) X(readv) X(preadv) X(preadv64) X(preadv2) X(preadv64v2) \
 	X(pwritev2) X(pwritev64v2) X(splice) X(mmap) X(mmap64) X(ioctl) \

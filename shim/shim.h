@@ -131,7 +131,7 @@ void fdstate_track(int fd, const struct policy_match *m, unsigned reported,
 /*
  * The PHI file behind fd with a reference held, or NULL: the non-PHI case
  * is one load from a table, no system call, no lock. Also NULL while the
- * calling thread is inside the shim.
+ * shim's own start-up runs on the calling thread.
  */
 struct phi_file *fdstate_get_slow(int fd);
 

@@ -266,6 +266,7 @@ __asm__(
 	".globl vfork\n"
 	".type vfork, @function\n"
 	"vfork:\n"
+	"	endbr64\n"
 	"	popq %rdi\n"
 	"	movl $58, %eax\n"                      /* SYS_vfork */
 	"	syscall\n"

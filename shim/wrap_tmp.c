@@ -4,11 +4,16 @@
  * open that never reaches the open wrappers, so a temporary file created
  * at a PHI path reports Created here (how GNU sed -i's temp file is seen),
  * and its descriptor is remembered as created by this description (no
- * Modified for what is written into it). Same descriptor, same errno.
+ * Modified for what is written into it). tmpfile and tmpfile64 are
+ * tracked when the directory glibc put them in is PHI. Same descriptor,
+ * same stream, same errno.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "real.h"
 #include "shim.h"
@@ -110,4 +115,51 @@ SHIM_EXPORT int mkostemps(char *template, int suffix_len, int flags)
 SHIM_EXPORT int mkostemps64(char *template, int suffix_len, int flags)
 {
 	return tmp_audited(TMP_ENTRY_MKOSTEMPS64, template, suffix_len, flags);
+}
+
+/*
+ * tmpfile: glibc makes an unnamed file (O_TMPFILE) in /tmp through its
+ * internals, whatever TMPDIR says. The directory it landed in is read back
+ * from /proc/self/fd; when that directory is PHI the stream is tracked
+ * like any PHI file (target: the directory), so reads and writes through
+ * it are reported. One readlink per tmpfile call, only when auditing.
+ */
+static FILE *tmp_stream_audited(FILE *fp)
+{
+	struct policy_match m;
+	char link[32], target[PATH_MAX];
+	ssize_t n;
+	char *slash;
+	int fd, saved_errno = errno;
+
+	if (fp == NULL || (fd = fileno(fp)) < 0)
+		goto out;
+	fdstate_close(fd);
+	if (!shim_enter())
+		goto out;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n > 0 && (size_t)n < sizeof(target) - 1 && target[0] == '/') {
+		target[n] = '\0';
+		slash = strrchr(target, '/');
+		if (slash != NULL && slash != target)
+			*slash = '\0';
+		if (policy_match_at(AT_FDCWD, target, &m))
+			fdstate_track(fd, &m, FD_CREATED,
+				      FD_REPORTED_VIEWED | FD_REPORTED_MODIFIED);
+	}
+	shim_leave();
+out:
+	errno = saved_errno;
+	return fp;
+}
+
+SHIM_EXPORT FILE *tmpfile(void)
+{
+	return tmp_stream_audited(REAL(tmpfile)());
+}
+
+SHIM_EXPORT FILE *tmpfile64(void)
+{
+	return tmp_stream_audited(REAL(tmpfile64)());
 }

@@ -22,6 +22,12 @@ cc -std=gnu11 -O1 -D_GNU_SOURCE -Icommon -o "$T/spooldump" tests/shim/spooldump.
 cc -std=gnu11 -O1 -pthread -o "$T/probe" tests/shim/probe.c || exit 2
 cc -shared -fPIC -o "$T/early.so" tests/shim/early_constructor.c || exit 2
 cc -O2 -D_FORTIFY_SOURCE=2 -o "$T/fortified" tests/shim/fortified.c || exit 2
+cc -O2 -D_GNU_SOURCE -o "$T/every_call" tests/programs/every_call.c || exit 2
+cc -O2 -pthread -o "$T/shapes" tests/programs/shapes.c || exit 2
+mkdir -p "$T/scratch"
+if command -v c++ >/dev/null; then
+	c++ -O2 -o "$T/ifstream" tests/programs/ifstream.cc || exit 2
+fi
 
 P=$T/x/patients/4711
 mkdir -p "$P" "$T/spool/incoming" "$T/active"
@@ -119,16 +125,41 @@ scenario shell_append_inherited "$S" "PHI File Viewed|$C/b.txt|4711|ok|$U
 PHI File Modified|$C/chart.txt|4711|ok|$U" sh -c "cat '$P/b.txt' >> '$P/chart.txt'"
 scenario shell_redirect_in "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U" \
 	sh -c "cat < '$P/chart.txt'"
-scenario fopen_modes "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U
-PHI File Created|$C/f.txt|4711|ok|$U
-PHI File Modified|$C/b.txt|4711|ok|$U" python3 -c "
+# fopen alone: Created for a new file, Modified for a truncated one; a
+# stream only opened for reading or appending is not yet a use of the chart
+scenario fopen_modes "$S" "PHI File Created|$C/f.txt|4711|ok|$U
+PHI File Created|$C/public-w.txt|4711|ok|$U
+PHI File Modified|$C/public-w.txt|4711|ok|$U" sh -c "printf x >'$P/public-w.txt'; python3 -c \"
 import ctypes
 c = ctypes.CDLL(None)
 c.fopen.restype = ctypes.c_void_p
 c.fclose.argtypes = [ctypes.c_void_p]
-for p, m in (('$P/chart.txt', b'r'), ('$P/f.txt', b'w'), ('$P/b.txt', b'a')):
+for p, m in (('$P/chart.txt', b'r'), ('$P/f.txt', b'w'), ('$P/b.txt', b'a'), ('$P/public-w.txt', b'w')):
     c.fclose(c.fopen(p.encode(), m))
-"
+\""
+# stdio reads and writes through FILE*: one record per stream (every_call)
+for step in fread fgets getline getc fgetc getc_unlocked fscanf read_eof \
+	fwrite fputs fprintf putc putc_unlocked dprintf fopen_w fdopen; do
+	want=$("$T/every_call" "$T/scratch" 2>/dev/null | sed -n "s/^$step|//p")
+	scenario "stdio_$step" "$S" "$(echo "$want" | sed "s#^\(PHI [A-Za-z]* [A-Za-z]*\) \(.*\)#\1|$C/\2|4711|ok|$U#")" \
+		"$T/every_call" "$P" "$step"
+done
+scenario stdio_open_no_io "$S" "" "$T/every_call" "$P" open_no_io
+scenario tmpfile_not_phi "$S" "" "$T/every_call" "$P" tmpfile
+sed 's#^files = .*#files = /tmp/**#' "$S" >"$T/tmp-phi.conf"
+# (the program's stdout, redirected to a file under /tmp, is PHI too here)
+scenario tmpfile_in_phi_tmp "$T/tmp-phi.conf" "PHI File Modified|/tmp|nil|ok|$U
+PHI File Modified|T/out|nil|ok|$U
+PHI File Viewed|/tmp|nil|ok|$U" "$T/every_call" "$P" tmpfile
+scenario o_tmpfile_linked_in "$S" "PHI File Created|$C/tmpfile_linked.txt>$C|4711|ok|$U" \
+	"$T/every_call" "$P" tmpfile_link
+scenario sort_reads_stdio "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U" sort "$P/chart.txt"
+scenario awk_writes_stdio "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U
+PHI File Created|$C/out.txt|4711|ok|$U" awk "{ print > \"$P/out.txt\" }" "$P/chart.txt"
+if command -v c++ >/dev/null; then
+	scenario cxx_ifstream "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U" \
+		"$T/ifstream" "$P/chart.txt"
+fi
 if command -v sqlite3 >/dev/null; then
 	# two transactions: a rollback journal created, read and deleted twice
 	scenario sqlite3_create "$S" "PHI File Created|$C/db.sqlite|4711|ok|$U
@@ -174,6 +205,51 @@ scenario dup2_over_spool "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U
 PHI File Viewed|$C/b.txt|4711|ok|$U" "$T/probe" dup2over "$P/chart.txt" "$P/b.txt"
 check dup2_over_spool_exit0 sh -c "PHITRAIL_CONFIG='$S' LD_PRELOAD='$SHIM' '$T/probe' dup2over '$P/chart.txt' '$P/b.txt'"
 check errno_kept sh -c "PHITRAIL_CONFIG='$S' LD_PRELOAD='$SHIM' '$T/probe' errno '$P/chart.txt'"
+# ---- process shapes ----
+threads_expected=$(i=0; while [ $i -lt 8 ]; do j=0; while [ $j -lt 10 ]; do
+	echo "PHI File Viewed|$C/t${i}_$j.txt|4711|ok|$U"; j=$((j + 1)); done; i=$((i + 1)); done)
+reset_chart
+i=0; while [ $i -lt 8 ]; do j=0; while [ $j -lt 10 ]; do
+	echo x >"$P/t${i}_$j.txt"; j=$((j + 1)); done; i=$((i + 1)); done
+PHITRAIL_CONFIG=$S LD_PRELOAD=$SHIM "$T/shapes" threads "$P" 8 >"$T/out" 2>"$T/err"
+printf '%s\n' "$threads_expected" | sort >"$T/want"
+records >"$T/got"
+check threads_every_record cmp -s "$T/want" "$T/got"
+check threads_seq_contiguous sh -c "'$T/spooldump' '$T'/spool/incoming/* | grep -v '^#' | cut -d' ' -f1 | sort -n | tr '\n' ' ' | grep -qx \"\$(seq 0 79 | tr '\n' ' ')\""
+rm -f "$P"/t*_*.txt
+scenario fork_from_threads "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U
+PHI File Viewed|$C/chart.txt|4711|ok|$U
+PHI File Viewed|$C/chart.txt|4711|ok|$U" sh -c "cd '$T/x' && exec timeout 60 '$T/shapes' forkthreads '$P/chart.txt' public.txt"
+check fork_from_threads_own_spools sh -c "test \$(ls '$T/spool/incoming' | wc -l) -eq 3"
+scenario Fork_child_own_identity "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U" \
+	timeout 20 "$T/shapes" Fork "$P/chart.txt"
+check Fork_child_pid_not_parent sh -c "'$T/spooldump' '$T'/spool/incoming/* | grep -q 'Viewed.*exe=$T/shapes' && test \$(ls '$T/spool/incoming' | wc -l) -eq 1"
+scenario vfork_parent_state_whole "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U
+PHI File Viewed|$C/b.txt|4711|ok|$U" timeout 20 "$T/shapes" vfork "$P/chart.txt" "$P/b.txt"
+scenario exec_scrubbed_env_followed "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U" \
+	timeout 20 "$T/shapes" scrubbed "$P/chart.txt"
+scenario execv_after_unsetenv_followed "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U" \
+	timeout 20 "$T/shapes" execv "$P/chart.txt"
+scenario fexecve_followed "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U" \
+	timeout 20 "$T/shapes" fexecve "$P/chart.txt"
+scenario posix_spawn_and_spawnp_followed "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U
+PHI File Viewed|$C/chart.txt|4711|ok|$U" timeout 20 "$T/shapes" spawn "$P/chart.txt"
+scenario system_and_popen_followed "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U
+PHI File Viewed|$C/chart.txt|4711|ok|$U" timeout 20 "$T/shapes" system "$P/chart.txt"
+sed 's/^\(on_collector_down.*\)$/\1\nfollow_exec = no/' "$S" >"$T/nofollow.conf"
+scenario exec_scrubbed_not_followed_when_off "$T/nofollow.conf" "" \
+	timeout 20 "$T/shapes" scrubbed "$P/chart.txt"
+scenario high_descriptor_tracked "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U" \
+	"$T/shapes" highfd "$P/chart.txt"
+for how in closefrom close_range closeloop; do
+	scenario "${how}_keeps_auditing" "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U
+PHI File Viewed|$C/b.txt|4711|ok|$U" "$T/shapes" "$how" "$P/chart.txt" "$P/b.txt"
+done
+printf 'sig\n' >"$P/sig.txt"
+scenario signal_handler_nested_in_wrapper "$S" "PHI File Viewed|$C/sig.txt|4711|ok|$U" \
+	timeout 20 "$T/shapes" signal "$P"
+rm -f "$P/sig.txt" "$P/fifo"
+
 scenario deny_refuses "$T/deny.conf" "" cat "$P/chart.txt"
 check deny_gives_eacces grep -q "Permission denied" "$T/err"
 check deny_public_ok sh -c "PHITRAIL_CONFIG='$T/deny.conf' LD_PRELOAD='$SHIM' cat '$T/x/public.txt'"
@@ -210,6 +286,9 @@ fi
 if command -v valgrind >/dev/null; then
 	reset_chart
 	check valgrind_cat_clean sh -c "PHITRAIL_CONFIG='$S' LD_PRELOAD='$SHIM' valgrind -q --error-exitcode=9 cat '$P/chart.txt' >/dev/null"
+	mkdir -p "$P/vg"
+	check valgrind_every_call_clean sh -c "PHITRAIL_CONFIG='$S' LD_PRELOAD='$SHIM' valgrind -q --error-exitcode=9 '$T/every_call' '$P/vg' >/dev/null"
+	check valgrind_signal_nested_clean sh -c "printf s >'$P/sig.txt'; PHITRAIL_CONFIG='$S' LD_PRELOAD='$SHIM' valgrind -q --error-exitcode=9 '$T/shapes' signal '$P'"
 fi
 
 echo "$passed passed, $failed failed"
