@@ -97,7 +97,22 @@ int policy_match_at(int dirfd, const char *path, struct policy_match *m)
 	m->rule = -1;
 	if (path == NULL || path[0] == '\0')
 		return 0;
-	if (path[0] != '/') {
+	if (path[0] == '/') {
+		/*
+		 * The common case: an absolute path that is already normal.
+		 * Most such paths are rejected here by their first bytes,
+		 * without a copy; the rest are matched as they are.
+		 */
+		size_t n = strlen(path);
+
+		if (pathglob_is_normal(path, n)) {
+			if (!config_could_match_path(&shim_config, path, n) ||
+			    n >= sizeof(m->path))
+				return 0;
+			memcpy(m->path, path, n + 1);
+			goto match;
+		}
+	} else {
 		if (dirfd == AT_FDCWD) {
 			if (policy_cwd_copy(base, sizeof(base)) < 0)
 				return 0;
@@ -111,6 +126,7 @@ int policy_match_at(int dirfd, const char *path, struct policy_match *m)
 		m->path[0] = '\0';
 		return 0;
 	}
+match:
 	rule = config_match_path(&shim_config, m->path, m->patient,
 				 sizeof(m->patient));
 	if (rule < 0)
