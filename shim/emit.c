@@ -27,8 +27,35 @@ static int64_t emit_seq;                   /* atomic, per process */
 static int64_t emit_lost;                  /* atomic: records not handed off */
 static int64_t emit_denied;                /* atomic: calls denied (deny mode) */
 
+/*
+ * The fields that stay the same for a process image (v, host, pid, ppid,
+ * exe, uid, auid, session) packed once (record.h, record_encode_prefix).
+ * Built on first use and again in a fork child; two buffers so a new one
+ * is never written while another thread may read the one in use.
+ */
+static struct record_prefix emit_prefixes[2];
+static struct record_prefix *emit_prefix;  /* atomic; NULL: build on use */
+static int64_t emit_prefix_pid;            /* atomic: pid it was built for */
+
+static const struct record_prefix *emit_prefix_for(const struct record *r)
+{
+	struct record_prefix *p = __atomic_load_n(&emit_prefix, __ATOMIC_ACQUIRE);
+	struct record_prefix *next;
+
+	if (p != NULL &&
+	    __atomic_load_n(&emit_prefix_pid, __ATOMIC_ACQUIRE) == r->pid)
+		return p;
+	next = p == &emit_prefixes[0] ? &emit_prefixes[1] : &emit_prefixes[0];
+	if (record_encode_prefix(r, next) < 0)
+		return NULL;
+	__atomic_store_n(&emit_prefix_pid, r->pid, __ATOMIC_RELEASE);
+	__atomic_store_n(&emit_prefix, next, __ATOMIC_RELEASE);
+	return next;
+}
+
 void emit_atfork_child(void)
 {
+	__atomic_store_n(&emit_prefix, NULL, __ATOMIC_RELEASE);
 	emit_seq = 0;
 	emit_lost = 0;        /* the parent reports its own */
 	emit_denied = 0;
@@ -139,6 +166,7 @@ static int emit_write(struct record *r, int *cut)
 {
 	unsigned char frame[SPOOL_FRAME_HEADER_BYTES + RECORD_MAX_BYTES];
 	size_t own_details = r->detail_count;
+	const struct record_prefix *prefix;
 	int64_t lost, denied;
 	long len;
 	int fd, attempt;
@@ -155,8 +183,14 @@ static int emit_write(struct record *r, int *cut)
 		denied = __atomic_load_n(&emit_denied, __ATOMIC_RELAXED);
 		r->detail_count = own_details;
 		emit_add_counts(r, lost, denied);
-		len = record_encode(r, frame + SPOOL_FRAME_HEADER_BYTES,
-				    RECORD_MAX_BYTES);
+		prefix = emit_prefix_for(r);
+		if (prefix != NULL)
+			len = record_encode_with_prefix(r, prefix,
+					frame + SPOOL_FRAME_HEADER_BYTES,
+					RECORD_MAX_BYTES);
+		else
+			len = record_encode(r, frame + SPOOL_FRAME_HEADER_BYTES,
+					    RECORD_MAX_BYTES);
 		if (len <= 0) {
 			*cut = 1;         /* its seq is taken: the gap reports it */
 			return len < 0 ? (int)len : -EINVAL;
