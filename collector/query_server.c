@@ -9,6 +9,15 @@
  * store_query, and answered with one frame per record and the end frame.
  * Sending is bounded by SO_SNDTIMEO: a client that stops reading loses its
  * answer, ingest only waits (its data is safe in the spool files).
+ * "stats" requests are answered by store_stats, one row frame per group.
+ * Every decoded request, answered or refused, is itself audited: an
+ * "Audit Trail Queried" record of the asking user (kernel credentials and
+ * /proc, like any writer) with the filters, appended with store_append like
+ * every other record, so it is hashed and sequenced the same way. It is
+ * committed before the end frame is sent, unless a group of spool records
+ * is open (then it commits with that group). The same user asking the
+ * same filters again within QUERY_AUDIT_REPEAT_MS (tail's polls, paging,
+ * a script's retry loop) is recorded once.
  * Must never read an unbounded length, and never build SQL itself.
  */
 #include <errno.h>
@@ -23,22 +32,35 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
 
+#include "identity.h"
 #include "log.h"
 #include "loop.h"
 #include "query.h"
 #include "query_server.h"
 
 #define SEND_BUFFER_BYTES 65536
+#define AUDIT_FILTERS_MAX 3072         /* bytes of the filters text kept */
+#define AUDIT_RECENT 32                /* remembered (user, filters) pairs */
+
+struct audit_recent {
+	uint64_t hash;                 /* FNV-1a of uid and normalized request */
+	int64_t at_ms;                 /* monotonic; 0 = empty slot */
+};
 
 static struct {
 	const struct config *cfg;
 	struct store *store;
 	struct loop_watch listener;
 	struct query_server_counters counters;
+	char host[256];
+	char target[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	struct audit_recent recent[AUDIT_RECENT];
+	size_t recent_next;
 } Q = { .listener = { .fd = -1 } };
 
 /* Answer frames are gathered here and sent in large writes. */
@@ -109,6 +131,16 @@ static int emit_record(void *context, const void *bytes, size_t len)
 	return answer_frame(context, bytes, len) < 0 ? -EPIPE : 0;
 }
 
+static int emit_stats_row(void *context, const char *key, int64_t count)
+{
+	unsigned char buf[QUERY_MAX_STRING + 64];
+	long len = query_stats_row_encode(key, count, buf, sizeof(buf));
+
+	if (len < 0)
+		return -EIO;
+	return answer_frame(context, buf, (size_t)len) < 0 ? -EPIPE : 0;
+}
+
 static void answer_error(struct answer *a, const char *message)
 {
 	unsigned char buf[1024];
@@ -175,6 +207,217 @@ static void set_timeout(int sock, int option, int timeout_ms)
 	(void)setsockopt(sock, SOL_SOCKET, option, &tv, sizeof(tv));
 }
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t fnv1a(uint64_t hash, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	while (len-- > 0) {
+		hash ^= *p++;
+		hash *= UINT64_C(0x100000001b3);
+	}
+	return hash;
+}
+
+/*
+ * 1 when this user asked these filters (paging and order aside) within
+ * QUERY_AUDIT_REPEAT_MS and it was recorded then; else remembers it and 0.
+ */
+static int audit_is_repeat(uid_t uid, const struct query_request *q,
+			   const char *result)
+{
+	static struct query_request normal;
+	static unsigned char bytes[QUERY_MAX_REQUEST];
+	uint64_t hash = UINT64_C(0xcbf29ce484222325);
+	int64_t now = monotonic_ms();
+	long len = -1;
+	size_t i;
+
+	if (q != NULL) {
+		normal = *q;
+		normal.after_id = QUERY_ABSENT;
+		normal.limit = 0;
+		normal.descending = 0;
+		len = query_request_encode(&normal, bytes, sizeof(bytes));
+	}
+	hash = fnv1a(hash, &uid, sizeof(uid));
+	hash = fnv1a(hash, result, strlen(result));
+	if (len > 0)
+		hash = fnv1a(hash, bytes, (size_t)len);
+	for (i = 0; i < AUDIT_RECENT; i++)
+		if (Q.recent[i].at_ms != 0 && Q.recent[i].hash == hash &&
+		    now - Q.recent[i].at_ms < QUERY_AUDIT_REPEAT_MS)
+			return 1;
+	Q.recent[Q.recent_next].hash = hash;
+	Q.recent[Q.recent_next].at_ms = now;
+	Q.recent_next = (Q.recent_next + 1) % AUDIT_RECENT;
+	return 0;
+}
+
+/* Appends "name=value; " to text (size bytes), cut when it does not fit. */
+static void filters_add(char *text, size_t size, const char *name,
+			const char *value)
+{
+	if (text[0] != '\0')
+		strlcat(text, "; ", size);
+	strlcat(text, name, size);
+	strlcat(text, "=", size);
+	strlcat(text, value, size);
+}
+
+static void filters_add_time(char *text, size_t size, const char *name,
+			     int64_t ns)
+{
+	char value[64];
+	struct tm tm;
+	time_t sec = (time_t)(ns / 1000000000);
+	long frac = (long)(ns % 1000000000);
+
+	if (frac < 0) {
+		frac += 1000000000;
+		sec--;
+	}
+	if (gmtime_r(&sec, &tm) == NULL ||
+	    strftime(value, sizeof(value), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(value, sizeof(value), "%lld ns", (long long)ns);
+	else
+		snprintf(value + strlen(value), sizeof(value) - strlen(value),
+			 ".%09ldZ", frac);
+	filters_add(text, size, name, value);
+}
+
+/* The request's filters as text for people: "patient=4711; actor=alice". */
+static void filters_text(const struct query_request *q, char *text, size_t size)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} strings[] = {
+		{ "patient", offsetof(struct query_request, patient) },
+		{ "actor", offsetof(struct query_request, actor) },
+		{ "target", offsetof(struct query_request, target) },
+		{ "host", offsetof(struct query_request, host) },
+		{ "exe", offsetof(struct query_request, exe) },
+		{ "rule", offsetof(struct query_request, rule) },
+		{ "result", offsetof(struct query_request, result) },
+		{ "by", offsetof(struct query_request, by) },
+	};
+	char number[32];
+	size_t i;
+
+	text[0] = '\0';
+	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		const char *value = (const char *)q + strings[i].offset;
+
+		if (value[0] != '\0')
+			filters_add(text, size, strings[i].name, value);
+	}
+	for (i = 0; i < q->event_count; i++)
+		filters_add(text, size, "event", q->events[i]);
+	if (q->since_ns != QUERY_ABSENT)
+		filters_add_time(text, size, "since", q->since_ns);
+	if (q->until_ns != QUERY_ABSENT)
+		filters_add_time(text, size, "until", q->until_ns);
+	if (q->pid != QUERY_ABSENT) {
+		snprintf(number, sizeof(number), "%lld", (long long)q->pid);
+		filters_add(text, size, "pid", number);
+	}
+	if (q->failed_only)
+		filters_add(text, size, "failed", "true");
+	if (text[0] == '\0')
+		strlcpy(text, "none (every record)", size);
+}
+
+static const char *op_name(const struct query_request *q)
+{
+	static const char *const names[] = {
+		[QUERY_OP_QUERY] = "query", [QUERY_OP_COUNT] = "count",
+		[QUERY_OP_STATS] = "stats",
+	};
+
+	if (q == NULL)
+		return "unknown";
+	if ((size_t)q->op < sizeof(names) / sizeof(names[0]) && names[q->op])
+		return names[q->op];
+	return "unknown";
+}
+
+/*
+ * Records that peer asked q (NULL: undecodable) with this result ("ok",
+ * "EACCES"); count < 0 when nothing was answered.
+ */
+static void audit_query(const struct ucred *peer, const struct query_request *q,
+			const char *result, int64_t count)
+{
+	static struct writer_identity who;
+	static char filters[AUDIT_FILTERS_MAX];
+	struct record r;
+	struct timespec now;
+	int was_open = store_in_transaction(Q.store);
+	size_t details = 0;
+	int rc;
+
+	if (audit_is_repeat(peer->uid, q, result))
+		return;
+	identity_clear(&who);
+	who.pid = peer->pid;
+	who.uid = peer->uid;
+	who.gid = peer->gid;
+	(void)identity_read_proc(&who);     /* gone already: uid alone */
+	identity_resolve_actor(&who);
+	strlcpy(who.kind, IDENTITY_VERIFIED, sizeof(who.kind));
+	if (q != NULL)
+		filters_text(q, filters, sizeof(filters));
+	else
+		strlcpy(filters, "undecodable request", sizeof(filters));
+
+	record_init(&r);
+	clock_gettime(CLOCK_REALTIME, &now);
+	r.workspace_id = Q.cfg->workspace_id;
+	r.actor_user_id = who.actor;
+	r.event_type = EVENT_TRAIL_QUERIED;
+	r.timestamp_sec = now.tv_sec;
+	r.timestamp_nsec = (uint32_t)now.tv_nsec;
+	r.host = Q.host;
+	r.pid = who.pid;
+	r.ppid = who.ppid;
+	r.uid = who.uid;
+	r.auid = who.auid;
+	r.session = who.session;
+	r.exe = who.exe[0] ? who.exe : NULL;
+	r.target = Q.target;
+	r.result = result;
+	r.identity = who.kind;
+	r.detail[details].key = "op";
+	r.detail[details++].str = op_name(q);
+	r.detail[details].key = "filters";
+	r.detail[details++].str = filters;
+	if (count >= 0) {
+		r.detail[details].key = "matched";
+		r.detail[details++].num = count;
+	}
+	r.detail_count = details;
+	rc = store_append(Q.store, &r);
+	if (rc == 0 && !was_open)
+		rc = store_commit(Q.store);
+	if (rc < 0) {
+		if (!was_open)
+			store_rollback(Q.store);
+		Q.counters.audit_failed++;
+		daemon_error("cannot record the query of %s (uid %u): %s",
+			     who.actor, (unsigned)peer->uid, strerror(-rc));
+		return;
+	}
+	Q.counters.audited++;
+}
+
 static void serve(int sock)
 {
 	static struct answer a;
@@ -206,14 +449,22 @@ static void serve(int sock)
 	if (read_exact(sock, request, len) < 0)
 		goto bad;
 	/* Checked after the request is read, so the client sees the answer. */
-	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 ||
-	    !query_server_allowed(cred.uid, cred.gid, Q.cfg->auditors)) {
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0) {
 		Q.counters.denied++;
+		answer_error(&a, "permission denied: the kernel gave no peer credentials");
+		return;
+	}
+	if (!query_server_allowed(cred.uid, cred.gid, Q.cfg->auditors)) {
+		Q.counters.denied++;
+		rc = query_request_decode(request, len, &q, &why);
+		audit_query(&cred, rc == 0 ? &q : NULL, "EACCES", -1);
 		snprintf(message, sizeof(message),
 			 "permission denied: uid %u may not read the audit trail "
-			 "(allowed: root, the collector's user%s%s)",
+			 "(allowed: root, the collector's user%s%s%s)",
 			 (unsigned)cred.uid, Q.cfg->auditors[0] ? ", group " : "",
-			 Q.cfg->auditors);
+			 Q.cfg->auditors, Q.cfg->auditors[0] ?
+			 "; an administrator can add you to that group" :
+			 "; set 'auditors = GROUP' in the configuration to allow a group");
 		answer_error(&a, message);
 		return;
 	}
@@ -224,7 +475,12 @@ static void serve(int sock)
 		answer_error(&a, message);
 		return;
 	}
-	rc = store_query(Q.store, &q, emit_record, &a, &count, &why);
+	if (q.op == QUERY_OP_STATS)
+		rc = store_stats(Q.store, &q, emit_stats_row, &a, &count, &why);
+	else
+		rc = store_query(Q.store, &q, emit_record, &a, &count, &why);
+	audit_query(&cred, &q, rc < 0 && rc != -EPIPE ? "EINVAL" : "ok",
+		    rc < 0 && rc != -EPIPE ? -1 : count);
 	if (rc == -EPIPE || a.failed) {
 		Q.counters.failed++;
 		return;               /* the client went away or stopped reading */
@@ -267,6 +523,9 @@ int query_server_start(const struct config *cfg, struct store *st)
 
 	Q.cfg = cfg;
 	Q.store = st;
+	if (gethostname(Q.host, sizeof(Q.host) - 1) < 0)
+		strlcpy(Q.host, "localhost", sizeof(Q.host));
+	snprintf(Q.target, sizeof(Q.target), "unix:%s", cfg->query_socket_path);
 	if (strlcpy(addr.sun_path, cfg->query_socket_path, sizeof(addr.sun_path)) >=
 	    sizeof(addr.sun_path)) {
 		daemon_error("query socket path %s is too long", cfg->query_socket_path);

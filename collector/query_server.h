@@ -11,9 +11,12 @@
 
 #define QUERY_SERVER_READ_TIMEOUT_MS 2000
 #define QUERY_SERVER_SEND_TIMEOUT_MS 5000
+/* A user's identical request within this long is audited only once. */
+#define QUERY_AUDIT_REPEAT_MS 60000
 
 struct query_server_counters {
 	uint64_t served, denied, bad_request, failed;
+	uint64_t audited, audit_failed;    /* "Audit Trail Queried" records */
 };
 
 int query_server_start(const struct config *cfg, struct store *st);

@@ -8,7 +8,7 @@
  *
  * Request (client to collector), one per connection, a msgpack map:
  *   "v"        int     protocol version, QUERY_VERSION (required)
- *   "op"       str     "query" or "count" (required)
+ *   "op"       str     "query", "count" or "stats" (required)
  *   "patient"  str     end_user_id equals
  *   "actor"    str     actor_user_id equals
  *   "event"    [str]   event_type is one of (at most QUERY_MAX_EVENTS)
@@ -20,12 +20,29 @@
  *   "target"   str     target matches this glob (pathglob.h syntax)
  *   "host" str, "pid" int, "exe" str, "rule" str, "result" str
  *   "failed"   bool    only records whose result is not "ok"
- * Unknown keys, wrong types and oversized values are rejected.
+ *   "by"       str     "stats" only: "actor", "patient", "event" (the
+ *                      default when absent), "exe", "hour" or "day"
+ * Unknown keys, wrong types, oversized values, duplicate keys and "by"
+ * with another op are rejected.
  *
  * Response (collector to client): for "query", one frame per record, each
  * the record's stored msgpack bytes (record.h, with id, received_at and
  * identity); then one final frame, a map {"end": true, "count": N} or
  * {"error": "message"}. For "count", only the final frame.
+ *
+ * For "stats", one frame per group of the matching records, in ascending
+ * order of the group key, then the end frame with the number of groups:
+ *   {"key": str | nil, "count": int}     exactly these two keys, this order
+ * "key" is the actor_user_id, end_user_id (nil: records without a
+ * patient), event_type or exe (nil: unknown) of the group, or for "hour"
+ * and "day" the UTC period as "2026-11-28T14" or "2026-11-28"; at most
+ * QUERY_MAX_STRING - 1 bytes (longer values are cut). "count" >= 1.
+ * "limit", "after_id" and "order" do not apply to "stats" and are ignored.
+ * Byte layout (msgpack): 0x82, fixstr "key", str or 0xc0, fixstr "count",
+ * a positive int of any width.
+ *
+ * Every answered request (and every refused one) is itself recorded in
+ * the store as an "Audit Trail Queried" record of the asking user.
  */
 #ifndef PHITRAIL_QUERY_H
 #define PHITRAIL_QUERY_H
@@ -40,7 +57,9 @@
 #define QUERY_MAX_STRING 1024
 #define QUERY_ABSENT INT64_MIN
 
-enum query_op { QUERY_OP_QUERY = 1, QUERY_OP_COUNT };
+enum query_op { QUERY_OP_QUERY = 1, QUERY_OP_COUNT, QUERY_OP_STATS };
+
+#define QUERY_BY_MAX 16                   /* "by" value, with NUL */
 
 struct query_request {
 	enum query_op op;
@@ -59,6 +78,7 @@ struct query_request {
 	int64_t limit;                       /* 0 = no limit */
 	int descending;
 	int failed_only;
+	char by[QUERY_BY_MAX];               /* stats: "" = "event" */
 };
 
 void query_request_init(struct query_request *q);
@@ -82,5 +102,25 @@ long query_error_encode(const char *message, void *buf, size_t cap);
  */
 int query_response_kind(const void *buf, size_t len, int64_t *count,
 			char *message, size_t message_size);
+
+/* The "by" names stats accepts ("actor", ...); 1 when name is one. */
+int query_stats_by_valid(const char *name);
+
+/*
+ * Encodes a stats row {"key": key or nil (NULL), "count": count >= 1}; a
+ * key longer than QUERY_MAX_STRING - 1 bytes is cut. Length or -ENOSPC,
+ * -EINVAL.
+ */
+long query_stats_row_encode(const char *key, int64_t count, void *buf,
+			    size_t cap);
+
+/*
+ * Decodes a stats row exactly (no other key, no trailing bytes): key
+ * copied NUL-terminated into key (key_size bytes, at least
+ * QUERY_MAX_STRING), *key_is_nil set when it was nil. 0 or -EBADMSG
+ * (also for a frame of another kind: then try query_response_kind).
+ */
+int query_stats_row_decode(const void *buf, size_t len, char *key,
+			   size_t key_size, int *key_is_nil, int64_t *count);
 
 #endif

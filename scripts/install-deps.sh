@@ -21,6 +21,7 @@ strace
 g++
 libpython3.11-testsuite
 python3.11
+chromium
 jq
 python3
 procps

@@ -18,6 +18,12 @@ int cli_run_main(int argc, char **argv);
 int cli_query_main(int argc, char **argv);
 int cli_tail_main(int argc, char **argv);
 int cli_policy_main(int argc, char **argv);
+int cli_verify_main(int argc, char **argv);
+int cli_prove_main(int argc, char **argv);
+int cli_checkpoint_main(int argc, char **argv);
+int cli_export_main(int argc, char **argv);
+int cli_stats_main(int argc, char **argv);
+int cli_report_main(int argc, char **argv);
 
 /*
  * Prints "phitrail VERB: message" and "Try 'phitrail VERB --help'." on

@@ -3,9 +3,13 @@
  * handler and one line of help, and the dispatch from argv[1] to it.
  *
  *   phitrail run [--config FILE] [--] CMD [ARGS...]
- *   phitrail query [FILTERS] [--count] [--format table|json|csv]
- *   phitrail tail [FILTERS] [--format table|json|csv]
+ *   phitrail query [FILTERS] [--count] [--format table|json|csv|msgpack]
+ *   phitrail tail [FILTERS] [--format table|json|csv|msgpack]
+ *   phitrail stats [--by actor|patient|event|exe|hour|day] [FILTERS]
+ *   phitrail report patient ID | actor USER | unusual [--format F]
  *   phitrail policy check [FILE] | policy explain PATH...
+ *   phitrail verify [--db FILE] [--key PUBFILE] [--since-checkpoint FILE]
+ *   phitrail prove ID | checkpoint | export --since T --until T --output FILE
  *
  * Must never: do a verb's work itself. Exit status: 0 ok, 1 failure,
  * 2 usage (run: the program's own status).
@@ -25,7 +29,13 @@ static const struct cli_verb {
 	{ "run", cli_run_main, "run a program with its PHI accesses audited" },
 	{ "query", cli_query_main, "print the audit records that match filters" },
 	{ "tail", cli_tail_main, "print the newest records, then follow new ones" },
+	{ "stats", cli_stats_main, "count matching records by actor, patient, event, program, hour or day" },
+	{ "report", cli_report_main, "reports: a patient's accesses, a user's activity, unusual access" },
 	{ "policy", cli_policy_main, "check a configuration, or explain which rule audits a path" },
+	{ "verify", cli_verify_main, "check the store (or a proof or export) against its signed checkpoints" },
+	{ "prove", cli_prove_main, "print an inclusion proof of one record" },
+	{ "checkpoint", cli_checkpoint_main, "print the newest signed checkpoint, to keep elsewhere" },
+	{ "export", cli_export_main, "write a period's records with the proof they are complete and unchanged" },
 	{ "help", help_main, "this list; 'phitrail VERB --help' for one verb" },
 };
 #define VERB_COUNT (sizeof(verbs) / sizeof(verbs[0]))

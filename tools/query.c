@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "filters.h"
 #include "output.h"
 #include "record.h"
 #include "timefmt.h"
@@ -34,6 +35,9 @@
 #define TAIL_DEFAULT_LINES 10
 #define TAIL_POLL_MS 250
 #define TAIL_BATCH_LIMIT 1000
+
+/* --format msgpack: records written as their stored bytes. */
+static int output_msgpack;
 
 /* Short names for --event; the full names are record.h's. */
 static const struct event_alias {
@@ -61,37 +65,25 @@ static const struct event_alias {
 
 enum option_id {
 	OPTION_CONFIG = 'c', OPTION_HELP = 'h', OPTION_LINES = 'n',
-	OPTION_PATIENT = 256, OPTION_ACTOR, OPTION_EVENT, OPTION_SINCE,
-	OPTION_UNTIL, OPTION_TARGET, OPTION_HOST, OPTION_PID, OPTION_EXE,
-	OPTION_RULE, OPTION_RESULT, OPTION_FAILED, OPTION_LIMIT, OPTION_AFTER,
-	OPTION_DESC, OPTION_COUNT, OPTION_FORMAT,
+	OPTION_LIMIT = CLI_FILTER_END, OPTION_AFTER, OPTION_DESC, OPTION_ORDER,
+	OPTION_COUNT, OPTION_FORMAT,
 };
 
 static const struct option query_options[] = {
 	{ "config", required_argument, NULL, OPTION_CONFIG },
 	{ "help", no_argument, NULL, OPTION_HELP },
-	{ "patient", required_argument, NULL, OPTION_PATIENT },
-	{ "actor", required_argument, NULL, OPTION_ACTOR },
-	{ "event", required_argument, NULL, OPTION_EVENT },
-	{ "since", required_argument, NULL, OPTION_SINCE },
-	{ "until", required_argument, NULL, OPTION_UNTIL },
-	{ "target", required_argument, NULL, OPTION_TARGET },
-	{ "host", required_argument, NULL, OPTION_HOST },
-	{ "pid", required_argument, NULL, OPTION_PID },
-	{ "exe", required_argument, NULL, OPTION_EXE },
-	{ "rule", required_argument, NULL, OPTION_RULE },
-	{ "result", required_argument, NULL, OPTION_RESULT },
-	{ "failed", no_argument, NULL, OPTION_FAILED },
+	CLI_FILTER_LONG_OPTIONS,
 	{ "limit", required_argument, NULL, OPTION_LIMIT },
 	{ "after", required_argument, NULL, OPTION_AFTER },
 	{ "desc", no_argument, NULL, OPTION_DESC },
+	{ "order", required_argument, NULL, OPTION_ORDER },
 	{ "count", no_argument, NULL, OPTION_COUNT },
 	{ "format", required_argument, NULL, OPTION_FORMAT },
 	{ "lines", required_argument, NULL, OPTION_LINES },
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char filter_help[] =
+const char cli_filter_help[] =
 	"  --config FILE     the configuration (default $PHITRAIL_CONFIG or "
 	CONFIG_DEFAULT_PATH ")\n"
 	"  --patient ID      records about this patient (end_user_id)\n"
@@ -110,12 +102,10 @@ static const char filter_help[] =
 	"a date\n"
 	"                    (2026-11-28, midnight UTC) or that long ago (90s, "
 	"15m, 2h, 7d, 2w)\n"
-	"  --target GLOB     the path or address matches GLOB (*, **, ?)\n"
+	"  --target GLOB     the path or address matches GLOB (*, **, {name})\n"
 	"  --host H, --pid N, --exe PATH, --rule NAME, --result R (ok, EACCES, "
 	"...)\n"
-	"  --failed          only failed attempts (result not ok)\n"
-	"  --format F        table (default), json (one object per line) or "
-	"csv\n";
+	"  --failed          only failed attempts (result not ok)\n";
 
 struct query_options {
 	struct query_request request;
@@ -132,12 +122,19 @@ query_usage(FILE *stream)
 		"[--desc] [--count] [--format F]\n\n"
 		"Prints the audit records that match every filter given, oldest "
 		"first.\n\n%s"
+		"  --format F        table (default), json (one object per line), "
+		"csv, or\n"
+		"                    msgpack (each record's exact stored bytes, "
+		"concatenated)\n"
 		"  --limit N         at most N records\n"
 		"  --after ID        records after id ID (paging; with --desc: "
 		"before)\n"
-		"  --desc            newest first\n"
-		"  --count           print only the number of matching records\n",
-		filter_help);
+		"  --desc            newest first (same as --order desc; default "
+		"--order asc)\n"
+		"  --count           print only the number of matching records\n\n"
+		"Paging: repeat with --after set to the last id printed; ids only "
+		"grow, so\nrecords stored meanwhile never shift a page.\n",
+		cli_filter_help);
 }
 
 static void
@@ -146,8 +143,9 @@ tail_usage(FILE *stream)
 	fprintf(stream, "usage: phitrail tail [FILTERS] [-n N] [--format F]\n\n"
 		"Prints the newest matching records (10, or -n N), then each new "
 		"one as it\narrives, until interrupted.\n\n%s"
+		"  --format F        table (default), json, csv or msgpack\n"
 		"  -n, --lines N     how many records to show first (default 10)\n",
-		filter_help);
+		cli_filter_help);
 }
 
 static int
@@ -238,6 +236,65 @@ parse_time(const char *verb, const char *option, const char *text,
 	return 0;
 }
 
+int
+cli_filter_apply(const char *verb, int option, const char *arg,
+		 struct query_request *q)
+{
+	static const struct {
+		int option;
+		const char *name;
+		size_t offset;
+	} text_filters[] = {
+		{ CLI_FILTER_PATIENT, "patient", offsetof(struct query_request, patient) },
+		{ CLI_FILTER_ACTOR, "actor", offsetof(struct query_request, actor) },
+		{ CLI_FILTER_TARGET, "target", offsetof(struct query_request, target) },
+		{ CLI_FILTER_HOST, "host", offsetof(struct query_request, host) },
+		{ CLI_FILTER_EXE, "exe", offsetof(struct query_request, exe) },
+		{ CLI_FILTER_RULE, "rule", offsetof(struct query_request, rule) },
+		{ CLI_FILTER_RESULT, "result", offsetof(struct query_request, result) },
+	};
+	long long number;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(text_filters) / sizeof(text_filters[0]); i++)
+		if (text_filters[i].option == option) {
+			rc = copy_filter(verb, text_filters[i].name,
+					 (char *)q + text_filters[i].offset, arg);
+			return rc == 0 ? 1 : rc;
+		}
+	switch (option) {
+	case CLI_FILTER_EVENT:
+		rc = add_events(verb, q, arg);
+		break;
+	case CLI_FILTER_SINCE:
+		rc = parse_time(verb, "since", arg, &q->since_ns);
+		break;
+	case CLI_FILTER_UNTIL:
+		rc = parse_time(verb, "until", arg, &q->until_ns);
+		break;
+	case CLI_FILTER_PID:
+		if ((rc = parse_number(verb, "pid", arg, 1, &number)) == 0)
+			q->pid = number;
+		break;
+	case CLI_FILTER_FAILED:
+		q->failed_only = 1;
+		rc = 0;
+		break;
+	default:
+		return 0;
+	}
+	return rc == 0 ? 1 : rc;
+}
+
+int
+cli_filter_check(const char *verb, const struct query_request *q)
+{
+	if (q->since_ns != QUERY_ABSENT && q->until_ns != QUERY_ABSENT &&
+	    q->since_ns >= q->until_ns)
+		return cli_usage_error(verb, "--since must be before --until");
+	return 0;
+}
+
 /* Parses the options of query or tail. Returns 0 or an exit status. */
 static int
 parse_options(int argc, char **argv, int tail, struct query_options *o)
@@ -267,53 +324,25 @@ parse_options(int argc, char **argv, int tail, struct query_options *o)
 		case OPTION_CONFIG:
 			o->config_path = optarg;
 			break;
-		case OPTION_PATIENT:
-			rc = copy_filter(verb, name, q->patient, optarg);
-			break;
-		case OPTION_ACTOR:
-			rc = copy_filter(verb, name, q->actor, optarg);
-			break;
-		case OPTION_TARGET:
-			rc = copy_filter(verb, name, q->target, optarg);
-			break;
-		case OPTION_HOST:
-			rc = copy_filter(verb, name, q->host, optarg);
-			break;
-		case OPTION_EXE:
-			rc = copy_filter(verb, name, q->exe, optarg);
-			break;
-		case OPTION_RULE:
-			rc = copy_filter(verb, name, q->rule, optarg);
-			break;
-		case OPTION_RESULT:
-			rc = copy_filter(verb, name, q->result, optarg);
-			break;
-		case OPTION_EVENT:
-			rc = add_events(verb, q, optarg);
-			break;
-		case OPTION_SINCE:
-			rc = parse_time(verb, name, optarg, &q->since_ns);
-			break;
-		case OPTION_UNTIL:
-			rc = parse_time(verb, name, optarg, &q->until_ns);
-			break;
-		case OPTION_PID:
-			if ((rc = parse_number(verb, name, optarg, 1, &number)) == 0)
-				q->pid = number;
-			break;
-		case OPTION_FAILED:
-			q->failed_only = 1;
-			break;
 		case OPTION_FORMAT:
+			output_msgpack = strcmp(optarg, "msgpack") == 0;
+			if (output_msgpack) {
+				if (isatty(STDOUT_FILENO))
+					rc = cli_usage_error(verb, "--format msgpack "
+							     "writes binary: redirect it "
+							     "to a file or a pipe");
+				break;
+			}
 			o->format = cli_output_find(optarg);
 			if (o->format == NULL)
 				rc = cli_usage_error(verb, "no output format "
-						     "'%s' (%s)", optarg,
+						     "'%s' (%s, msgpack)", optarg,
 						     cli_output_names());
 			break;
 		case OPTION_LIMIT:
 		case OPTION_AFTER:
 		case OPTION_DESC:
+		case OPTION_ORDER:
 		case OPTION_COUNT:
 			if (tail) {
 				rc = cli_usage_error(verb, "--%s is for 'phitrail "
@@ -330,6 +359,17 @@ parse_options(int argc, char **argv, int tail, struct query_options *o)
 				q->after_id = number;
 			if (option == OPTION_DESC)
 				q->descending = 1;
+			if (option == OPTION_ORDER) {
+				if (strcmp(optarg, "asc") == 0)
+					q->descending = 0;
+				else if (strcmp(optarg, "desc") == 0)
+					q->descending = 1;
+				else
+					rc = cli_usage_error(verb, "--order takes "
+							     "asc (oldest first) or "
+							     "desc (newest first), "
+							     "not '%s'", optarg);
+			}
 			if (option == OPTION_COUNT)
 				o->count_only = 1;
 			break;
@@ -342,7 +382,11 @@ parse_options(int argc, char **argv, int tail, struct query_options *o)
 			rc = parse_number(verb, "lines", optarg, 0, &o->lines);
 			break;
 		default:
-			rc = cli_bad_option(verb, option, argv);
+			rc = cli_filter_apply(verb, option, optarg, q);
+			if (rc == 1)
+				rc = 0;
+			else if (rc == 0)
+				rc = cli_bad_option(verb, option, argv);
 			break;
 		}
 	}
@@ -352,9 +396,8 @@ parse_options(int argc, char **argv, int tail, struct query_options *o)
 		return cli_usage_error(verb, "unexpected argument '%s' (filters "
 				       "are options such as --patient ID)",
 				       argv[optind]);
-	if (q->since_ns != QUERY_ABSENT && q->until_ns != QUERY_ABSENT &&
-	    q->since_ns >= q->until_ns)
-		return cli_usage_error(verb, "--since must be before --until");
+	if ((rc = cli_filter_check(verb, q)) != 0)
+		return rc;
 	if (o->count_only)
 		q->op = QUERY_OP_COUNT;
 	return 0;
@@ -375,23 +418,33 @@ terminal_columns(void)
  * One exchange with the collector. Returns 0, or an exit status after
  * telling the user what went wrong and what to do.
  */
-static int
-ask_collector(const char *socket_path, const struct query_request *q,
-	      cli_record_callback callback, void *context, int64_t *count,
-	      const volatile sig_atomic_t *stop)
+void
+cli_explain_connect_error(const char *socket_path, int error)
+{
+	if (error == -EACCES || error == -EPERM)
+		warnx("cannot reach the collector at %s: %s (querying "
+		      "needs root or the configured auditors group)",
+		      socket_path, strerror(-error));
+	else if (error == -ENOENT || error == -ECONNREFUSED)
+		warnx("cannot reach the collector at %s: %s (is phitraild "
+		      "running? start it, or give --config FILE of the "
+		      "deployment you mean)", socket_path, strerror(-error));
+	else
+		warnx("cannot reach the collector at %s: %s (is "
+		      "phitraild running?)", socket_path, strerror(-error));
+}
+
+int
+cli_ask_collector(const char *socket_path, const struct query_request *q,
+		  cli_record_callback callback, void *context, int64_t *count,
+		  const volatile sig_atomic_t *stop)
 {
 	char message[512];
 	int fd, rc;
 
 	fd = cli_client_connect(socket_path);
 	if (fd < 0) {
-		if (fd == -EACCES || fd == -EPERM)
-			warnx("cannot reach the collector at %s: %s (querying "
-			      "needs root or the configured auditors group)",
-			      socket_path, strerror(-fd));
-		else
-			warnx("cannot reach the collector at %s: %s (is "
-			      "phitraild running?)", socket_path, strerror(-fd));
+		cli_explain_connect_error(socket_path, fd);
 		return CLI_EXIT_FAILURE;
 	}
 	rc = cli_client_exchange(fd, q, callback, context, count, message,
@@ -420,7 +473,18 @@ print_record(void *context, const struct record *r, const void *bytes,
 	     size_t len)
 {
 	struct cli_output *out = context;
-	int rc = out->format->record(out, r);
+	int rc;
+
+	if (output_msgpack) {
+		/* The stored bytes, exactly: what the store hashed. */
+		if (bytes == NULL || fwrite(bytes, 1, len, stdout) != len) {
+			warnx("writing the output: %s", strerror(errno));
+			return CLI_EXIT_FAILURE;
+		}
+		out->records++;
+		return 0;
+	}
+	rc = out->format->record(out, r);
 
 	if (rc < 0) {
 		warnx("writing the output: %s", strerror(-rc));
@@ -443,10 +507,12 @@ cli_query_main(int argc, char **argv)
 	if ((rc = cli_config_for_settings(o.config_path, &cfg)) != 0)
 		return rc;
 	cli_output_init(&out, o.format, stdout, terminal_columns());
-	rc = ask_collector(cfg->query_socket_path, &o.request, print_record,
+	rc = cli_ask_collector(cfg->query_socket_path, &o.request, print_record,
 			   &out, &count, NULL);
 	if (rc == 0 && o.count_only) {
 		printf("%lld\n", (long long)count);
+	} else if (rc == 0 && output_msgpack) {
+		/* nothing to finish: no header, no count line */
 	} else if (rc == 0) {
 		if (out.format->finish(&out) < 0)
 			rc = CLI_EXIT_FAILURE;
@@ -550,7 +616,7 @@ tail_show_first(const char *socket_path, struct query_options *o,
 		}
 		q.descending = 1;
 		q.limit = o->lines;
-		rc = ask_collector(socket_path, &q, keep_record, &first, &count,
+		rc = cli_ask_collector(socket_path, &q, keep_record, &first, &count,
 				   &tail_stop);
 		if (rc != 0)
 			goto out;
@@ -559,7 +625,8 @@ tail_show_first(const char *socket_path, struct query_options *o,
 			/* Decoded once already by the client: cannot fail. */
 			if (record_decode(first.frames[i], first.lengths[i], &r,
 					  arena, RECORD_ARENA_BYTES, NULL) == 0 &&
-			    (rc = print_record(out, &r, NULL, 0)) != 0)
+			    (rc = print_record(out, &r, first.frames[i],
+					       first.lengths[i])) != 0)
 				goto out;
 		}
 		*last_id = first.last_id;
@@ -571,7 +638,7 @@ tail_show_first(const char *socket_path, struct query_options *o,
 		newest.op = QUERY_OP_QUERY;
 		newest.descending = 1;
 		newest.limit = 1;
-		rc = ask_collector(socket_path, &newest, newest_id, last_id,
+		rc = cli_ask_collector(socket_path, &newest, newest_id, last_id,
 				   &count, &tail_stop);
 	}
 out:
@@ -620,7 +687,7 @@ cli_tail_main(int argc, char **argv)
 		q.descending = 0;
 		q.limit = TAIL_BATCH_LIMIT;
 		q.after_id = follow.last_id >= 0 ? follow.last_id : QUERY_ABSENT;
-		rc = ask_collector(cfg->query_socket_path, &q, follow_record,
+		rc = cli_ask_collector(cfg->query_socket_path, &q, follow_record,
 				   &follow, &count, &tail_stop);
 		if (rc == 0 && out.format->flush(&out) < 0)
 			rc = CLI_EXIT_FAILURE;

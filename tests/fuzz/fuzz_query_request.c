@@ -1,7 +1,7 @@
 /*
- * fuzz_query_request.c - query_request_decode and query_response_kind on
- * arbitrary bytes. A request that decodes must encode again and decode to
- * the identical struct.
+ * fuzz_query_request.c - query_request_decode, query_response_kind and
+ * query_stats_row_decode on arbitrary bytes. A request that decodes must
+ * encode again and decode to the identical struct; so must a stats row.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -13,6 +13,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct query_request q1, q2;
 	static unsigned char again[QUERY_MAX_REQUEST * 2];
+	static char key[QUERY_MAX_STRING], key2[QUERY_MAX_STRING];
+	static unsigned char row[QUERY_MAX_STRING + 64];
+	int64_t rows, rows2;
+	int nil, nil2;
 	const char *why = NULL;
 	char message[32];
 	int64_t count;
@@ -25,6 +29,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(count >= 0);
 	if (kind == -1)
 		assert(strlen(message) < sizeof(message));
+
+	if (query_stats_row_decode(data, size, key, sizeof(key), &nil, &rows) == 0) {
+		assert(rows >= 1);
+		assert(!nil || key[0] == '\0');
+		n = query_stats_row_encode(nil ? NULL : key, rows, row, sizeof(row));
+		assert(n > 0);
+		assert(query_stats_row_decode(row, (size_t)n, key2, sizeof(key2),
+					      &nil2, &rows2) == 0);
+		assert(nil == nil2 && rows == rows2 && strcmp(key, key2) == 0);
+	}
 
 	if (query_request_decode(data, size, &q1, &why) != 0) {
 		assert(why != NULL);

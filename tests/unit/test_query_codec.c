@@ -259,6 +259,67 @@ static void test_response_frames(void)
 				      message, sizeof(message)), -EBADMSG);
 }
 
+static void test_stats(void)
+{
+	static const unsigned char row_nil[] = {
+		0x82, 0xa3, 'k', 'e', 'y', 0xc0, 0xa5, 'c', 'o', 'u', 'n', 't', 0x07,
+	};
+	struct query_request in, out;
+	const char *why = NULL;
+	char key[QUERY_MAX_STRING], longkey[QUERY_MAX_STRING + 10];
+	int64_t count = 0;
+	int nil = 0;
+	long n;
+
+	query_request_init(&in);
+	in.op = QUERY_OP_STATS;
+	strcpy(in.by, "hour");
+	strcpy(in.patient, "4711");
+	n = query_request_encode(&in, buf, sizeof(buf));
+	CHECK(n > 0);
+	CHECK_INT(query_request_decode(buf, (size_t)n, &out, &why), 0);
+	CHECK_INT(out.op, QUERY_OP_STATS);
+	CHECK_STR(out.by, "hour");
+	/* "by" with another op, or an unknown "by": refused both ways */
+	in.op = QUERY_OP_QUERY;
+	CHECK_INT(query_request_encode(&in, buf, sizeof(buf)), -EINVAL);
+	in.op = QUERY_OP_STATS;
+	strcpy(in.by, "week");
+	CHECK_INT(query_request_encode(&in, buf, sizeof(buf)), -EINVAL);
+	{
+		/* {"v":1,"op":"query","by":"day"} */
+		static const unsigned char bad[] = {
+			0x83, 0xa1, 'v', 0x01, 0xa2, 'o', 'p', 0xa5, 'q', 'u', 'e',
+			'r', 'y', 0xa2, 'b', 'y', 0xa3, 'd', 'a', 'y',
+		};
+		CHECK_INT(query_request_decode(bad, sizeof(bad), &out, &why), -EBADMSG);
+		CHECK_STR(why, "by is for op \"stats\" only");
+	}
+	/* rows: exact bytes, nil keys, counts >= 1, cut keys, trailing bytes */
+	n = query_stats_row_encode(NULL, 7, buf, sizeof(buf));
+	CHECK_INT(n, sizeof(row_nil));
+	CHECK(memcmp(buf, row_nil, sizeof(row_nil)) == 0);
+	CHECK_INT(query_stats_row_decode(row_nil, sizeof(row_nil), key, sizeof(key),
+					 &nil, &count), 0);
+	CHECK_INT(nil, 1);
+	CHECK_INT(count, 7);
+	CHECK_INT(query_stats_row_decode(row_nil, sizeof(row_nil) - 1, key,
+					 sizeof(key), &nil, &count), -EBADMSG);
+	CHECK_INT(query_stats_row_encode("x", 0, buf, sizeof(buf)), -EINVAL);
+	memset(longkey, 'a', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	n = query_stats_row_encode(longkey, 2, buf, sizeof(buf));
+	CHECK(n > 0);
+	CHECK_INT(query_stats_row_decode(buf, (size_t)n, key, sizeof(key), &nil,
+					 &count), 0);
+	CHECK_INT(strlen(key), QUERY_MAX_STRING - 1);
+	CHECK_INT(nil, 0);
+	/* an end frame is not a row */
+	n = query_end_encode(3, buf, sizeof(buf));
+	CHECK_INT(query_stats_row_decode(buf, (size_t)n, key, sizeof(key), &nil,
+					 &count), -EBADMSG);
+}
+
 int main(void)
 {
 	RUN(test_request_round_trip);
@@ -266,5 +327,6 @@ int main(void)
 	RUN(test_request_rejects);
 	RUN(test_request_limits);
 	RUN(test_response_frames);
+	RUN(test_stats);
 	return unit_done();
 }
