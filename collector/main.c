@@ -29,6 +29,7 @@
 #include <bsd/string.h>
 #include <bsd/unistd.h>
 
+#include "checkpointer.h"
 #include "config.h"
 #include "follow.h"
 #include "handoff.h"
@@ -149,6 +150,7 @@ static void on_timer(struct loop_watch *w, uint32_t events)
 	}
 	ingest_tick();
 	follow_tick();
+	checkpointer_tick();
 	show_state();
 }
 
@@ -259,6 +261,13 @@ int main(int argc, char **argv)
 		pidfile_remove(pidfh);
 		daemon_fatal("cannot open the store %s: %s", cfg.database, why);
 	}
+	make_parent_dir(cfg.key_file, 0750);
+	if (checkpointer_start(&cfg, store) < 0) {
+		store_close(store);
+		pidfile_remove(pidfh);
+		daemon_fatal("no signing key, so no tamper evidence: fix %s (see above) "
+			     "and start again", cfg.key_file);
+	}
 	if (loop_init() < 0)
 		daemon_fatal("epoll: %s", strerror(errno));
 	rc = start_signals_and_timer();
@@ -275,8 +284,9 @@ int main(int argc, char **argv)
 		pidfile_remove(pidfh);
 		daemon_fatal("cannot listen (see above): is the socket directory writable?");
 	}
-	daemon_info("collecting: ingest %s, queries %s, store %s", cfg.socket_path,
-		    cfg.query_socket_path, cfg.database);
+	daemon_info("collecting: ingest %s, queries %s, store %s (flush = %s)",
+		    cfg.socket_path, cfg.query_socket_path, cfg.database,
+		    cfg.flush == CONFIG_FLUSH_EVERY_RECORD ? "every-record" : "batch");
 	setproctitle("starting");
 
 	while (!stopping) {
@@ -291,6 +301,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		follow_process();
+		checkpointer_tick();
 	}
 
 	setproctitle("stopping");
@@ -307,7 +318,9 @@ int main(int argc, char **argv)
 		daemon_info("stopped: %" PRIu64 " record(s) stored, %" PRIu64
 			    " reported lost, %" PRIu64 " spool file(s) quarantined",
 			    fc->records, fc->lost, fc->tampered);
+		(void)checkpointer_stop();
 	}
+	checkpointer_fini();
 	follow_fini();
 	store_close(store);
 	if (signal_watch.fd >= 0)

@@ -11,6 +11,10 @@
  *   progress(name PRIMARY KEY, offset, next_seq, pid, ppid, uid, gid, auid,
  *            session, start_time, exe, actor, identity, flags)
  *   meta(key PRIMARY KEY, value)  -- "schema_version" = 1
+ *   checkpoints(...)  -- the signed chain, written by checkpointer.c
+ * The SQL of records and checkpoints is in common/store_schema.h, shared
+ * with the CLI's verifier. The store also keeps the Merkle tree of the
+ * committed records (store_tree_committed) in step with every commit.
  * Records and the progress offsets they advance are written in ONE
  * transaction, so after any crash the stored records and the offsets agree.
  * Ids are max(id)+1, assigned in order; a rollback gives them back.
@@ -32,6 +36,7 @@
 #include "loop.h"
 #include "pathglob.h"
 #include "store.h"
+#include "store_schema.h"
 
 enum statement_id {
 	SQL_INSERT_RECORD,
@@ -50,11 +55,7 @@ enum statement_id {
 	"session, start_time, exe, actor, identity, flags"
 
 static const char *const statement_sql[SQL_COUNT] = {
-	[SQL_INSERT_RECORD] = "INSERT INTO records (id, timestamp_ns, received_ns,"
-		" workspace_id, actor_user_id, event_type, end_user_id, host, pid,"
-		" uid, auid, exe, target, target2, rule, result, seq, identity,"
-		" bytes, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-		" ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+	[SQL_INSERT_RECORD] = STORE_SQL_INSERT_RECORD,
 	[SQL_PROGRESS_PUT] = "INSERT OR REPLACE INTO progress (" PROGRESS_COLUMNS
 		") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[SQL_PROGRESS_UPDATE] = "UPDATE progress SET offset = ?2, next_seq = ?3"
@@ -69,14 +70,8 @@ static const char *const statement_sql[SQL_COUNT] = {
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);"
-	"CREATE TABLE IF NOT EXISTS records ("
-	" id INTEGER PRIMARY KEY, timestamp_ns INTEGER NOT NULL,"
-	" received_ns INTEGER NOT NULL, workspace_id TEXT NOT NULL,"
-	" actor_user_id TEXT NOT NULL, event_type TEXT NOT NULL,"
-	" end_user_id TEXT, host TEXT, pid INTEGER, uid INTEGER, auid INTEGER,"
-	" exe TEXT, target TEXT, target2 TEXT, rule TEXT, result TEXT,"
-	" seq INTEGER, identity TEXT, bytes BLOB NOT NULL,"
-	" leaf_hash BLOB NOT NULL);"
+	STORE_SQL_CREATE_RECORDS
+	STORE_SQL_CREATE_CHECKPOINTS
 	"CREATE INDEX IF NOT EXISTS records_patient ON records (end_user_id, timestamp_ns);"
 	"CREATE INDEX IF NOT EXISTS records_actor ON records (actor_user_id, timestamp_ns);"
 	"CREATE INDEX IF NOT EXISTS records_event ON records (event_type, timestamp_ns);"
@@ -96,6 +91,9 @@ struct store {
 	size_t pending;
 	int64_t first_pending_ms;
 	int64_t next_id;
+	/* The Merkle tree of every appended record (pending) and of the
+	 * committed ones (what a checkpoint may sign); see store_tree_set. */
+	struct merkle_builder tree_pending, tree_committed;
 	char message[256];
 	unsigned char buffer[RECORD_MAX_BYTES];
 };
@@ -130,11 +128,12 @@ static int64_t read_max_id(sqlite3 *db)
 	sqlite3_stmt *stmt = NULL;
 	int64_t next = 1;
 
-	if (sqlite3_prepare_v2(db, "SELECT max(id) FROM records", -1, &stmt,
+	/* max(id) + 1, and never below a retention cut (store_schema.h) */
+	if (sqlite3_prepare_v2(db, STORE_SQL_NEXT_ID, -1, &stmt,
 			       NULL) == SQLITE_OK &&
 	    sqlite3_step(stmt) == SQLITE_ROW &&
 	    sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-		next = sqlite3_column_int64(stmt, 0) + 1;
+		next = sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
 	return next;
 }
@@ -175,6 +174,8 @@ int store_open(struct store **out, const char *path, enum config_flush flush,
 	if (st == NULL)
 		return -ENOMEM;
 	st->first_pending_ms = -1;
+	merkle_builder_init(&st->tree_pending);
+	merkle_builder_init(&st->tree_committed);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto sqlite_error;
@@ -273,14 +274,6 @@ static int begin_if_needed(struct store *st)
 	return rc;
 }
 
-static void bind_text_or_null(sqlite3_stmt *stmt, int index, const char *text)
-{
-	if (text != NULL)
-		sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(stmt, index);
-}
-
 static void bind_int_or_null(sqlite3_stmt *stmt, int index, int64_t value)
 {
 	if (value != RECORD_ABSENT)
@@ -289,24 +282,14 @@ static void bind_int_or_null(sqlite3_stmt *stmt, int index, int64_t value)
 		sqlite3_bind_null(stmt, index);
 }
 
-/* Nanoseconds since the epoch, saturating instead of overflowing. */
-static int64_t to_ns(int64_t sec, uint32_t nsec)
-{
-	int64_t ns;
-
-	if (__builtin_mul_overflow(sec, (int64_t)1000000000, &ns) ||
-	    __builtin_add_overflow(ns, (int64_t)nsec, &ns))
-		return sec < 0 ? INT64_MIN + 1 : INT64_MAX;
-	return ns;
-}
-
 int store_append(struct store *st, struct record *r)
 {
 	merkle_hash leaf;
 	sqlite3_stmt *stmt = st->statements[SQL_INSERT_RECORD];
+	struct store_value values[STORE_DERIVED_COLUMN_COUNT];
 	struct timespec now;
 	long len;
-	int rc;
+	int rc, i;
 
 	if (r->received_sec == RECORD_ABSENT) {
 		clock_gettime(CLOCK_REALTIME, &now);
@@ -323,29 +306,22 @@ int store_append(struct store *st, struct record *r)
 	if (rc < 0)
 		return rc;
 	merkle_leaf_hash(st->buffer, (size_t)len, leaf);
-	sqlite3_bind_int64(stmt, 1, r->id);
-	sqlite3_bind_int64(stmt, 2, to_ns(r->timestamp_sec, r->timestamp_nsec));
-	sqlite3_bind_int64(stmt, 3, to_ns(r->received_sec, r->received_nsec));
-	sqlite3_bind_text(stmt, 4, r->workspace_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 5, r->actor_user_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 6, event_type_name(r->event_type), -1, SQLITE_STATIC);
-	bind_text_or_null(stmt, 7, r->end_user_id);
-	bind_text_or_null(stmt, 8, r->host);
-	bind_int_or_null(stmt, 9, r->pid);
-	bind_int_or_null(stmt, 10, r->uid);
-	bind_int_or_null(stmt, 11, r->auid);
-	bind_text_or_null(stmt, 12, r->exe);
-	bind_text_or_null(stmt, 13, r->target);
-	bind_text_or_null(stmt, 14, r->target2);
-	bind_text_or_null(stmt, 15, r->rule);
-	bind_text_or_null(stmt, 16, r->result);
-	bind_int_or_null(stmt, 17, r->seq);
-	bind_text_or_null(stmt, 18, r->identity);
+	/* The columns are the ones a verifier reads back: store_schema.c. */
+	store_schema_values(r, values);
+	for (i = 0; i < STORE_DERIVED_COLUMN_COUNT; i++) {
+		if (values[i].kind == STORE_VALUE_INT)
+			sqlite3_bind_int64(stmt, i + 1, values[i].number);
+		else if (values[i].kind == STORE_VALUE_TEXT)
+			sqlite3_bind_text(stmt, i + 1, values[i].text, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(stmt, i + 1);
+	}
 	sqlite3_bind_blob(stmt, 19, st->buffer, (int)len, SQLITE_STATIC);
 	sqlite3_bind_blob(stmt, 20, leaf, sizeof(leaf), SQLITE_STATIC);
 	rc = run_statement(st, stmt);
 	if (rc < 0)
 		return rc;
+	(void)merkle_builder_append(&st->tree_pending, leaf);
 	st->next_id++;
 	if (st->pending++ == 0)
 		st->first_pending_ms = loop_now_ms();
@@ -507,11 +483,13 @@ int store_commit(struct store *st)
 		st->pending = 0;
 		st->first_pending_ms = -1;
 		st->next_id = read_max_id(st->db);
+		st->tree_pending = st->tree_committed;
 		return rc;
 	}
 	st->in_transaction = 0;
 	st->pending = 0;
 	st->first_pending_ms = -1;
+	st->tree_committed = st->tree_pending;
 	return 0;
 }
 
@@ -523,6 +501,26 @@ void store_rollback(struct store *st)
 	st->pending = 0;
 	st->first_pending_ms = -1;
 	st->next_id = read_max_id(st->db);
+	st->tree_pending = st->tree_committed;
+}
+
+void store_tree_set(struct store *st, const struct merkle_builder *tree)
+{
+	st->tree_committed = *tree;
+	st->tree_pending = *tree;
+}
+
+const struct merkle_builder *store_tree_committed(const struct store *st)
+{
+	return &st->tree_committed;
+}
+
+int store_reload_next_id(struct store *st)
+{
+	if (st->in_transaction)
+		return -EBUSY;
+	st->next_id = read_max_id(st->db);
+	return 0;
 }
 
 size_t store_pending(const struct store *st)
@@ -579,17 +577,82 @@ static const char *request_text(const struct query_request *q, size_t offset)
 	return (const char *)q + offset;
 }
 
+/* What a prepared query returns. */
+enum query_shape {
+	SHAPE_RECORDS,          /* bytes, target; ordered by id */
+	SHAPE_COUNT,            /* count(*) */
+	SHAPE_GROUPS,           /* group key, count(*); by key */
+	SHAPE_GROUP_TARGETS,    /* group key, target; by key (glob filtered in C) */
+};
+
+/* The group key of each "by" of stats (query.h): a column or a UTC period. */
+static const struct stats_key {
+	const char *by;
+	const char *expression;
+} stats_keys[] = {
+	{ "actor", "actor_user_id" },
+	{ "patient", "end_user_id" },
+	{ "event", "event_type" },
+	{ "exe", "exe" },
+	{ "hour", "strftime('%Y-%m-%dT%H', timestamp_ns / 1000000000, 'unixepoch')" },
+	{ "day", "strftime('%Y-%m-%d', timestamp_ns / 1000000000, 'unixepoch')" },
+};
+
+static const char *stats_key_expression(const char *by)
+{
+	size_t i;
+
+	if (by[0] == '\0')
+		by = "event";
+	for (i = 0; i < sizeof(stats_keys) / sizeof(stats_keys[0]); i++)
+		if (strcmp(stats_keys[i].by, by) == 0)
+			return stats_keys[i].expression;
+	return NULL;
+}
+
 /* Builds the WHERE clause and binds it; returns the prepared statement. */
 static int prepare_query(struct store *st, const struct query_request *q,
-			 int count_only, int use_limit, sqlite3_stmt **out)
+			 enum query_shape shape, int use_limit, int explain,
+			 sqlite3_stmt **out)
 {
 	struct query_builder b = { .len = 0 };
 	sqlite3_stmt *stmt = NULL;
+	const char *key = NULL;
 	size_t i;
 	int index = 1, rc;
 
-	sql_append(&b, count_only ? "SELECT count(*) FROM records WHERE 1" :
-		   "SELECT bytes, target FROM records WHERE 1");
+	if (shape == SHAPE_GROUPS || shape == SHAPE_GROUP_TARGETS) {
+		key = stats_key_expression(q->by);
+		if (key == NULL)
+			return -EINVAL;
+	}
+	if (explain)
+		sql_append(&b, "EXPLAIN QUERY PLAN ");
+	switch (shape) {
+	case SHAPE_RECORDS:
+		sql_append(&b, "SELECT bytes, target FROM records");
+		break;
+	case SHAPE_COUNT:
+		sql_append(&b, "SELECT count(*) FROM records");
+		break;
+	case SHAPE_GROUPS:
+	case SHAPE_GROUP_TARGETS:
+		sql_append(&b, "SELECT ");
+		sql_append(&b, key);
+		sql_append(&b, shape == SHAPE_GROUPS ? ", count(*)" : ", target");
+		sql_append(&b, " FROM records");
+		break;
+	}
+	/*
+	 * A time range alone: SQLite, without statistics, may judge a scan of
+	 * the table (or of another covering index, for count and stats)
+	 * cheaper than the time index; a period is usually a small part of
+	 * the store, so the time index is named.
+	 */
+	if ((q->since_ns != QUERY_ABSENT || q->until_ns != QUERY_ABSENT) &&
+	    q->patient[0] == '\0' && q->actor[0] == '\0' && q->event_count == 0)
+		sql_append(&b, " INDEXED BY records_time");
+	sql_append(&b, " WHERE 1");
 	for (i = 0; i < sizeof(text_filters) / sizeof(text_filters[0]); i++)
 		if (request_text(q, text_filters[i].offset)[0] != '\0')
 			sql_append(&b, text_filters[i].column_clause);
@@ -609,8 +672,12 @@ static int prepare_query(struct store *st, const struct query_request *q,
 		sql_append(&b, " AND pid = ?");
 	if (q->failed_only)
 		sql_append(&b, " AND result != 'ok'");
-	if (!count_only)
+	if (shape == SHAPE_RECORDS)
 		sql_append(&b, q->descending ? " ORDER BY id DESC" : " ORDER BY id ASC");
+	if (shape == SHAPE_GROUPS)
+		sql_append(&b, " GROUP BY 1 ORDER BY 1");
+	if (shape == SHAPE_GROUP_TARGETS)
+		sql_append(&b, " ORDER BY 1");
 	if (use_limit && q->limit > 0)
 		sql_append(&b, " LIMIT ?");
 	if (b.overflow)
@@ -658,7 +725,12 @@ int store_query(struct store *st, const struct query_request *q,
 	*why = NULL;
 	if (has_glob && pathglob_compile(&glob, q->target, why) < 0)
 		return -EINVAL;
-	rc = prepare_query(st, q, count_only, !has_glob, &stmt);
+	if (q->op == QUERY_OP_STATS) {
+		*why = "internal: stats requests go to store_stats";
+		return -EINVAL;
+	}
+	rc = prepare_query(st, q, count_only ? SHAPE_COUNT : SHAPE_RECORDS,
+			   !has_glob, 0, &stmt);
 	if (rc < 0) {
 		if (*why == NULL)
 			*why = rc == -EINVAL ? "query too complex" : st->message;
@@ -698,6 +770,125 @@ int store_query(struct store *st, const struct query_request *q,
 	if (count_only && q->limit > 0 && *count > q->limit)
 		*count = q->limit;
 	return 0;
+}
+
+/* Calls row for one finished group; stops on a non-zero return. */
+static int stats_emit(int (*row)(void *context, const char *key, int64_t count),
+		      void *context, const unsigned char *key, int64_t count,
+		      int64_t *groups)
+{
+	if (count == 0)
+		return 0;
+	(*groups)++;
+	return row(context, (const char *)key, count);
+}
+
+int store_stats(struct store *st, const struct query_request *request,
+		int (*row)(void *context, const char *key, int64_t count),
+		void *context, int64_t *groups, const char **why)
+{
+	struct query_request q = *request;
+	struct pathglob glob;
+	sqlite3_stmt *stmt = NULL;
+	int has_glob = q.target[0] != '\0';
+	unsigned char *current = NULL;
+	int current_nil = 0, stop = 0, rc;
+	int64_t count = 0;
+
+	*groups = 0;
+	*why = NULL;
+	/* Paging and order do not apply to groups. */
+	q.after_id = QUERY_ABSENT;
+	q.limit = 0;
+	q.descending = 0;
+	if (has_glob && pathglob_compile(&glob, q.target, why) < 0)
+		return -EINVAL;
+	rc = prepare_query(st, &q, has_glob ? SHAPE_GROUP_TARGETS : SHAPE_GROUPS,
+			   0, 0, &stmt);
+	if (rc < 0) {
+		if (*why == NULL)
+			*why = rc == -EINVAL ? "bad stats request" : st->message;
+		return rc;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const unsigned char *key = sqlite3_column_text(stmt, 0);
+		int nil = key == NULL;
+
+		if (!has_glob) {
+			(*groups)++;
+			stop = row(context, (const char *)key,
+				   sqlite3_column_int64(stmt, 1));
+			if (stop != 0)
+				break;
+			continue;
+		}
+		{
+			const char *target = (const char *)sqlite3_column_text(stmt, 1);
+
+			if (target == NULL ||
+			    !pathglob_match(&glob, target, strlen(target), NULL))
+				continue;
+		}
+		/* Rows arrive ordered by key: a new key closes the last group. */
+		if (count > 0 && (nil != current_nil ||
+				  (!nil && strcmp((const char *)key,
+						  (const char *)current) != 0))) {
+			stop = stats_emit(row, context, current, count, groups);
+			count = 0;
+			if (stop != 0)
+				break;
+		}
+		if (count == 0) {
+			free(current);
+			current = nil ? NULL : (unsigned char *)strdup((const char *)key);
+			current_nil = nil;
+			if (!nil && current == NULL) {
+				stop = -ENOMEM;
+				break;
+			}
+		}
+		count++;
+	}
+	if (stop == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		snprintf(st->message, sizeof(st->message), "%s", sqlite3_errmsg(st->reader));
+		*why = st->message;
+		stop = -EIO;
+	}
+	if (stop == 0 && has_glob)
+		stop = stats_emit(row, context, current, count, groups);
+	free(current);
+	sqlite3_finalize(stmt);
+	return stop;
+}
+
+int store_explain(struct store *st, const struct query_request *q,
+		  char *plan, size_t plan_size)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum query_shape shape;
+	int rc;
+
+	if (plan_size == 0)
+		return -EINVAL;
+	plan[0] = '\0';
+	if (q->op == QUERY_OP_STATS)
+		shape = q->target[0] ? SHAPE_GROUP_TARGETS : SHAPE_GROUPS;
+	else if (q->op == QUERY_OP_COUNT && q->target[0] == '\0')
+		shape = SHAPE_COUNT;
+	else
+		shape = SHAPE_RECORDS;
+	rc = prepare_query(st, q, shape, q->target[0] == '\0', 1, &stmt);
+	if (rc < 0)
+		return rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(stmt, 3);
+
+		if (plan[0] != '\0')
+			strlcat(plan, "\n", plan_size);
+		strlcat(plan, detail ? detail : "?", plan_size);
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 int store_limit_pages(struct store *st, long pages)

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "identity.h"
+#include "merkle.h"
 #include "query.h"
 #include "record.h"
 
@@ -81,6 +82,38 @@ int store_in_transaction(const struct store *st);
 int store_query(struct store *st, const struct query_request *q,
 		int (*emit)(void *context, const void *bytes, size_t len),
 		void *context, int64_t *count, const char **why);
+
+/*
+ * Runs a "stats" request over committed records: row is called once per
+ * group, in ascending key order, with the group's key (NULL: nil) and its
+ * count; a non-zero return stops and is returned. *groups is the number
+ * of groups. limit, after_id and order are ignored. Returns 0, -EINVAL
+ * (*why: a bad target glob or "by"), -ENOMEM or -EIO.
+ */
+int store_stats(struct store *st, const struct query_request *q,
+		int (*row)(void *context, const char *key, int64_t count),
+		void *context, int64_t *groups, const char **why);
+
+/*
+ * SQLite's EXPLAIN QUERY PLAN for the statement q runs as (store_query or
+ * store_stats), the detail lines joined by newlines into plan. For tests
+ * that prove filters use an index. 0, -EINVAL, -EIO.
+ */
+int store_explain(struct store *st, const struct query_request *q,
+		  char *plan, size_t plan_size);
+
+/*
+ * The Merkle tree (merkle.h) of the committed records, leaf id-1 for record
+ * id: appended to by store_append, taken over by a commit, given back by a
+ * rollback. store_tree_set starts it (checkpointer.c rebuilds it at start);
+ * the store never reads it back from the database itself.
+ */
+void store_tree_set(struct store *st, const struct merkle_builder *tree);
+const struct merkle_builder *store_tree_committed(const struct store *st);
+
+/* Re-reads the next id after records were removed by retention (no
+ * transaction may be open: -EBUSY). */
+int store_reload_next_id(struct store *st);
 
 /* Fault injection for tests: caps the database at pages pages. */
 int store_limit_pages(struct store *st, long pages);

@@ -65,6 +65,7 @@ socket       = $T/run/ingest.sock
 query_socket = $T/run/query.sock
 database     = $T/db/audit.db
 spool        = $T/spool
+key_file     = $T/db/signing.key
 batch_delay_ms = 20
 ${1:-}
 

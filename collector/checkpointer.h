@@ -1,0 +1,40 @@
+/*
+ * checkpointer.h - the signing key, signed checkpoints and retention cuts
+ * of the store (checkpointer.c; formats in common/checkpoint.h).
+ */
+#ifndef PHITRAILD_CHECKPOINTER_H
+#define PHITRAILD_CHECKPOINTER_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+
+/*
+ * Loads the signing key at cfg->key_file, creating it (and <key_file>.pub)
+ * when missing; rebuilds the store's Merkle tree and hands it to the store;
+ * applies retention once. Call after store_open, before anything appends.
+ * 0, or a negative errno when there is no usable key (logged). A store
+ * whose tree cannot be rebuilt is logged and left unsigned (returns 0).
+ */
+int checkpointer_start(const struct config *cfg, struct store *st);
+
+/* Signs a checkpoint when one is due and retention when a day has passed;
+ * does nothing while the store has a transaction open. Call every round. */
+void checkpointer_tick(void);
+
+/* Signs one checkpoint of the committed records now: 0, -EBUSY (a
+ * transaction is open), -EPERM (no key or no tree), -EIO, -ENOSPC. */
+int checkpointer_sign(void);
+
+/* Removes records received more than retention_days ago, behind a signed
+ * cut: 0 (also when there is nothing to remove) or a negative errno. */
+int checkpointer_retention(void);
+
+/* The checkpoint of a clean stop (after the last commit). 0 or -errno. */
+int checkpointer_stop(void);
+void checkpointer_fini(void);
+
+uint64_t checkpointer_signed_count(void);
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * store_schema.h - what the collector's store (collector/store.c,
+ * collector/checkpointer.c) and the CLI's readers of the store file
+ * (tools/integrity.c and the verbs on it) both know about its tables: the
+ * SQL that creates them, the columns a record row derives from the record's
+ * msgpack bytes, and the mapping from a decoded record to those column
+ * values (store_schema.c), so that the writer binds exactly what a verifier
+ * later compares. Nothing here touches SQLite: it is text and plain data.
+ *
+ * Tables (schema version 1; the checkpoints table was added to version 1
+ * stores with CREATE TABLE IF NOT EXISTS, which older files accept):
+ *
+ *   records      one row per stored record. id is the store-wide sequence
+ *                from 1; record id N is leaf N-1 of the store's Merkle tree
+ *                (merkle.h). bytes is the exact msgpack that is hashed;
+ *                leaf_hash = SHA-256(0x00 || bytes) is a convenience that a
+ *                verifier never trusts. The other columns are copies of
+ *                fields of bytes (STORE_DERIVED_COLUMNS, in this order).
+ *
+ *   checkpoints  the signed chain (checkpoint.h), one row per statement in
+ *                the order signed: seq INTEGER PRIMARY KEY from 1, kind
+ *                "checkpoint" or "cut", tree_size (records covered, or for a
+ *                cut the records removed), root, time_ns, prev_hash, and
+ *                signed: the exact signed bytes (CHECKPOINT_BYTES, or a cut's
+ *                CHECKPOINT_CUT_BYTES(F)). The other columns are copies of
+ *                fields of signed; a verifier decodes signed and checks them.
+ *
+ * The next record id is one more than the larger of max(records.id) and the
+ * largest cut's tree_size, so ids never restart after retention removed
+ * every record.
+ */
+#ifndef PHITRAIL_STORE_SCHEMA_H
+#define PHITRAIL_STORE_SCHEMA_H
+
+#include <stdint.h>
+
+#include "record.h"
+
+#define STORE_TABLE_RECORDS "records"
+#define STORE_TABLE_CHECKPOINTS "checkpoints"
+#define STORE_KIND_CHECKPOINT "checkpoint"
+#define STORE_KIND_CUT "cut"
+
+/* The columns of records derived from bytes, in binding order (?1..?18). */
+#define STORE_DERIVED_COLUMNS "id, timestamp_ns, received_ns, workspace_id," \
+	" actor_user_id, event_type, end_user_id, host, pid, uid, auid, exe," \
+	" target, target2, rule, result, seq, identity"
+#define STORE_DERIVED_COLUMN_COUNT 18
+
+#define STORE_SQL_CREATE_RECORDS \
+	"CREATE TABLE IF NOT EXISTS records (" \
+	" id INTEGER PRIMARY KEY, timestamp_ns INTEGER NOT NULL," \
+	" received_ns INTEGER NOT NULL, workspace_id TEXT NOT NULL," \
+	" actor_user_id TEXT NOT NULL, event_type TEXT NOT NULL," \
+	" end_user_id TEXT, host TEXT, pid INTEGER, uid INTEGER, auid INTEGER," \
+	" exe TEXT, target TEXT, target2 TEXT, rule TEXT, result TEXT," \
+	" seq INTEGER, identity TEXT, bytes BLOB NOT NULL," \
+	" leaf_hash BLOB NOT NULL);"
+
+#define STORE_SQL_INSERT_RECORD "INSERT INTO records (" STORE_DERIVED_COLUMNS \
+	", bytes, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9," \
+	" ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+
+#define STORE_SQL_CREATE_CHECKPOINTS \
+	"CREATE TABLE IF NOT EXISTS checkpoints (" \
+	" seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, tree_size INTEGER NOT NULL," \
+	" root BLOB NOT NULL, time_ns INTEGER NOT NULL, prev_hash BLOB NOT NULL," \
+	" signed BLOB NOT NULL);"
+
+#define STORE_SQL_INSERT_CHECKPOINT "INSERT INTO checkpoints (kind, tree_size," \
+	" root, time_ns, prev_hash, signed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+
+/* Every chain row, oldest first: seq, kind, tree_size, root, time_ns,
+ * prev_hash, signed. */
+#define STORE_SQL_CHAIN "SELECT seq, kind, tree_size, root, time_ns, prev_hash," \
+	" signed FROM checkpoints ORDER BY seq"
+
+/* The newest chain row only (same columns). */
+#define STORE_SQL_CHAIN_LAST "SELECT seq, kind, tree_size, root, time_ns," \
+	" prev_hash, signed FROM checkpoints ORDER BY seq DESC LIMIT 1"
+
+/* The newest cut (same columns). */
+#define STORE_SQL_LAST_CUT "SELECT seq, kind, tree_size, root, time_ns," \
+	" prev_hash, signed FROM checkpoints WHERE kind = 'cut'" \
+	" ORDER BY seq DESC LIMIT 1"
+
+/* The id the next record gets. */
+#define STORE_SQL_NEXT_ID "SELECT max(coalesce((SELECT max(id) FROM records), 0)," \
+	" coalesce((SELECT max(tree_size) FROM checkpoints WHERE kind = 'cut'), 0)) + 1"
+
+/* Leaf hashes from id ?1 on (inclusive), up to id ?2 (inclusive), in order. */
+#define STORE_SQL_LEAVES "SELECT id, leaf_hash FROM records" \
+	" WHERE id >= ?1 AND id <= ?2 ORDER BY id"
+
+/* Whole rows for verification, in id order: the derived columns, bytes,
+ * leaf_hash (columns 0..17, 18, 19). */
+#define STORE_SQL_VERIFY_ROWS "SELECT " STORE_DERIVED_COLUMNS ", bytes," \
+	" leaf_hash FROM records ORDER BY id"
+
+enum store_value_kind {
+	STORE_VALUE_NULL = 0,
+	STORE_VALUE_INT,
+	STORE_VALUE_TEXT,
+};
+
+struct store_value {
+	enum store_value_kind kind;
+	int64_t number;
+	const char *text;            /* points into the record's strings */
+};
+
+/* Names of the derived columns, in order (for messages). */
+extern const char *const store_derived_column_names[STORE_DERIVED_COLUMN_COUNT];
+
+/*
+ * The values of the derived columns for record r, in STORE_DERIVED_COLUMNS
+ * order: what the store binds, and what a verifier expects to read back.
+ * Times are nanoseconds since the epoch, saturating rather than overflowing.
+ */
+void store_schema_values(const struct record *r,
+			 struct store_value out[STORE_DERIVED_COLUMN_COUNT]);
+
+/* Nanoseconds since the epoch of sec and nsec, saturating. */
+int64_t store_schema_ns(int64_t sec, uint32_t nsec);
+
+#endif
