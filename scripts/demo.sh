@@ -15,7 +15,7 @@ finish() {
 trap finish EXIT INT TERM
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
+show() { printf '\033[2m$ %s\033[0m\n' "$1"; eval "$1"; }
 
 mkdir -p "$D/srv/ehr/patients/4711" "$D/srv/ehr/patients/5822" "$D/srv/public"
 cat >"$D/phitrail.conf" <<CONF
@@ -25,6 +25,7 @@ socket       = $D/run/ingest.sock
 query_socket = $D/run/query.sock
 database     = $D/lib/audit.db
 spool        = $D/spool
+key_file     = $D/lib/signing.key
 
 [rule charts]
 files = $D/srv/ehr/patients/{patient}/**
@@ -49,17 +50,29 @@ done
 export PHITRAIL_CONFIG="$D/phitrail.conf"
 cd "$D/srv"
 say "Unmodified programs at work, each run under the shim"
-show "$B/phitrail" run -- cat ehr/patients/4711/chart.txt
-show "$B/phitrail" run -- cp ehr/patients/4711/chart.txt ehr/patients/5822/referral-from-4711.txt
-show "$B/phitrail" run -- sed -i 's/type 2 diabetes/type 2 diabetes, on metformin/' ehr/patients/5822/chart.txt
-show "$B/phitrail" run -- python3 -c "open('ehr/patients/4711/chart.txt', 'a').write('BP 128/82\n')"
-show "$B/phitrail" run -- rm ehr/patients/5822/referral-from-4711.txt
-show "$B/phitrail" run -- cat public/notice.txt
+export PATH="$B:$PATH"
+show "phitrail run -- cat ehr/patients/4711/chart.txt"
+show "phitrail run -- cp ehr/patients/4711/chart.txt ehr/patients/5822/referral-from-4711.txt"
+show "phitrail run -- sed -i 's/type 2 diabetes/type 2 diabetes, on metformin/' ehr/patients/5822/chart.txt"
+show "phitrail run -- python3 -c \"open('ehr/patients/4711/chart.txt', 'a').write('BP 128/82\\\\n')\""
+show "phitrail run -- rm ehr/patients/5822/referral-from-4711.txt"
+show "phitrail run -- cat public/notice.txt"
 echo "(the notice is not PHI: no record)"
 
 sleep 0.5
 say "The audit trail: phitrail query"
-"$B/phitrail" query --config "$D/phitrail.conf"
+phitrail query --config "$D/phitrail.conf"
 
-say "Who touched patient 4711? phitrail query --patient 4711 --format json"
-"$B/phitrail" query --config "$D/phitrail.conf" --patient 4711 --format json
+say "Who touched patient 4711? phitrail report patient 4711"
+phitrail report patient 4711 --config "$D/phitrail.conf"
+
+say "The same records for programs: phitrail query --patient 4711 --format json"
+phitrail query --config "$D/phitrail.conf" --patient 4711 --format json
+
+say "Stopping the collector: it signs a checkpoint of the store as it stops"
+kill -TERM "$COLLECTOR"
+wait "$COLLECTOR" || true
+COLLECTOR=""
+
+say "Is the store intact? phitrail verify"
+phitrail verify --config "$D/phitrail.conf"
