@@ -5,10 +5,14 @@
  * verified peer, incoming/ ones the shim wrote while the collector was
  * down), reading their new frames, the rules that turn a writer's record
  * into a stored one, and the group commit:
- *   - the identity fields (pid, ppid, uid, auid, session, exe, actor,
- *     identity) always come from what the collector verified for the file,
- *     never from the record;
- *   - a forward jump of seq stores "Audit Records Lost"; a bad frame or a
+ *   - the identity fields (pid, uid, auid, session, actor, identity)
+ *     always come from what the collector verified for the file, never from
+ *     the record; ppid and exe too when known (a "file-owner" record whose
+ *     writer was gone before adoption keeps the writer's own ppid and exe);
+ *   - a forward jump of seq stores "Audit Records Lost", and so does a
+ *     writer's own count of records it could not hand off ("lost_before"
+ *     in a record's detail); its count of PHI calls denied in deny mode
+ *     ("denied_while_down") goes to the log; a bad frame or a
  *     file that shrank stores "Audit Spool Tampered" and quarantines the
  *     file; an undecodable payload (valid frame, bad msgpack) or a writer
  *     record claiming a collector event stores "Audit Spool Tampered" with
@@ -16,7 +20,9 @@
  *   - records and the offsets after them are committed together; a failed
  *     commit rolls every file back to its committed offset and retries;
  *   - a file is deleted (then its progress row) only after everything read
- *     from it is committed and its writer (pid + start time) is gone.
+ *     from it is committed and its writer (pid + start time) is gone;
+ *   - only incoming/ names ending in ".spool" are adopted, and never an
+ *     inode already followed under another name (no record read twice).
  * Must never trust a byte of a spool file: every length is checked by
  * spool_frame_decode and every payload by record_decode.
  */
@@ -144,15 +150,54 @@ static int store_lost(struct followed_file *f, int64_t count, int64_t from_seq,
 	struct record_detail detail[] = {
 		{ .key = "count", .num = count },
 		{ .key = "pid", .num = f->writer_pid },
-		{ .key = "from_seq", .num = from_seq },
 		{ .key = "reason", .str = reason },
+		{ .key = "from_seq", .num = from_seq },
 	};
 
 	F.counters.lost += (uint64_t)count;
-	daemon_warn("%s: %" PRId64 " record(s) of pid %" PRId64 " lost from seq %"
-		    PRId64 " (%s)", f->name, count, f->writer_pid, from_seq, reason);
+	if (from_seq >= 0)
+		daemon_warn("%s: %" PRId64 " record(s) of pid %" PRId64 " lost from "
+			    "seq %" PRId64 " (%s)", f->name, count, f->writer_pid,
+			    from_seq, reason);
+	else
+		daemon_warn("%s: %" PRId64 " record(s) of pid %" PRId64 " lost (%s)",
+			    f->name, count, f->writer_pid, reason);
 	return store_file_event(f, EVENT_RECORDS_LOST, detail,
-				from_seq >= 0 ? 4 : 2);
+				from_seq >= 0 ? 4 : 3);
+}
+
+/* The integer value of detail key in r, or -1 when absent or not > 0. */
+static int64_t record_count_detail(const struct record *r, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < r->detail_count; i++)
+		if (r->detail[i].str == NULL && r->detail[i].key != NULL &&
+		    strcmp(r->detail[i].key, key) == 0)
+			return r->detail[i].num > 0 ? r->detail[i].num : -1;
+	return -1;
+}
+
+/*
+ * What the writer says it could not hand off: records lost while neither
+ * the collector nor the fallback spool took them ("lost_before") and PHI
+ * calls denied in deny mode ("denied_while_down"). Only counts are taken
+ * from the writer; who it is comes from the file.
+ */
+static int file_note_writer_counts(struct followed_file *f, const struct record *r)
+{
+	int64_t lost = record_count_detail(r, "lost_before");
+	int64_t denied = record_count_detail(r, "denied_while_down");
+
+	if (denied > 0)
+		daemon_warn("pid %" PRId64 " (%s, %s) was denied %" PRId64 " PHI "
+			    "call(s) with EACCES while the collector could not be "
+			    "reached (on_collector_down = deny)", f->writer_pid,
+			    f->progress.who.exe[0] ? f->progress.who.exe : "?",
+			    f->progress.who.actor, denied);
+	if (lost > 0)
+		return store_lost(f, lost, -1, "writer could not hand them off");
+	return 0;
 }
 
 static int store_tampered(struct followed_file *f, const char *reason,
@@ -260,6 +305,9 @@ static int file_store_payload(struct followed_file *f, const unsigned char *payl
 		if (r.seq < INT64_MAX)
 			f->progress.next_seq = r.seq + 1;
 	}
+	rc = file_note_writer_counts(f, &r);
+	if (rc < 0)
+		return rc;
 	record_set_identity(&r, &f->progress.who);
 	r.id = RECORD_ABSENT;
 	r.received_sec = RECORD_ABSENT;
@@ -568,6 +616,29 @@ static struct followed_file *file_new(const char *dir, int dirfd, const char *ba
 	return f;
 }
 
+/* 1 when base ends in ".spool", the name every writer gives its file. */
+static int name_is_spool(const char *base)
+{
+	static const char suffix[] = ".spool";
+	size_t n = strlen(base);
+
+	return n > sizeof(suffix) - 1 &&
+	       strcmp(base + n - (sizeof(suffix) - 1), suffix) == 0;
+}
+
+/* The followed file that is the same inode as st, if any. */
+static struct followed_file *file_find_inode(const struct stat *st)
+{
+	struct followed_file *f;
+	struct stat fst;
+
+	for (f = F.files; f != NULL; f = f->next)
+		if (fstat(f->fd, &fst) == 0 && fst.st_dev == st->st_dev &&
+		    fst.st_ino == st->st_ino)
+			return f;
+	return NULL;
+}
+
 /* Reads and checks a spool header: 0, -EAGAIN (not all there), -EBADMSG. */
 static int read_header(int fd, struct spool_header *h)
 {
@@ -608,6 +679,10 @@ static void adopt_incoming(const char *base)
 
 	if (base[0] == '.' || F.file_count >= FOLLOW_MAX_FILES)
 		return;
+	/* Only finished names: a file written elsewhere and renamed into
+	 * place is taken once, under its final name. */
+	if (!name_is_spool(base))
+		return;
 	if ((size_t)snprintf(name, sizeof(name), SPOOL_DIR_INCOMING "/%s", base) >=
 	    sizeof(name) || file_find(name) != NULL)
 		return;
@@ -622,6 +697,13 @@ static void adopt_incoming(const char *base)
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		daemon_warn("incoming/%s is not a plain regular file: removed", base);
 		(void)unlinkat(F.incoming_fd, base, 0);
+		close(fd);
+		return;
+	}
+	if (file_find_inode(&st) != NULL) {
+		/* Followed already under another name (renamed by its writer). */
+		daemon_warn("incoming/%s is a spool file already followed under "
+			    "another name: not read twice", base);
 		close(fd);
 		return;
 	}

@@ -37,6 +37,9 @@
 #include "loop.h"
 #include "spool.h"
 
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
 struct pending_connection {
 	struct loop_watch watch;       /* watch.fd < 0: slot free */
 	int64_t deadline_ms;
@@ -184,6 +187,38 @@ fail:
 	return err;
 }
 
+/*
+ * Says why a connection was closed, with the peer the kernel names; at most
+ * INGEST_LOG_PER_SECOND lines a second so a flood cannot fill the log (the
+ * counters still count every one).
+ */
+#define INGEST_LOG_PER_SECOND 10
+static void log_rejected(int sock, const char *why)
+{
+	static int64_t window;
+	static unsigned lines, suppressed;
+	int64_t now = loop_now_ms() / 1000;
+	struct ucred cred = { .pid = 0 };
+	socklen_t len = sizeof(cred);
+
+	if (now != window) {
+		if (suppressed > 0)
+			daemon_warn("ingest: %u more connection(s) closed for bad "
+				    "input in the last second (not logged one by one)",
+				    suppressed);
+		window = now;
+		lines = suppressed = 0;
+	}
+	if (lines >= INGEST_LOG_PER_SECOND) {
+		suppressed++;
+		return;
+	}
+	lines++;
+	(void)getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+	daemon_warn("ingest: connection from pid %d uid %u closed: %s", (int)cred.pid,
+		    (unsigned)cred.uid, why);
+}
+
 /* A whole hello arrived on c: answer it and close. */
 static void handle_hello(struct pending_connection *c)
 {
@@ -198,9 +233,23 @@ static void handle_hello(struct pending_connection *c)
 		return;
 	if (n != HANDOFF_MESSAGE_BYTES || memcmp(msg, HANDOFF_HELLO_MAGIC, 8) != 0 ||
 	    get_le32(msg + 8) != HANDOFF_VERSION) {
-		if (n != 0)
+		char why[96];
+
+		if (n > 0) {
 			I.counters.bad_hello++;
-		daemon_debug("ingest: bad hello (%zd bytes): connection closed", n);
+			snprintf(why, sizeof(why), "bad hello: %s",
+				 n != HANDOFF_MESSAGE_BYTES ? "wrong length" :
+				 memcmp(msg, HANDOFF_HELLO_MAGIC, 8) != 0 ?
+				 "wrong magic" : "unsupported protocol version");
+			if (n != HANDOFF_MESSAGE_BYTES)
+				snprintf(why + strlen(why), sizeof(why) - strlen(why),
+					 " (%zd bytes, expected %d)", n,
+					 HANDOFF_MESSAGE_BYTES);
+			log_rejected(sock, why);
+		} else {
+			daemon_debug("ingest: peer left before its hello (%s)",
+				     n < 0 ? strerror(errno) : "closed");
+		}
 		connection_close(c);
 		return;
 	}
@@ -277,6 +326,8 @@ void ingest_tick(void)
 
 		if (c->watch.fd >= 0 && now >= c->deadline_ms) {
 			I.counters.timed_out++;
+			log_rejected(c->watch.fd, "no hello within "
+				     STRINGIFY(INGEST_HELLO_TIMEOUT_MS) " ms");
 			connection_close(c);
 		}
 	}

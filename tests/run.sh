@@ -106,7 +106,7 @@ if [ -z "$pattern" ]; then
 	done
 fi
 
-for t in tests/e2e/*.sh; do
+for t in tests/e2e/*.sh tests/fault/*.sh; do
 	name=$(basename "$t" .sh)
 	[ "$name" = lib ] && continue
 	case "$name" in *"$pattern"*) ;; *) continue ;; esac
