@@ -12,7 +12,9 @@
  * than read (no protocol, no detector, or a detector that gave up) gets
  * one PHI Message Sent and/or Received per direction that carried bytes,
  * with detail scope = "connection" and the byte count: the vocabulary has
- * no "closed" event, and PHI Connection Opened cannot be updated.
+ * no "closed" event, and PHI Connection Opened cannot be updated. A child
+ * of fork starts its counts at zero and goes on with the detectors'
+ * streams: each process reports only what it moved itself.
  *
  * Never blocks: a direction two threads feed at once is counted, not
  * read. Never makes a system call of its own except the record's write.
@@ -330,6 +332,28 @@ void netstate_put(struct phi_socket *s)
 	if (s != NULL)
 		netstate_unref(NETSTATE_SLOT_SOCKET |
 			       (unsigned)(s - netstate_sockets));
+}
+
+/*
+ * In the child of fork: the open PHI sockets are now shared with the
+ * parent, which reports what it moved; the child reports only its own
+ * traffic, so its counts start at zero. Each detector stream goes on
+ * where it was (the child usually continues the conversation; the parent
+ * usually closes its copy), and a try-lock another parent thread held at
+ * the fork is free: that thread does not exist here.
+ */
+void netstate_atfork_child(void)
+{
+	for (unsigned i = 0; i < NETSTATE_MAX_SOCKETS; i++) {
+		struct phi_socket *s = &netstate_sockets[i];
+
+		if (__atomic_load_n(&netstate_in_use[i], __ATOMIC_RELAXED) == 0)
+			continue;
+		s->bytes[NET_SENT] = s->bytes[NET_RECEIVED] = 0;
+		s->messages[NET_SENT] = s->messages[NET_RECEIVED] = 0;
+	}
+	for (unsigned i = 0; i < NETSTATE_MAX_DETECTORS; i++)
+		netstate_detectors[i].busy[0] = netstate_detectors[i].busy[1] = 0;
 }
 
 /*

@@ -65,6 +65,9 @@ void netstate_unref(unsigned slot);
  */
 int netstate_open(int fd, int rule, const char *target);
 
+/* In the child of fork: counts restart at zero (streams go on). */
+void netstate_atfork_child(void);
+
 /* The PHI socket behind fd with a reference held, or NULL. */
 struct phi_socket *netstate_get(int fd);
 void netstate_put(struct phi_socket *s);

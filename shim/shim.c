@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <sys/auxv.h>
 
+#include "netstate.h"
 #include "real.h"
 #include "shim.h"
 
@@ -53,6 +54,7 @@ void shim_fork_child(void)
 	emit_atfork_child();
 	identity_atfork_child();
 	policy_atfork_child();
+	netstate_atfork_child();
 	errno = saved_errno;
 }
 
