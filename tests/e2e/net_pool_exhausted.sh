@@ -10,6 +10,9 @@
 . "$(dirname "$0")/lib_net.sh"
 setup
 printf '[rule hl7-out]\nconnect = 127.0.0.1:*\nprotocol = hl7\n' >>"$CONF"
+# Each connection takes a descriptor on both ends: raise the soft limit to
+# the hard one where the default (often 1024) is lower.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 start_collector
 cc -O2 -Wall -o "$T/net_many" "$ROOT/tests/programs/net_many.c" || fail "cannot build net_many"
 shim "$T/net_many" 1030 >"$T/out"
