@@ -1,8 +1,9 @@
 /*
  * store.c - the SQLite audit store.
  *
- * Owns the schema (records, progress, meta), the group-commit transaction
- * and the read side of queries. Layout, version 1:
+ * Owns the schema (records, progress, meta) and the group-commit
+ * transaction; the SQL of queries is store_query.c's, run on the read
+ * connection here. Layout, version 1:
  *   records(id INTEGER PRIMARY KEY, timestamp_ns, received_ns, workspace_id,
  *           actor_user_id, event_type, end_user_id, host, pid, uid, auid,
  *           exe, target, target2, rule, result, seq, identity,
@@ -36,6 +37,7 @@
 #include "loop.h"
 #include "pathglob.h"
 #include "store.h"
+#include "store_query.h"
 #include "store_schema.h"
 
 enum statement_id {
@@ -538,357 +540,27 @@ int store_in_transaction(const struct store *st)
 	return st->in_transaction;
 }
 
-/* A growing SQL text; parameters are appended to params in order. */
-struct query_builder {
-	char sql[2048];
-	size_t len;
-	int overflow;
-};
-
-static void sql_append(struct query_builder *b, const char *text)
-{
-	size_t n = strlen(text);
-
-	if (b->len + n + 1 > sizeof(b->sql)) {
-		b->overflow = 1;
-		return;
-	}
-	memcpy(b->sql + b->len, text, n + 1);
-	b->len += n;
-}
-
-/* The string filters of a request: column and value ("" = no filter). */
-struct text_filter {
-	const char *column_clause;
-	size_t offset;
-};
-
-static const struct text_filter text_filters[] = {
-	{ " AND end_user_id = ?", offsetof(struct query_request, patient) },
-	{ " AND actor_user_id = ?", offsetof(struct query_request, actor) },
-	{ " AND host = ?", offsetof(struct query_request, host) },
-	{ " AND exe = ?", offsetof(struct query_request, exe) },
-	{ " AND rule = ?", offsetof(struct query_request, rule) },
-	{ " AND result = ?", offsetof(struct query_request, result) },
-};
-
-static const char *request_text(const struct query_request *q, size_t offset)
-{
-	return (const char *)q + offset;
-}
-
-/* What a prepared query returns. */
-enum query_shape {
-	SHAPE_RECORDS,          /* bytes, target; ordered by id */
-	SHAPE_COUNT,            /* count(*) */
-	SHAPE_GROUPS,           /* group key, count(*); by key */
-	SHAPE_GROUP_TARGETS,    /* group key, target; by key (glob filtered in C) */
-};
-
-/* The group key of each "by" of stats (query.h): a column or a UTC period. */
-static const struct stats_key {
-	const char *by;
-	const char *expression;
-} stats_keys[] = {
-	{ "actor", "actor_user_id" },
-	{ "patient", "end_user_id" },
-	{ "event", "event_type" },
-	{ "exe", "exe" },
-	{ "hour", "strftime('%Y-%m-%dT%H', timestamp_ns / 1000000000, 'unixepoch')" },
-	{ "day", "strftime('%Y-%m-%d', timestamp_ns / 1000000000, 'unixepoch')" },
-};
-
-static const char *stats_key_expression(const char *by)
-{
-	size_t i;
-
-	if (by[0] == '\0')
-		by = "event";
-	for (i = 0; i < sizeof(stats_keys) / sizeof(stats_keys[0]); i++)
-		if (strcmp(stats_keys[i].by, by) == 0)
-			return stats_keys[i].expression;
-	return NULL;
-}
-
-/* Builds the WHERE clause and binds it; returns the prepared statement. */
-static int prepare_query(struct store *st, const struct query_request *q,
-			 enum query_shape shape, int use_limit, int explain,
-			 sqlite3_stmt **out)
-{
-	struct query_builder b = { .len = 0 };
-	sqlite3_stmt *stmt = NULL;
-	const char *key = NULL;
-	size_t i;
-	int index = 1, rc;
-
-	if (shape == SHAPE_GROUPS || shape == SHAPE_GROUP_TARGETS) {
-		key = stats_key_expression(q->by);
-		if (key == NULL)
-			return -EINVAL;
-	}
-	if (explain)
-		sql_append(&b, "EXPLAIN QUERY PLAN ");
-	switch (shape) {
-	case SHAPE_RECORDS:
-		sql_append(&b, "SELECT bytes, target FROM records");
-		break;
-	case SHAPE_COUNT:
-		sql_append(&b, "SELECT count(*) FROM records");
-		break;
-	case SHAPE_GROUPS:
-	case SHAPE_GROUP_TARGETS:
-		sql_append(&b, "SELECT ");
-		sql_append(&b, key);
-		sql_append(&b, shape == SHAPE_GROUPS ? ", count(*)" : ", target");
-		sql_append(&b, " FROM records");
-		break;
-	}
-	/*
-	 * A time range alone: SQLite, without statistics, may judge a scan of
-	 * the table (or of another covering index, for count and stats)
-	 * cheaper than the time index; a period is usually a small part of
-	 * the store, so the time index is named.
-	 */
-	if ((q->since_ns != QUERY_ABSENT || q->until_ns != QUERY_ABSENT) &&
-	    q->patient[0] == '\0' && q->actor[0] == '\0' && q->event_count == 0)
-		sql_append(&b, " INDEXED BY records_time");
-	sql_append(&b, " WHERE 1");
-	for (i = 0; i < sizeof(text_filters) / sizeof(text_filters[0]); i++)
-		if (request_text(q, text_filters[i].offset)[0] != '\0')
-			sql_append(&b, text_filters[i].column_clause);
-	if (q->event_count > 0) {
-		sql_append(&b, " AND event_type IN (?");
-		for (i = 1; i < q->event_count; i++)
-			sql_append(&b, ", ?");
-		sql_append(&b, ")");
-	}
-	if (q->since_ns != QUERY_ABSENT)
-		sql_append(&b, " AND timestamp_ns >= ?");
-	if (q->until_ns != QUERY_ABSENT)
-		sql_append(&b, " AND timestamp_ns < ?");
-	if (q->after_id != QUERY_ABSENT)
-		sql_append(&b, q->descending ? " AND id < ?" : " AND id > ?");
-	if (q->pid != QUERY_ABSENT)
-		sql_append(&b, " AND pid = ?");
-	if (q->failed_only)
-		sql_append(&b, " AND result != 'ok'");
-	if (shape == SHAPE_RECORDS)
-		sql_append(&b, q->descending ? " ORDER BY id DESC" : " ORDER BY id ASC");
-	if (shape == SHAPE_GROUPS)
-		sql_append(&b, " GROUP BY 1 ORDER BY 1");
-	if (shape == SHAPE_GROUP_TARGETS)
-		sql_append(&b, " ORDER BY 1");
-	if (use_limit && q->limit > 0)
-		sql_append(&b, " LIMIT ?");
-	if (b.overflow)
-		return -EINVAL;
-
-	rc = sqlite3_prepare_v2(st->reader, b.sql, -1, &stmt, NULL);
-	if (rc != SQLITE_OK) {
-		snprintf(st->message, sizeof(st->message), "%s", sqlite3_errmsg(st->reader));
-		sqlite3_finalize(stmt);
-		return -EIO;
-	}
-	for (i = 0; i < sizeof(text_filters) / sizeof(text_filters[0]); i++) {
-		const char *value = request_text(q, text_filters[i].offset);
-
-		if (value[0] != '\0')
-			sqlite3_bind_text(stmt, index++, value, -1, SQLITE_STATIC);
-	}
-	for (i = 0; i < q->event_count; i++)
-		sqlite3_bind_text(stmt, index++, q->events[i], -1, SQLITE_STATIC);
-	if (q->since_ns != QUERY_ABSENT)
-		sqlite3_bind_int64(stmt, index++, q->since_ns);
-	if (q->until_ns != QUERY_ABSENT)
-		sqlite3_bind_int64(stmt, index++, q->until_ns);
-	if (q->after_id != QUERY_ABSENT)
-		sqlite3_bind_int64(stmt, index++, q->after_id);
-	if (q->pid != QUERY_ABSENT)
-		sqlite3_bind_int64(stmt, index++, q->pid);
-	if (use_limit && q->limit > 0)
-		sqlite3_bind_int64(stmt, index++, q->limit);
-	*out = stmt;
-	return 0;
-}
-
+/* The SQL of queries and stats is shared with the CLI: store_query.c. */
 int store_query(struct store *st, const struct query_request *q,
 		int (*emit)(void *context, const void *bytes, size_t len),
 		void *context, int64_t *count, const char **why)
 {
-	struct pathglob glob;
-	sqlite3_stmt *stmt = NULL;
-	int has_glob = q->target[0] != '\0';
-	int count_only = q->op == QUERY_OP_COUNT && !has_glob;
-	int rc;
-
-	*count = 0;
-	*why = NULL;
-	if (has_glob && pathglob_compile(&glob, q->target, why) < 0)
-		return -EINVAL;
-	if (q->op == QUERY_OP_STATS) {
-		*why = "internal: stats requests go to store_stats";
-		return -EINVAL;
-	}
-	rc = prepare_query(st, q, count_only ? SHAPE_COUNT : SHAPE_RECORDS,
-			   !has_glob, 0, &stmt);
-	if (rc < 0) {
-		if (*why == NULL)
-			*why = rc == -EINVAL ? "query too complex" : st->message;
-		return rc;
-	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count_only) {
-			*count = sqlite3_column_int64(stmt, 0);
-			continue;
-		}
-		if (has_glob) {
-			const char *target = (const char *)sqlite3_column_text(stmt, 1);
-
-			if (target == NULL ||
-			    !pathglob_match(&glob, target, strlen(target), NULL))
-				continue;
-		}
-		if (q->op == QUERY_OP_QUERY) {
-			int stop = emit(context, sqlite3_column_blob(stmt, 0),
-					(size_t)sqlite3_column_bytes(stmt, 0));
-			if (stop != 0) {
-				sqlite3_finalize(stmt);
-				return stop;
-			}
-		}
-		(*count)++;
-		if (has_glob && q->limit > 0 && *count >= q->limit)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		snprintf(st->message, sizeof(st->message), "%s", sqlite3_errmsg(st->reader));
-		*why = st->message;
-		sqlite3_finalize(stmt);
-		return -EIO;
-	}
-	sqlite3_finalize(stmt);
-	if (count_only && q->limit > 0 && *count > q->limit)
-		*count = q->limit;
-	return 0;
+	return store_query_records(st->reader, q, emit, context, count, why,
+				   st->message, sizeof(st->message));
 }
 
-/* Calls row for one finished group; stops on a non-zero return. */
-static int stats_emit(int (*row)(void *context, const char *key, int64_t count),
-		      void *context, const unsigned char *key, int64_t count,
-		      int64_t *groups)
-{
-	if (count == 0)
-		return 0;
-	(*groups)++;
-	return row(context, (const char *)key, count);
-}
-
-int store_stats(struct store *st, const struct query_request *request,
+int store_stats(struct store *st, const struct query_request *q,
 		int (*row)(void *context, const char *key, int64_t count),
 		void *context, int64_t *groups, const char **why)
 {
-	struct query_request q = *request;
-	struct pathglob glob;
-	sqlite3_stmt *stmt = NULL;
-	int has_glob = q.target[0] != '\0';
-	unsigned char *current = NULL;
-	int current_nil = 0, stop = 0, rc;
-	int64_t count = 0;
-
-	*groups = 0;
-	*why = NULL;
-	/* Paging and order do not apply to groups. */
-	q.after_id = QUERY_ABSENT;
-	q.limit = 0;
-	q.descending = 0;
-	if (has_glob && pathglob_compile(&glob, q.target, why) < 0)
-		return -EINVAL;
-	rc = prepare_query(st, &q, has_glob ? SHAPE_GROUP_TARGETS : SHAPE_GROUPS,
-			   0, 0, &stmt);
-	if (rc < 0) {
-		if (*why == NULL)
-			*why = rc == -EINVAL ? "bad stats request" : st->message;
-		return rc;
-	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const unsigned char *key = sqlite3_column_text(stmt, 0);
-		int nil = key == NULL;
-
-		if (!has_glob) {
-			(*groups)++;
-			stop = row(context, (const char *)key,
-				   sqlite3_column_int64(stmt, 1));
-			if (stop != 0)
-				break;
-			continue;
-		}
-		{
-			const char *target = (const char *)sqlite3_column_text(stmt, 1);
-
-			if (target == NULL ||
-			    !pathglob_match(&glob, target, strlen(target), NULL))
-				continue;
-		}
-		/* Rows arrive ordered by key: a new key closes the last group. */
-		if (count > 0 && (nil != current_nil ||
-				  (!nil && strcmp((const char *)key,
-						  (const char *)current) != 0))) {
-			stop = stats_emit(row, context, current, count, groups);
-			count = 0;
-			if (stop != 0)
-				break;
-		}
-		if (count == 0) {
-			free(current);
-			current = nil ? NULL : (unsigned char *)strdup((const char *)key);
-			current_nil = nil;
-			if (!nil && current == NULL) {
-				stop = -ENOMEM;
-				break;
-			}
-		}
-		count++;
-	}
-	if (stop == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		snprintf(st->message, sizeof(st->message), "%s", sqlite3_errmsg(st->reader));
-		*why = st->message;
-		stop = -EIO;
-	}
-	if (stop == 0 && has_glob)
-		stop = stats_emit(row, context, current, count, groups);
-	free(current);
-	sqlite3_finalize(stmt);
-	return stop;
+	return store_query_stats(st->reader, q, row, context, groups, why,
+				 st->message, sizeof(st->message));
 }
 
 int store_explain(struct store *st, const struct query_request *q,
 		  char *plan, size_t plan_size)
 {
-	sqlite3_stmt *stmt = NULL;
-	enum query_shape shape;
-	int rc;
-
-	if (plan_size == 0)
-		return -EINVAL;
-	plan[0] = '\0';
-	if (q->op == QUERY_OP_STATS)
-		shape = q->target[0] ? SHAPE_GROUP_TARGETS : SHAPE_GROUPS;
-	else if (q->op == QUERY_OP_COUNT && q->target[0] == '\0')
-		shape = SHAPE_COUNT;
-	else
-		shape = SHAPE_RECORDS;
-	rc = prepare_query(st, q, shape, q->target[0] == '\0', 1, &stmt);
-	if (rc < 0)
-		return rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *detail = (const char *)sqlite3_column_text(stmt, 3);
-
-		if (plan[0] != '\0')
-			strlcat(plan, "\n", plan_size);
-		strlcat(plan, detail ? detail : "?", plan_size);
-	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return store_query_explain(st->reader, q, plan, plan_size);
 }
 
 int store_limit_pages(struct store *st, long pages)

@@ -16,7 +16,12 @@
 
 #define STORE_SCHEMA_VERSION 1
 #define STORE_NAME_MAX 256             /* progress row name, with NUL */
-#define STORE_GROUP_RECORDS 1000       /* commit when this many are pending */
+/*
+ * Commit when this many are pending (or batch_delay_ms passed). Measured on
+ * 2 cores, 200k records from 4 spool files: 1000 -> 5000 is about 5% more
+ * records/s; flush = batch bounds the wait by batch_delay_ms anyway.
+ */
+#define STORE_GROUP_RECORDS 5000
 
 struct store;
 

@@ -9,7 +9,7 @@
  * aliases, numbers, lengths), and what the user is told when the collector
  * cannot be reached or refuses.
  * Must never: read the store or any collector file directly; everything
- * goes through the query protocol.
+ * goes through the query protocol, or with --db FILE through dbfile.c.
  */
 #include <err.h>
 #include <errno.h>
@@ -105,7 +105,10 @@ const char cli_filter_help[] =
 	"  --target GLOB     the path or address matches GLOB (*, **, {name})\n"
 	"  --host H, --pid N, --exe PATH, --rule NAME, --result R (ok, EACCES, "
 	"...)\n"
-	"  --failed          only failed attempts (result not ok)\n";
+	"  --failed          only failed attempts (result not ok)\n"
+	"  --db FILE         read this store file (an archived audit.db) "
+	"directly,\n"
+	"                    read-only, instead of asking the collector\n";
 
 struct query_options {
 	struct query_request request;
@@ -263,6 +266,10 @@ cli_filter_apply(const char *verb, int option, const char *arg,
 			return rc == 0 ? 1 : rc;
 		}
 	switch (option) {
+	case CLI_FILTER_DB:
+		cli_store_file = arg;
+		rc = 0;
+		break;
 	case CLI_FILTER_EVENT:
 		rc = add_events(verb, q, arg);
 		break;
@@ -442,6 +449,9 @@ cli_ask_collector(const char *socket_path, const struct query_request *q,
 	char message[512];
 	int fd, rc;
 
+	if (cli_store_file != NULL)
+		return stop && *stop ? 0 :
+			cli_db_ask(cli_store_file, q, callback, context, count);
 	fd = cli_client_connect(socket_path);
 	if (fd < 0) {
 		cli_explain_connect_error(socket_path, fd);

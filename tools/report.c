@@ -34,7 +34,7 @@
 
 enum report_option {
 	REPORT_CONFIG = 'c', REPORT_HELP = 'h', REPORT_OUTPUT = 'o',
-	REPORT_FORMAT = CLI_FILTER_END, REPORT_SINCE, REPORT_UNTIL,
+	REPORT_FORMAT = CLI_FILTER_END, REPORT_SINCE, REPORT_UNTIL, REPORT_DB,
 };
 
 static const struct option report_options[] = {
@@ -44,6 +44,7 @@ static const struct option report_options[] = {
 	{ "since", required_argument, NULL, REPORT_SINCE },
 	{ "until", required_argument, NULL, REPORT_UNTIL },
 	{ "output", required_argument, NULL, REPORT_OUTPUT },
+	{ "db", required_argument, NULL, REPORT_DB },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -77,6 +78,9 @@ report_usage(FILE *stream)
 		"                    with a timeline; no network needed; prints "
 		"well)\n"
 		"  -o, --output FILE write there instead of standard output\n"
+		"  --db FILE         read this store file (an archived audit.db) "
+		"directly,\n"
+		"                    read-only, instead of asking the collector\n"
 		"  --config FILE     the configuration (default $PHITRAIL_CONFIG "
 		"or " CONFIG_DEFAULT_PATH ")\n",
 		REPORT_UNUSUAL_DEFAULT_DAYS);
@@ -112,9 +116,17 @@ struct fetch {
 static int
 keep_item(void *context, const struct record *r, const void *bytes, size_t len)
 {
+	/* --db: the workspace the stored records name, not the config's. */
+	static char store_workspace[QUERY_MAX_STRING];
 	struct fetch *f = context;
 	struct report *rep = f->rep;
 	struct report_item *it;
+
+	if (cli_store_file != NULL && rep->workspace == NULL &&
+	    r->workspace_id != NULL) {
+		strlcpy(store_workspace, r->workspace_id, sizeof(store_workspace));
+		rep->workspace = store_workspace;
+	}
 
 	if (rep->item_count == f->capacity) {
 		size_t capacity = f->capacity ? f->capacity * 2 : 1024;
@@ -585,6 +597,9 @@ cli_report_main(int argc, char **argv)
 		case REPORT_OUTPUT:
 			output_path = optarg;
 			break;
+		case REPORT_DB:
+			cli_store_file = optarg;
+			break;
 		case REPORT_FORMAT:
 			writer = NULL;
 			for (k = 0; k < sizeof(report_writers) /
@@ -656,7 +671,7 @@ cli_report_main(int argc, char **argv)
 	rep.generated_sec = (int64_t)time(NULL);
 	if ((rc = cli_config_for_settings(config_path, &cfg)) != 0)
 		return rc;
-	rep.workspace = cfg->workspace_id;
+	rep.workspace = cli_store_file != NULL ? NULL : cfg->workspace_id;
 	rc = fetch_all(cfg->query_socket_path, &q, &rep);
 	if (rc != 0)
 		goto out;

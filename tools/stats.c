@@ -166,6 +166,23 @@ stats_read_answer(int fd, struct cli_stats *stats, char *message,
 	return rc;
 }
 
+/* A group read from a store file (--db), cut as the collector cuts keys. */
+static int
+stats_db_row(void *context, const char *key, int64_t count)
+{
+	char cut[QUERY_MAX_STRING];
+
+	if (key != NULL) {
+		strlcpy(cut, key, sizeof(cut));
+		key = cut;
+	}
+	if (stats_add(context, key != NULL ? key : "", key == NULL, count) < 0) {
+		warnx("out of memory");
+		return CLI_EXIT_FAILURE;
+	}
+	return 0;
+}
+
 int
 cli_stats_fetch(const char *socket_path, const struct query_request *q,
 		struct cli_stats *stats)
@@ -176,6 +193,8 @@ cli_stats_fetch(const char *socket_path, const struct query_request *q,
 	int fd, rc;
 
 	memset(stats, 0, sizeof(*stats));
+	if (cli_store_file != NULL)
+		return cli_db_stats(cli_store_file, q, stats_db_row, stats);
 	len = query_request_encode(q, request, sizeof(request));
 	if (len < 0) {
 		warnx("the request is too large to send");
