@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "merkle.h"
+#include "sha256.h"
 
 int merkle_init(void)
 {
@@ -27,27 +28,29 @@ int merkle_init(void)
 
 void merkle_leaf_hash(const void *bytes, size_t len, merkle_hash out)
 {
-	crypto_hash_sha256_state state;
+	struct sha256 state;
 	const unsigned char prefix = 0x00;
 
-	crypto_hash_sha256_init(&state);
-	crypto_hash_sha256_update(&state, &prefix, 1);
+	/* sha256.c: libsodium's digests, with the CPU's SHA instructions */
+	sha256_init(&state);
+	sha256_update(&state, &prefix, 1);
 	if (len > 0)
-		crypto_hash_sha256_update(&state, bytes, len);
-	crypto_hash_sha256_final(&state, out);
+		sha256_update(&state, bytes, len);
+	sha256_final(&state, out);
 }
 
 void merkle_node_hash(const merkle_hash left, const merkle_hash right,
 		      merkle_hash out)
 {
-	crypto_hash_sha256_state state;
-	const unsigned char prefix = 0x01;
+	unsigned char message[1 + 2 * MERKLE_HASH_BYTES];
+	struct sha256 state;
 
-	crypto_hash_sha256_init(&state);
-	crypto_hash_sha256_update(&state, &prefix, 1);
-	crypto_hash_sha256_update(&state, left, MERKLE_HASH_BYTES);
-	crypto_hash_sha256_update(&state, right, MERKLE_HASH_BYTES);
-	crypto_hash_sha256_final(&state, out);
+	message[0] = 0x01;
+	memcpy(message + 1, left, MERKLE_HASH_BYTES);
+	memcpy(message + 1 + MERKLE_HASH_BYTES, right, MERKLE_HASH_BYTES);
+	sha256_init(&state);
+	sha256_update(&state, message, sizeof(message));
+	sha256_final(&state, out);
 }
 
 void merkle_empty_root(merkle_hash out)
