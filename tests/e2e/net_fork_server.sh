@@ -12,39 +12,7 @@ PORT=$(free_port)
 printf '[rule server]\naccept = 127.0.0.1:%s\n' "$PORT" >>"$CONF"
 start_collector
 
-cat >"$T/server.py" <<'PY'
-import os, socketserver, sys
-
-class Handler(socketserver.BaseRequestHandler):
-    def handle(self):
-        n = 0
-        while True:
-            b = self.request.recv(1000)
-            if not b:
-                break
-            n += len(b)
-        with open("%s/child.%d" % (sys.argv[2], os.getpid()), "w") as f:
-            f.write(str(n))
-        self.request.sendall(b"x" * (n * 2))
-
-class Server(socketserver.ForkingTCPServer):
-    allow_reuse_address = True
-    def verify_request(self, request, address):
-        got = b""
-        while len(got) < 10:
-            b = request.recv(10 - len(got))
-            if not b:
-                return False
-            got += b
-        return True
-
-s = Server(("127.0.0.1", int(sys.argv[1])), Handler)
-open(sys.argv[2] + "/up", "w").write(str(os.getpid()))
-for _ in range(2):
-    s.handle_request()
-s.collect_children(blocking=True)
-s.server_close()
-PY
+cp "$ROOT/tests/programs/forking_server.py" "$T/server.py"
 cat >"$T/client.py" <<'PY'
 import socket, sys
 c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
