@@ -474,6 +474,29 @@ static void files_reap(void)
 	}
 }
 
+/*
+ * A store error in a group or at its commit: roll back, rewind every file
+ * to what is committed, and retry later. what says which ("write to").
+ */
+static void abandon_transaction(int rc, const char *what)
+{
+	struct followed_file *f;
+
+	F.counters.commit_failures++;
+	store_rollback(F.store);
+	for (f = F.files; f != NULL; f = f->next) {
+		f->progress.offset = f->committed_offset;
+		f->progress.next_seq = f->committed_next_seq;
+		f->finished = f->quarantine = 0;
+		f->progress.flags &= ~FOLLOW_FLAG_QUARANTINED;
+		f->needs_put = 1;
+		f->dirty = 1;
+	}
+	F.retry_after_ms = monotonic_ms() + COMMIT_RETRY_MS;
+	daemon_error("cannot %s the store (%s): rolled back, spool files kept, "
+		     "retrying in %d ms", what, strerror(-rc), COMMIT_RETRY_MS);
+}
+
 /* Commits; on failure abandons the transaction and rewinds every file. */
 static int file_commit(void)
 {
@@ -488,40 +511,8 @@ static int file_commit(void)
 		}
 		return 0;
 	}
-	F.counters.commit_failures++;
-	store_rollback(F.store);
-	for (f = F.files; f != NULL; f = f->next) {
-		f->progress.offset = f->committed_offset;
-		f->progress.next_seq = f->committed_next_seq;
-		f->finished = f->quarantine = 0;
-		f->progress.flags &= ~FOLLOW_FLAG_QUARANTINED;
-		f->needs_put = 1;
-		f->dirty = 1;
-	}
-	F.retry_after_ms = monotonic_ms() + COMMIT_RETRY_MS;
-	daemon_error("cannot commit to the store (%s): rolled back, spool files kept, "
-		     "retrying in %d ms", strerror(-rc), COMMIT_RETRY_MS);
+	abandon_transaction(rc, "commit to");
 	return rc;
-}
-
-/* A store error in the middle of a group: abandon it, retry later. */
-static void abandon_transaction(int rc)
-{
-	struct followed_file *f;
-
-	F.counters.commit_failures++;
-	store_rollback(F.store);
-	for (f = F.files; f != NULL; f = f->next) {
-		f->progress.offset = f->committed_offset;
-		f->progress.next_seq = f->committed_next_seq;
-		f->finished = f->quarantine = 0;
-		f->progress.flags &= ~FOLLOW_FLAG_QUARANTINED;
-		f->needs_put = 1;
-		f->dirty = 1;
-	}
-	F.retry_after_ms = monotonic_ms() + COMMIT_RETRY_MS;
-	daemon_error("cannot write to the store (%s): rolled back, spool files kept, "
-		     "retrying in %d ms", strerror(-rc), COMMIT_RETRY_MS);
 }
 
 static int commit_due(int64_t now)
@@ -557,7 +548,7 @@ void follow_process(void)
 				continue;
 			rc = file_read(f);
 			if (rc < 0) {
-				abandon_transaction(rc);
+				abandon_transaction(rc, "write to");
 				return;
 			}
 			more |= f->dirty;
@@ -664,7 +655,7 @@ static void quarantine_unfollowed(const char *dir, int dirfd, const char *base,
 	f->progress.who = *who;
 	f->writer_pid = who->pid;
 	if (file_condemn(f, reason, 0) < 0)
-		abandon_transaction(-EIO);
+		abandon_transaction(-EIO, "write to");
 }
 
 /* A file in incoming/: written by the shim itself, identity from its owner. */
@@ -1051,7 +1042,7 @@ int follow_register_active(const char *base, int fd,
 	if (rc == 0)
 		rc = file_commit();
 	else
-		abandon_transaction(rc);
+		abandon_transaction(rc, "write to");
 	if (rc < 0) {
 		/* Not recorded: the file must not be used; it is retired. */
 		f->finished = 1;
