@@ -1,9 +1,10 @@
 /*
  * detect_impl.h - what detect.c shares with the protocol detectors
- * (detect_hl7.c, detect_fhir.c, detect_dicom.c) and nobody else: the
- * per-protocol entry points that detect.c's table names, the sink that
- * collects complete messages, and the helpers that fill a detect_message
- * under the rules of detect.h (sanitised types, checked ids, no repeats).
+ * (detect_hl7.c, detect_fhir.c + detect_fhir_json.c, detect_dicom.c) and
+ * nobody else: the per-protocol entry points that detect.c's table names,
+ * the sink that collects complete messages, and the helpers that fill a
+ * detect_message under the rules of detect.h (sanitised types, checked ids,
+ * no repeats).
  */
 #ifndef PHITRAIL_DETECT_IMPL_H
 #define PHITRAIL_DETECT_IMPL_H
@@ -29,6 +30,19 @@ void detect_fhir_init(struct detect_stream *s);
 void detect_fhir_feed(struct detect_stream *s, const uint8_t *data, size_t len,
 		      struct detect_sink *sink);
 void detect_fhir_end(struct detect_stream *s, struct detect_sink *sink);
+
+/* FHIR's JSON body scan (detect_fhir_json.c), fed by detect_fhir.c. */
+void detect_fhir_json_reset(struct detect_fhir_json *j);
+/* Gives up scanning this body (marks the message DETECT_FLAG_UNSCANNED). */
+void detect_fhir_json_stop(struct detect_fhir_state *f);
+void detect_fhir_json_byte(struct detect_fhir_state *f, uint8_t c);
+/* Adds id as a patient of f's message when it is a valid FHIR id. */
+void detect_fhir_add_patient(struct detect_fhir_state *f, const char *id,
+			     size_t n);
+/* The id of a reference "Patient/ID", ".../Patient/ID[/_history/N]": 1 and
+   *id, *id_n set, or 0 when the reference names no patient. */
+int detect_fhir_reference_patient(const char *s, size_t n, const char **id,
+				  size_t *id_n);
 
 void detect_dicom_init(struct detect_stream *s);
 void detect_dicom_feed(struct detect_stream *s, const uint8_t *data,
@@ -61,7 +75,8 @@ void detect_type_append(struct detect_message *m, const char *text,
 int detect_add_id(struct detect_message *m, const char *id, size_t id_len,
 		  const char *qualifier, size_t qualifier_len);
 
-/* ASCII helpers (no locale). */
+/* ASCII helpers (no locale). detect_hex_digit: 0..15, or -1. */
+int detect_hex_digit(int c);
 static inline int detect_is_upper(int c) { return c >= 'A' && c <= 'Z'; }
 static inline int detect_is_lower(int c) { return c >= 'a' && c <= 'z'; }
 static inline int detect_is_digit(int c) { return c >= '0' && c <= '9'; }
