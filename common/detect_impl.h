@@ -1,10 +1,11 @@
 /*
  * detect_impl.h - what detect.c shares with the protocol detectors
- * (detect_hl7.c, detect_fhir.c + detect_fhir_json.c, detect_dicom.c) and
- * nobody else: the per-protocol entry points that detect.c's table names,
- * the sink that collects complete messages, and the helpers that fill a
- * detect_message under the rules of detect.h (sanitised types, checked ids,
- * no repeats).
+ * (detect_hl7.c, detect_fhir.c + detect_fhir_json.c, detect_dicom.c +
+ * detect_dicom_elements.c) and nobody else: the per-protocol entry points
+ * that detect.c's table names, the sink that collects complete messages,
+ * the helpers that fill a detect_message under the rules of detect.h
+ * (sanitised types, checked ids, no repeats), and what each two-file
+ * detector's halves share.
  */
 #ifndef PHITRAIL_DETECT_IMPL_H
 #define PHITRAIL_DETECT_IMPL_H
@@ -48,6 +49,41 @@ void detect_dicom_init(struct detect_stream *s);
 void detect_dicom_feed(struct detect_stream *s, const uint8_t *data,
 		       size_t len, struct detect_sink *sink);
 void detect_dicom_end(struct detect_stream *s, struct detect_sink *sink);
+
+/* DICOM's element reader (detect_dicom_elements.c). */
+enum detect_dicom_syntax {
+	DICOM_SYNTAX_UNKNOWN = 0,
+	DICOM_SYNTAX_IMPLICIT,      /* implicit VR little endian */
+	DICOM_SYNTAX_EXPLICIT,      /* explicit VR little endian (and encapsulated) */
+	DICOM_SYNTAX_UNREADABLE,    /* big endian, deflated */
+};
+/* The syntax a transfer syntax UID names; *why (when not NULL) says why an
+   unreadable one is not read. Unknown UIDs encapsulate pixel data only:
+   their elements are explicit VR little endian. */
+enum detect_dicom_syntax detect_dicom_syntax_of(const char *uid,
+						const char **why);
+/* Where an element reader is (detect_dicom_elements.state). */
+enum detect_dicom_element_state {
+	DICOM_ELEMENT_HEADER = 0,
+	DICOM_ELEMENT_VALUE,
+	DICOM_ELEMENT_DONE,
+};
+/*
+ * Starts reading a dataset (or a file's meta group, or a command set).
+ * syntax: DICOM_SYNTAX_UNKNOWN to tell explicit from implicit by the first
+ * element. stop_after_group: the reader is done at the first top-level
+ * element of a higher group.
+ */
+void detect_dicom_elements_start(struct detect_dicom_elements *e,
+				 enum detect_dicom_syntax syntax, int meta,
+				 uint8_t stop_after_group);
+/* Reads n bytes of the element stream. Returns 0 (all read, more wanted),
+   1 (done: the rest need not be fed) or a negative errno with *why. */
+int detect_dicom_elements_feed(struct detect_dicom_elements *e,
+			       const uint8_t *p, size_t n, const char **why);
+/* Patient ids kept by a dataset reader, added to m. */
+void detect_dicom_elements_ids(const struct detect_dicom_elements *e,
+			       struct detect_message *m);
 
 /* Marks s as given up with a static reason (the first reason stays). */
 void detect_give_up(struct detect_stream *s, const char *why);
