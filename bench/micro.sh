@@ -17,7 +17,7 @@ OUT=$ROOT/build/bench
 mkdir -p "$OUT"
 CC=${CC:-cc}
 ITERATIONS=10000
-CASES=${*:-"crc crc-table frame encode encode-prefix match-nonphi quick-nonphi match-phi under-nonphi"}
+CASES=${*:-"crc crc-table frame encode encode-prefix match-nonphi quick-nonphi match-phi under-nonphi raw-nonphi"}
 command -v valgrind >/dev/null || { echo "micro: valgrind is needed" >&2; exit 1; }
 # shellcheck disable=SC2086
 $CC -std=gnu11 -O2 -g -fPIC -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \

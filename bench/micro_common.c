@@ -15,6 +15,9 @@
  *                  config_could_match_path
  *   match-phi      a PHI path: pathglob_normalise + config_match_path
  *   under-nonphi   config_could_match_under for a working directory
+ *   raw-nonphi     the same path as written, the way an open() wrapper
+ *                  first tests it: config_could_match_raw (no copy, no
+ *                  normalisation; also right for paths that are not normal)
  *
  * Prints one line, "CASE RESULT", so a case cannot be optimised away.
  */
@@ -175,6 +178,15 @@ __attribute__((noinline)) static unsigned long case_quick(const char *path)
 	return sum;
 }
 
+__attribute__((noinline)) static unsigned long case_raw(const char *path)
+{
+	unsigned long sum = 0;
+
+	for (int i = 0; i < MICRO_ITERATIONS; i++)
+		sum += (unsigned long)!config_could_match_raw(&cfg, path);
+	return sum;
+}
+
 __attribute__((noinline)) static unsigned long case_under(const char *dir)
 {
 	unsigned long sum = 0;
@@ -213,6 +225,8 @@ int main(int argc, char **argv)
 		result = case_encode_prefix();
 	else if (strcmp(which, "quick-nonphi") == 0)
 		result = case_quick(nonphi_path);
+	else if (strcmp(which, "raw-nonphi") == 0)
+		result = case_raw(nonphi_path);
 	else if (strcmp(which, "under-nonphi") == 0)
 		result = case_under("/home/alice/src/project");
 #endif

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -865,12 +866,87 @@ int config_could_match_under(const struct config *cfg, const char *dir,
 	return 0;
 }
 
+/*
+ * The quick test for a path as the program wrote it (config.h). For each
+ * pattern, let k be the first byte where path and the pattern's literal
+ * prefix differ (path matching the whole prefix: "maybe"). Normalising
+ * only drops empty and "." segments and resolves ".." ones; so when path
+ * has no ".." segment and the segments up to the one holding byte k are
+ * kept as they are (the bytes before k are the prefix's, whose segments
+ * are literal; that segment is non-empty and does not start with '.'),
+ * the normal form has the same bytes up to k, or ends there, and misses
+ * the prefix too. Anything else is "maybe".
+ */
+/* The first n bytes of a and b are readable: where they first differ, or n. */
+static size_t config_first_difference(const char *a, const char *b, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + (size_t)__builtin_ctzll(x ^ y) / 8;
+#else
+			return i + (size_t)__builtin_clzll(x ^ y) / 8;
+#endif
+		}
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+int config_could_match_raw(const struct config *cfg, const char *path)
+{
+	const struct config_path_filter *f = &cfg->path_filter;
+	unsigned char c;
+	const char *dot;
+	size_t i, k, s, len;
+
+	if (!f->built || path[0] != '/')
+		return 1;
+	c = (unsigned char)path[1];
+	if (f->second_byte[c >> 3] & (1u << (c & 7))) {
+		len = strlen(path);
+		for (i = 0; i < cfg->pattern_count; i++) {
+			const struct pathglob *g = &cfg->patterns[i].glob;
+			size_t n = g->literal_prefix;
+
+			k = config_first_difference(path, g->pattern,
+						    len < n ? len : n);
+			if (k == n)
+				return 1;
+			for (s = k; g->pattern[s - 1] != '/'; s--)
+				;
+			if (path[s] == '.' || path[s] == '/')
+				return 1;
+		}
+	} else if (c == '.' || c == '/') {
+		return 1;              /* byte 1 differs from every prefix's */
+	}
+	for (dot = strchr(path + 1, '.'); dot != NULL; dot = strchr(dot + 1, '.'))
+		if (dot[-1] == '/' && dot[1] == '.' &&
+		    (dot[2] == '/' || dot[2] == '\0'))
+			return 1;          /* a ".." segment */
+	return 0;
+}
+
+/* Whether capture name is "patient", without a call. */
+static int config_capture_is_patient(const char *name)
+{
+	static const char patient[8] = "patient";   /* with its NUL */
+
+	return memcmp(name, patient, sizeof(patient)) == 0;
+}
+
 int config_match_path(const struct config *cfg, const char *path,
 		      char *patient, size_t patient_size)
 {
-	struct pathglob_capture captures[PATHGLOB_MAX_CAPTURES];
-	size_t i, len;
-	int c;
+	size_t len;
 
 	if (patient != NULL && patient_size > 0)
 		patient[0] = '\0';
@@ -879,22 +955,34 @@ int config_match_path(const struct config *cfg, const char *path,
 	len = strlen(path);
 	if (!config_could_match_path(cfg, path, len))
 		return -1;
+	return config_match_normal(cfg, path, len, patient, patient_size);
+}
+
+int config_match_normal(const struct config *cfg, const char *path,
+			size_t len, char *patient, size_t patient_size)
+{
+	struct pathglob_capture captures[PATHGLOB_MAX_CAPTURES];
+	size_t i;
+
+	if (patient != NULL && patient_size > 0)
+		patient[0] = '\0';
 	for (i = 0; i < cfg->pattern_count; i++) {
 		const struct config_pattern *pat = &cfg->patterns[i];
+		const struct pathglob *g = &pat->glob;
 
-		if (len < pat->glob.literal_prefix ||
-		    memcmp(path, pat->glob.pattern, pat->glob.literal_prefix) != 0)
+		if (!pathglob_match(g, path, len, captures))
 			continue;
-		if (!pathglob_match(&pat->glob, path, len, captures))
-			continue;
-		c = pathglob_capture_index(&pat->glob, "patient");
-		if (c >= 0 && patient != NULL && patient_size > 0) {
+		for (unsigned c = 0; c < g->capture_count &&
+		     patient != NULL && patient_size > 0; c++) {
 			size_t n = captures[c].length;
 
+			if (!config_capture_is_patient(g->capture_names[c]))
+				continue;
 			if (n >= patient_size)
 				n = patient_size - 1;
 			memcpy(patient, path + captures[c].offset, n);
 			patient[n] = '\0';
+			break;
 		}
 		return (int)pat->rule;
 	}

@@ -135,6 +135,14 @@ int config_match_path(const struct config *cfg, const char *path,
 		      char *patient, size_t patient_size);
 
 /*
+ * config_match_path for a caller that already has the length of path
+ * (absolute, normalised, len == strlen(path)) and has put it through a
+ * quick test: matches without measuring or filtering it again.
+ */
+int config_match_normal(const struct config *cfg, const char *path,
+			size_t len, char *patient, size_t patient_size);
+
+/*
  * Quick answers for the shim's hot path, before any copy or normalisation:
  * 0 when no file pattern can match, 1 when one might (config_match_path then
  * decides). Never a wrong 0. No allocation, no system call.
@@ -151,6 +159,14 @@ int config_could_match_path(const struct config *cfg, const char *path,
 			    size_t len);
 int config_could_match_under(const struct config *cfg, const char *dir,
 			     size_t len);
+
+/*
+ * The same quick answer for an absolute path as a program wrote it, not
+ * necessarily normal (NUL-terminated; "//", "." and ".." segments allowed):
+ * 0 only when its normal form cannot match, found without normalising it.
+ * A relative path gets 1.
+ */
+int config_could_match_raw(const struct config *cfg, const char *path);
 
 /*
  * The rule whose address matches sa (netaddr.c), or -1. kind says which

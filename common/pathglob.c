@@ -193,6 +193,11 @@ int pathglob_compile(struct pathglob *glob, const char *pattern,
 	    pattern[prefix + 1] == '*' && prefix > 0 && pattern[prefix - 1] == '/')
 		prefix--;
 	glob->literal_prefix = (unsigned short)prefix;
+	glob->length = (unsigned short)len;
+	/* the last slash of the literal prefix ends a literal segment (0 for "/" then "**") */
+	glob->match_start = prefix == 0 ? 0 :
+		(unsigned short)((const char *)memrchr(pattern, '/', prefix) -
+				 pattern);
 	return 0;
 }
 
@@ -221,26 +226,31 @@ static int segment_match(const struct segment *pat, const struct segment *seg)
 	return p == pat->length;
 }
 
-int pathglob_match(const struct pathglob *glob, const char *path,
-		   size_t path_len, struct pathglob_capture *captures)
+/*
+ * The walk shared by both matchers, from byte start of pattern and path
+ * (the same offset: the caller has checked that they agree before it, and
+ * start is 0 or a '/' that ends a literal segment). With trailing_any_depth
+ * a "**" that is the pattern's last segment ends the walk at once: it
+ * matches whatever is left, and the captures so far are the ones the full
+ * walk would keep (it reaches that "**" in the same state and only ever
+ * retries that last "**" from there).
+ */
+static inline int glob_walk(const char *pattern, size_t pattern_len,
+			    const char *path, size_t path_len, size_t start,
+			    int trailing_any_depth,
+			    struct pathglob_capture *captures)
 {
-	const char *pattern = glob->pattern;
-	size_t pattern_len, pp = 0, sp = 0;
+	size_t pp = start, sp = start;
 	size_t star_pp = SIZE_MAX, star_sp = 0;
 	unsigned capture = 0, star_capture = 0;
 	struct segment pat = { NULL, 0 }, seg = { NULL, 0 };
 	int have_pat, have_seg;
 
-	if (path == NULL || path_len == 0 || path[0] != '/' || pattern[0] != '/')
-		return 0;
-	if (path_len < glob->literal_prefix ||
-	    memcmp(path, pattern, glob->literal_prefix) != 0)
-		return 0;
-	pattern_len = strlen(pattern);
-
 	for (;;) {
 		have_pat = segment_next(pattern, pattern_len, &pp, &pat);
 		if (have_pat && segment_is_any_depth(&pat)) {
+			if (trailing_any_depth && pp == pattern_len)
+				return 1;
 			/* Try zero segments first; remember where to retry. */
 			star_pp = pp;
 			star_sp = sp;
@@ -272,6 +282,38 @@ int pathglob_match(const struct pathglob *glob, const char *path,
 		pp = star_pp;
 		capture = star_capture;
 	}
+}
+
+int pathglob_match_reference(const struct pathglob *glob, const char *path,
+			     size_t path_len, struct pathglob_capture *captures)
+{
+	const char *pattern = glob->pattern;
+
+	if (path == NULL || path_len == 0 || path[0] != '/' || pattern[0] != '/')
+		return 0;
+	if (path_len < glob->literal_prefix ||
+	    memcmp(path, pattern, glob->literal_prefix) != 0)
+		return 0;
+	return glob_walk(pattern, strlen(pattern), path, path_len, 0, 0,
+			 captures);
+}
+
+/*
+ * The literal prefix is compared once; the literal segments before
+ * match_start are then known to agree and are not walked again.
+ */
+int pathglob_match(const struct pathglob *glob, const char *path,
+		   size_t path_len, struct pathglob_capture *captures)
+{
+	const char *pattern = glob->pattern;
+
+	if (path == NULL || path_len == 0 || path[0] != '/' || pattern[0] != '/')
+		return 0;
+	if (path_len < glob->literal_prefix ||
+	    memcmp(path, pattern, glob->literal_prefix) != 0)
+		return 0;
+	return glob_walk(pattern, glob->length, path, path_len,
+			 glob->match_start, 1, captures);
 }
 
 int pathglob_capture_index(const struct pathglob *glob, const char *name)

@@ -23,6 +23,8 @@
 struct pathglob {
 	char pattern[PATHGLOB_MAX];
 	unsigned short literal_prefix;    /* bytes before the first wildcard */
+	unsigned short length;            /* strlen(pattern) */
+	unsigned short match_start;       /* the last '/' before literal_prefix */
 	unsigned char capture_count;
 	char capture_names[PATHGLOB_MAX_CAPTURES][PATHGLOB_CAPTURE_NAME_MAX];
 };
@@ -46,6 +48,14 @@ int pathglob_compile(struct pathglob *glob, const char *pattern,
  */
 int pathglob_match(const struct pathglob *glob, const char *path,
 		   size_t path_len, struct pathglob_capture *captures);
+
+/*
+ * The same answer and captures as pathglob_match, the plain way: walks the
+ * whole pattern from its first byte on every call. Kept as the reference
+ * the faster pathglob_match is tested against (unit tests, fuzz target).
+ */
+int pathglob_match_reference(const struct pathglob *glob, const char *path,
+			     size_t path_len, struct pathglob_capture *captures);
 
 /* Index of the capture named name, or -1. */
 int pathglob_capture_index(const struct pathglob *glob, const char *name);

@@ -7,7 +7,8 @@
  * paths agree with the full ones: pathglob_is_normal says 1 exactly when
  * normalising an absolute path gives it back unchanged, and the config
  * filter never says "no" for a path its pattern matches, nor for any
- * directory above such a path.
+ * directory above such a path, nor for any absolute path that normalises
+ * to it; the fast matcher agrees with the reference matcher.
  */
 #include <assert.h>
 #include <errno.h>
@@ -39,7 +40,8 @@ static const uint8_t *take(const uint8_t *p, const uint8_t *end, char *out,
  * compiled pattern matches the path, neither the path nor any directory
  * above it may be answered "no".
  */
-static void check_filter(const char *pattern, const char *path, size_t len)
+static void check_filter(const char *pattern, const char *path, size_t len,
+			 const char *raw)
 {
 	static struct config cfg;
 	static char text[1200];
@@ -54,6 +56,9 @@ static void check_filter(const char *pattern, const char *path, size_t len)
 	if (!pathglob_match(&cfg.patterns[0].glob, path, len, NULL))
 		return;
 	assert(config_could_match_path(&cfg, path, len) == 1);
+	assert(config_could_match_raw(&cfg, path) == 1);
+	if (raw[0] == '/')             /* raw normalises to path */
+		assert(config_could_match_raw(&cfg, raw) == 1);
 	assert(config_match_path(&cfg, path, NULL, 0) == 0);
 	for (i = 1; i <= len; i++)
 		if (i == len || path[i] == '/')
@@ -111,7 +116,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (copy == NULL)
 			return 0;
 		memcpy(copy, out, (size_t)n);
+		assert(pathglob_match(&glob, copy, (size_t)n, NULL) ==
+		       pathglob_match_reference(&glob, copy, (size_t)n, NULL));
 		if (pathglob_match(&glob, copy, (size_t)n, caps)) {
+			struct pathglob_capture ref[PATHGLOB_MAX_CAPTURES];
+
+			assert(pathglob_match_reference(&glob, copy, (size_t)n, ref));
+			for (i = 0; i < glob.capture_count; i++)
+				assert(caps[i].offset == ref[i].offset &&
+				       caps[i].length == ref[i].length);
 			for (i = 0; i < glob.capture_count; i++) {
 				assert(caps[i].offset + caps[i].length <= (size_t)n);
 				assert(caps[i].length > 0);
@@ -119,7 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		free(copy);
-		check_filter(pattern, out, (size_t)n);
+		check_filter(pattern, out, (size_t)n,
+			     path[0] == '/' ? path : "");
 	}
 	return 0;
 }

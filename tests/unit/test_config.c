@@ -515,6 +515,70 @@ static void test_quick_filter(void)
 	CHECK_INT(config_could_match_under(&cfg, "/", 1), 0);
 }
 
+/*
+ * The quick test on a path as written: "no" exactly where the table says,
+ * and never for a path whose normal form a rule matches.
+ */
+static void test_raw_filter(void)
+{
+	static const char text[] =
+		"[rule charts]\n"
+		"files = /srv/ehr/patients/{patient}/**\n"
+		"[rule labs]\n"
+		"files = /srv/lab/{patient}/*.hl7 /var/lib/pacs/**\n"
+		"[rule home]\n"
+		"files = /home/*/phi/**\n";
+	static const struct { const char *path; int maybe; } paths[] = {
+		{ "/srv/ehr/patients/4711/chart", 1 },
+		{ "/srv/ehr/./patients/4711/chart", 1 },
+		{ "/srv/ehr//patients/4711/chart", 1 },
+		{ "/srv/ehr/patients/4711/chart/", 1 },
+		{ "/usr/../srv/ehr/patients/4711/x", 1 },
+		{ "/tmp/x/../../srv/lab/1/a.hl7", 1 },
+		{ "//srv/lab/1/a.hl7", 1 },
+		{ "/./var/lib/pacs", 1 },
+		{ "/srv/ehr/.hidden", 1 },
+		{ "/srv/ehr/x/..", 1 },
+		{ "/home/alice/other", 1 },    /* the prefix "/home/" matches */
+		{ "/srv/ehr/patients/../x", 1 },
+		{ "relative/x", 1 },
+		{ "/usr/lib/libc.so.6", 0 },
+		{ "/usr/lib/./libc.so.6", 0 },
+		{ "/usr//lib/libc.so.6", 0 },
+		{ "/srv/ehr/other/x", 0 },
+		{ "/srv/ehr/x..y", 0 },
+		{ "/srv/ehr/x/..y", 0 },
+		{ "/srv/ehr/x/...", 0 },
+		{ "/srv/eh", 0 },
+		{ "/srv/ehr/", 0 },
+		{ "/var/lib/pac/x/.", 0 },
+		{ "/tmp/x", 0 },
+		{ "/", 0 },
+	};
+	char normal[PATH_MAX];
+	size_t i;
+
+	CHECK_INT(load(text), 0);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		int maybe = config_could_match_raw(&cfg, paths[i].path);
+
+		if (maybe != paths[i].maybe)
+			fprintf(stderr, "raw filter: %s\n", paths[i].path);
+		CHECK_INT(maybe, paths[i].maybe);
+		if (pathglob_normalise(NULL, paths[i].path, normal,
+				       sizeof(normal)) >= 0 &&
+		    config_match_path(&cfg, normal, NULL, 0) >= 0)
+			CHECK_INT(maybe, 1);
+	}
+	/* a pattern that starts with a wildcard: every path "maybe" */
+	CHECK_INT(load("[rule all]\nfiles = /*/phi/**\n"), 0);
+	CHECK_INT(config_could_match_raw(&cfg, "/tmp/x"), 1);
+	/* no file rules: nothing can match */
+	CHECK_INT(load("[phitrail]\nworkspace_id = w\n"), 0);
+	CHECK_INT(config_could_match_raw(&cfg, "/srv/x"), 0);
+	CHECK_INT(config_could_match_raw(&cfg, "/srv/../x"), 1);
+}
+
 int main(void)
 {
 	RUN(test_design_example);
@@ -531,5 +595,6 @@ int main(void)
 	RUN(test_load_file);
 	RUN(test_choose_path);
 	RUN(test_quick_filter);
+	RUN(test_raw_filter);
 	return unit_done();
 }

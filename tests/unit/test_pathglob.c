@@ -10,6 +10,33 @@
 #include "pathglob.h"
 #include "unit.h"
 
+/*
+ * pathglob_match, checked against pathglob_match_reference: the same answer
+ * and, on a match, the same captures.
+ */
+static int agreed_match(const struct pathglob *g, const char *path,
+			struct pathglob_capture *caps)
+{
+	struct pathglob_capture fast[PATHGLOB_MAX_CAPTURES];
+	struct pathglob_capture ref[PATHGLOB_MAX_CAPTURES];
+	size_t len = strlen(path);
+	int got, want;
+
+	memset(fast, 0xa5, sizeof(fast));
+	memset(ref, 0x5a, sizeof(ref));
+	got = pathglob_match(g, path, len, fast);
+	want = pathglob_match_reference(g, path, len, ref);
+	CHECK_INT(got, want);
+	CHECK_INT(pathglob_match(g, path, len, NULL), want);
+	for (int i = 0; got && want && i < g->capture_count; i++) {
+		CHECK_INT(fast[i].offset, ref[i].offset);
+		CHECK_INT(fast[i].length, ref[i].length);
+	}
+	if (caps != NULL)
+		memcpy(caps, fast, sizeof(fast));
+	return got;
+}
+
 /* Compiles pattern (must succeed) and matches path; -1 on compile error. */
 static int match(const char *pattern, const char *path)
 {
@@ -20,7 +47,7 @@ static int match(const char *pattern, const char *path)
 		fprintf(stderr, "compile '%s' failed: %s\n", pattern, why);
 		return -1;
 	}
-	return pathglob_match(&g, path, strlen(path), NULL);
+	return agreed_match(&g, path, NULL);
 }
 
 /* The capture named name after matching, "" when none, "NOMATCH". */
@@ -35,7 +62,7 @@ static const char *capture(const char *pattern, const char *path,
 
 	if (pathglob_compile(&g, pattern, &why) != 0)
 		return "COMPILE";
-	if (!pathglob_match(&g, path, strlen(path), caps))
+	if (!agreed_match(&g, path, caps))
 		return "NOMATCH";
 	i = pathglob_capture_index(&g, name);
 	if (i < 0)
@@ -289,8 +316,51 @@ static void test_is_normal(void)
 	CHECK_INT(pathglob_is_normal(NULL, 0), 0);
 }
 
+/*
+ * Where the walk starts (the last '/' of the literal prefix), and the cases
+ * where starting there or ending at a trailing "**" could go wrong: a
+ * prefix that ends mid-segment, "**" right after the prefix, captures
+ * before a trailing "**", and paths that stop inside the prefix.
+ */
+static void test_match_start(void)
+{
+	static const struct { const char *pattern; unsigned start; } starts[] = {
+		{ "/**", 0 }, { "/a/**", 0 }, { "/a/b", 2 }, { "/srv/ehr/p*", 8 },
+		{ "/srv/ehr/{patient}/**", 8 }, { "/x/y/z/**/q", 4 },
+		{ "/ab?", 0 },
+	};
+	static const char *const patterns[] = {
+		"/**", "/a/**", "/a/b", "/a/b*", "/a/b*/**", "/a/{p}/**",
+		"/a/{p}/**/{q}", "/a/{p}/{q}/**", "/a/**/b/**", "/a/*/b",
+		"/a/b/**/c", "/a?/**", "/ab/**", "/a/{p}",
+	};
+	static const char *const paths[] = {
+		"/", "/a", "/ab", "/a/b", "/a/bc", "/a/b/c", "/a/b/c/d",
+		"/a/x/b", "/a/x/b/c", "/a/b/b/b", "/a/1/2/3/4", "/ab/c",
+		"/a/b/c/b/c", "/b", "/a/b/x/c",
+	};
+	struct pathglob g;
+
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		CHECK(pathglob_compile(&g, starts[i].pattern, NULL) == 0);
+		CHECK_INT(g.match_start, starts[i].start);
+		CHECK_INT(g.length, strlen(starts[i].pattern));
+	}
+	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+		CHECK(pathglob_compile(&g, patterns[i], NULL) == 0);
+		for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
+			agreed_match(&g, paths[k], NULL);
+	}
+	CHECK_STR(capture("/a/{p}/**", "/a/7/x/y", "p"), "7");
+	CHECK_STR(capture("/a/{p}/{q}/**", "/a/7/8", "q"), "8");
+	CHECK_STR(capture("/a/{p}/**/{q}", "/a/7/x/y", "q"), "y");
+	CHECK_INT(match("/a/{p}/**", "/a"), 0);
+	CHECK_INT(match("/a/b*/**", "/a/bcd"), 1);
+}
+
 int main(void)
 {
+	RUN(test_match_start);
 	RUN(test_patient_capture);
 	RUN(test_star);
 	RUN(test_double_star);
