@@ -424,6 +424,56 @@ static void test_encode_with_prefix_identical(void)
 	CHECK(compared > 1000);     /* most records were encodable */
 }
 
+/*
+ * The shim's records (no collector fields) take the field-by-field path of
+ * record_encode_with_prefix: the same bytes as record_encode at every
+ * string header size (fixstr, str8, str16) and limit, with and without
+ * patient, optional fields and detail; a string one past the limit is
+ * refused the same way.
+ */
+static void test_encode_with_prefix_direct(void)
+{
+	static const size_t sizes[] = { 0, 1, 31, 32, 255, 256, 4095, 4096, 4097 };
+	static unsigned char want[RECORD_MAX_BYTES], got[RECORD_MAX_BYTES];
+	static struct record_prefix prefix;
+	static char text[RECORD_MAX_STRING + 2];
+	struct record r;
+	long n, m;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (int shape = 0; shape < 6; shape++) {
+			fill_full(&r);
+			r.id = RECORD_ABSENT;
+			r.received_sec = RECORD_ABSENT;
+			r.identity = NULL;
+			memset(text, 'a' + shape, sizes[i]);
+			text[sizes[i]] = '\0';
+			CHECK(record_encode_prefix(&r, &prefix) > 0);
+			switch (shape) {
+			case 0: r.target = text; break;
+			case 1: r.end_user_id = text; r.detail_count = 0; break;
+			case 2: r.end_user_id = NULL; r.workspace_id = text; break;
+			case 3: r.detail[0].str = text; r.target2 = NULL; break;
+			case 4: r.rule = text; r.seq = RECORD_ABSENT; r.result = NULL; break;
+			default: r.detail[1].key = text; r.event_type = EVENT_FILE_VIEWED;
+			}
+			n = record_encode(&r, want, sizeof(want));
+			m = record_encode_with_prefix(&r, &prefix, got, sizeof(got));
+			CHECK_INT(m, n);
+			if (sizes[i] > RECORD_MAX_STRING)
+				CHECK_INT(m, -EINVAL);
+			else if (n > 0 && m == n)
+				CHECK(memcmp(want, got, (size_t)n) == 0);
+			if (n > 0) {
+				CHECK_INT(record_encode_with_prefix(&r, &prefix, got,
+							    (size_t)n - 1), -ENOSPC);
+				CHECK_INT(record_encode_with_prefix(&r, &prefix, got,
+							    (size_t)n), n);
+			}
+		}
+	}
+}
+
 static void test_encode_prefix_errors(void)
 {
 	static struct record_prefix prefix;
@@ -881,6 +931,7 @@ int main(void)
 	RUN(test_key_order);
 	RUN(test_encode_exact_bytes);
 	RUN(test_encode_with_prefix_identical);
+	RUN(test_encode_with_prefix_direct);
 	RUN(test_encode_prefix_errors);
 	RUN(test_minimal_and_nil);
 	RUN(test_encode_errors);
