@@ -45,6 +45,8 @@ SIZES = {
     "ingest_every_records": (10000, 2000),
     "ingest_timeout_s": (120, 20),
     "query_runs": (7, 3),
+    "filled_records": (10000000, 20000),   # case 5/6 "into a store holding N"
+    "store_ingest_records": (200000, 5000),
     "callgrind": (2000, 500),
 }
 
@@ -93,6 +95,7 @@ class Deployment:
                     "database = %(d)s/db/audit.db\n"
                     "spool = %(d)s/spool\n"
                     "flush = %(flush)s\n"
+                    "key_file = %(d)s/db/signing.key\n"
                     "\n[rule charts]\n"
                     "files = %(d)s/patients/{patient}/**\n"
                     % {"d": self.dir, "flush": flush})
@@ -648,84 +651,132 @@ class Bench:
                 pass
         return total
 
-    def case_big(self):
-        """A store filled to --big-records by real shimmed writers (two at a
-        time, the machine's cores), the ingest rate seen at each size, then
-        case 5 (4 writers) and case 6 against the big store. Bounded by
-        --big-minutes and by the free disk space."""
-        if self.calib is None or self.calib[0] <= 0:
-            self.not_measured("5_big", "5 ingest/query at 10M+", "no calibration")
-            return
-        target = self.args.big_records
-        cap_s = self.args.big_minutes * 60
-        chunk = 250000
-        dep = Deployment(self.p, flush="batch", label="big")
-        series = []
+    def fillstore(self):
+        """Builds build/bench/fillstore (bench/fillstore.c) from the objects
+        `make` left in build/obj; returns its path, or raises NotMeasured."""
+        root = os.path.dirname(self.p.out.rstrip("/"))
+        root = os.path.dirname(root)
+        exe = os.path.join(self.p.out, "fillstore")
+        src = os.path.join(root, "bench", "fillstore.c")
+        objs = [os.path.join(root, "build", "obj", "common",
+                             os.path.basename(f)[:-2] + ".o")
+                for f in sorted(os.listdir(os.path.join(root, "common")))
+                if f.endswith(".c")]
+        objs += [os.path.join(root, "build", "obj", "collector", n + ".o")
+                 for n in ("store", "loop", "log", "identity")]
+        missing = [o for o in objs if not os.path.exists(o)]
+        if missing:
+            raise NotMeasured("%s missing (run make first)" % missing[0])
+        newest = max(os.path.getmtime(f) for f in objs + [src])
+        if not os.path.exists(exe) or os.path.getmtime(exe) < newest:
+            r = subprocess.run([os.environ.get("CC", "cc"), "-std=gnu11", "-O2",
+                                "-Wall", "-Wextra", "-Werror", "-Wformat=2", "-Wshadow",
+                                "-Wno-unused-parameter", "-D_GNU_SOURCE",
+                                "-I" + os.path.join(root, "common"),
+                                "-I" + os.path.join(root, "collector"),
+                                "-o", exe, src] + objs +
+                               ["-lsqlite3", "-lmsgpackc", "-linih", "-lbsd", "-lsodium"],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise NotMeasured("fillstore does not build: %s" % r.stderr[:300])
+        return exe
+
+    def store_ingest(self, exe, db, n):
+        """The store's own ingest (fillstore --ingest: store_append, commits
+        of the collector's group size, no spool, no shim)."""
+        r = subprocess.run([exe, "--ingest", db, str(n)], capture_output=True,
+                           text=True, timeout=1800)
+        if r.returncode != 0:
+            raise NotMeasured("fillstore --ingest failed: %s" % r.stderr[:200])
+        return parse_kv(r.stdout)
+
+    def case_filled(self, records, label):
+        """Cases 5 and 6 against a store the generator filled with records
+        (spread over 100 days, 200k patients, 300 actors): the store's own
+        ingest rate at 0 and at that size, the collector's start-up on it,
+        4-writer ingest through the collector, and the queries of case 6."""
+        key = "5_filled_%s" % label
+        case = "5/6 store of %s" % label
         try:
+            exe = self.fillstore()
+        except NotMeasured as e:
+            self.not_measured(key, case, str(e))
+            return
+        dep = Deployment(self.p, flush="batch", label="filled")
+        try:
+            per_record = 760            # bytes on disk, measured at 10M
+            need = per_record * records * 1.3
+            free = shutil.disk_usage(dep.dir).free
+            if need > 0.8 * free:
+                raise NotMeasured("needs about %.0f GB of disk, %.0f GB free"
+                                  % (need / 1e9, free / 1e9))
+            n = self.size("store_ingest_records")
+            fresh = os.path.join(dep.dir, "fresh.db")
+            at0 = self.store_ingest(exe, fresh, n)
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(fresh + suffix):
+                    os.unlink(fresh + suffix)
+            log("case 5: filling a store with %d records (fillstore)" % records)
+            t0 = time.monotonic()
+            r = subprocess.run([exe, "--key", os.path.join(dep.dir, "db", "signing.key"),
+                                dep.db, str(records)], capture_output=True, text=True,
+                               timeout=7200)
+            if r.returncode != 0:
+                raise NotMeasured("fillstore failed: %s" % r.stderr[:200])
+            fill = parse_kv(r.stdout)
+            fill["wall_s"] = time.monotonic() - t0
+            atn = self.store_ingest(exe, dep.db, n)
+            c = {"measured": True, "unit": "records/s through store_append "
+                 "(fillstore --ingest)", "store_records": records, "fill": fill,
+                 "store_bytes": self.store_bytes(dep),
+                 "at_0": at0, "at_n": atn,
+                 "ratio": atn["records_per_s"] / at0["records_per_s"]}
+            self.cases[key + "_store_ingest"] = c
+            self.row("5 store ingest at 0 / %s" % label,
+                     "%.0f rec/s" % at0["records_per_s"],
+                     "%.0f rec/s" % atn["records_per_s"], "%.2f" % c["ratio"],
+                     "store only; CPU us/record %.1f -> %.1f, bytes written/record "
+                     "%.0f -> %.0f; target >= 0.80" % (
+                         at0["cpu_us_per_record"], atn["cpu_us_per_record"],
+                         at0["written_bytes_per_record"],
+                         atn["written_bytes_per_record"]))
+            t0 = time.monotonic()
             dep.start()
-            t_begin = time.monotonic()
-            stored, _ = dep.wait_stored(None, 10, stable_s=0.3)
-            while stored < target and time.monotonic() - t_begin < cap_s:
-                per_writer = int(min(chunk, (target - stored) / 2 / self.calib[0]) + 1)
+            start_s = time.monotonic() - t0
+            self.cases[key + "_startup"] = {"measured": True, "unit": "s until the "
+                                            "collector answers", "seconds": start_s}
+            self.row("5 collector start on %s" % label, "-", "%.2f s" % start_s, "-",
+                     "Merkle tree resumed from the stored frontier")
+            if self.calib and self.calib[0] > 0:
+                base, _ = dep.wait_stored(None, 60, stable_s=0.3)
+                rpi, rpp = self.calib
+                per_writer = int(self.size("ingest_batch_records") / 4 / rpi) + 1
                 t0 = time.monotonic()
                 procs = [subprocess.Popen([self.p.fileloop, "-n", str(per_writer),
-                                           "-w", "0", "-s", "900", dep.phi, str(FILES)],
+                                           "-w", "0", "-s", "300", dep.phi, str(FILES)],
                                           stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL, env=dep.env(True))
-                         for _ in range(2)]
+                         for _ in range(4)]
                 for pr in procs:
-                    pr.wait(timeout=1200)
-                expected = stored + int(2 * (per_writer * self.calib[0] + self.calib[1]))
-                got, t = dep.wait_stored(expected, 900)
-                if got is None or t is None:
-                    break
-                rate = (got - stored) / (time.monotonic() - t0)
-                series.append({"store_records": got, "records_per_s": rate})
-                log("big: %d records stored, %.0f records/s at this size" % (got, rate))
-                if len(series) == 1:
-                    per_record = self.store_bytes(dep) / max(got, 1)
-                    free = shutil.disk_usage(dep.dir).free
-                    if per_record * (target - got) > 0.8 * free:
-                        log("big: %d records would need %.1f GB; stopping at %d"
-                            % (target, per_record * target / 1e9, got))
-                        stored = got
-                        break
-                stored = got
-            c = {"measured": True, "target_records": target, "store_records": stored,
-                 "store_bytes": self.store_bytes(dep), "fill_series": series,
-                 "fill_s": time.monotonic() - t_begin}
-            self.cases["5_big_fill"] = c
-            if series:
-                self.row("5 big store fill", "%.0f rec/s" % series[0]["records_per_s"],
-                         "%.0f rec/s" % series[-1]["records_per_s"],
-                         "%.2f" % (series[-1]["records_per_s"] / series[0]["records_per_s"]),
-                         "ingest rate when new vs at %d records (%s target; %.1f GB)"
-                         % (stored, target, c["store_bytes"] / 1e9))
-            # Ingest into the big store: 4 writers, as case 5.
-            base, _ = dep.wait_stored(None, 60, stable_s=0.3)
-            per_writer = int(self.size("ingest_batch_records") / 4 / self.calib[0]) + 1
-            t0 = time.monotonic()
-            procs = [subprocess.Popen([self.p.fileloop, "-n", str(per_writer), "-w", "0",
-                                       "-s", "300", dep.phi, str(FILES)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                      env=dep.env(True)) for _ in range(4)]
-            for pr in procs:
-                pr.wait(timeout=600)
-            expected = base + int(4 * (per_writer * self.calib[0] + self.calib[1]))
-            got, t = dep.wait_stored(expected, 600)
-            if got is not None and t is not None:
-                rate = (got - base) / (time.monotonic() - t0)
-                self.cases["5_big_ingest_batch_4"] = {
-                    "measured": True, "unit": "records/s stored",
-                    "store_records": base, "rate": rate}
-                self.row("5 big ingest batch, 4 wr", "-", "%.0f rec/s" % rate, "-",
-                         "into a store of %d records" % base)
-            else:
-                self.not_measured("5_big_ingest_batch_4", "5 big ingest batch, 4 wr",
-                                  "the store did not catch up within 600 s")
-            self.case_query(dep, prefix="big ")
+                    pr.wait(timeout=600)
+                expected = base + int(4 * (per_writer * rpi + rpp))
+                got, t = dep.wait_stored(expected, 600)
+                if got is not None and t is not None:
+                    rate = (got - base) / (time.monotonic() - t0)
+                    self.cases["5_ingest_batch_4_%s" % label] = {
+                        "measured": True, "unit": "records/s stored",
+                        "store_records": base, "rate": rate}
+                    self.row("5 ingest batch, 4 wr, %s" % label, "-",
+                             "%.0f rec/s" % rate, "-",
+                             "into a store of %d records (compare 5 ingest batch, 4 wr)"
+                             % base)
+                else:
+                    self.not_measured("5_ingest_batch_4_%s" % label,
+                                      "5 ingest batch, 4 wr, %s" % label,
+                                      "the store did not catch up within 600 s")
+                self.case_query(dep, prefix=label + " ")
         except NotMeasured as e:
-            self.not_measured("5_big", "5 ingest/query at 10M+", str(e))
+            self.not_measured(key, case, str(e))
         finally:
             dep.remove(self.args.keep)
 
@@ -790,10 +841,15 @@ class Bench:
             self.case_ingest()
         else:
             self.not_measured("5_ingest", "5 ingest", "needs the shim")
+        def label(n):
+            return "%gM" % (n / 1e6) if n >= 1000000 else "%gk" % (n / 1e3)
+        self.case_filled(self.size("filled_records"), label(self.size("filled_records")))
         if self.args.big:
-            self.case_big()
+            self.case_filled(self.args.big_records, label(self.args.big_records))
         else:
-            self.not_measured("5_big", "5 ingest/query at 10M+", "--big not given")
+            self.not_measured("5_big", "5/6 store of 100M",
+                              "--big not given (needs about 76 GB of disk and "
+                              "about 30 minutes to fill)")
         if self.shim_rss_row:
             self.rows.append(self.shim_rss_row)
         else:
@@ -847,10 +903,8 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--callgrind", action="store_true")
     ap.add_argument("--big", action="store_true")
-    ap.add_argument("--big-records", type=int, default=10000000,
-                    help="with --big: records in the big store (default 10M)")
-    ap.add_argument("--big-minutes", type=float, default=30,
-                    help="with --big: most minutes spent filling")
+    ap.add_argument("--big-records", type=int, default=100000000,
+                    help="with --big: records in the big store (default 100M)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directories")
     ap.add_argument("--runs", type=int, default=0, help="interleaved runs per case")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(

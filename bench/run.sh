@@ -17,9 +17,10 @@
 #   4  the PHI loop with 2 and 8 threads, and with one fork+exit per file
 #   5  collector ingest: records/s stored from 1, 4 and 16 shimmed writer
 #      processes, flush = batch and every-record, each into a new store
-#   5b --big [--big-records N (10M)] [--big-minutes M (30)]: a store filled by
-#      real shimmed writers, the ingest rate as it grows, then 4-writer
-#      ingest and case 6 on it (off by default: "not measured")
+#   5b a store filled by bench/fillstore (10M records in the full run, 20k
+#      quick): the store's own ingest at 0 vs N, collector start-up, 4-writer
+#      ingest and case 6 on it; --big [--big-records N (100M)] the same at N
+#      (needs ~760 bytes of disk per record; "not measured" when short)
 #   6  warm queries: the report of one patient with 100 records among all
 #      the others, and a one-day count, against the sqlite3 CLI reading the
 #      same store directly (both timed as whole commands)

@@ -204,7 +204,54 @@ static int append_stored_leaves(struct merkle_builder *b, int64_t first, int64_t
 }
 
 /*
- * The tree at start: the newest cut's frontier, then every stored leaf in
+ * The tree at start from the frontier the last commit stored with its
+ * records (store_frontier_load): O(log n), whatever the size. Taken only
+ * when it covers exactly the stored ids and, when the newest checkpoint
+ * is of the same size, gives its root (a newer frontier than the newest
+ * checkpoint, after a crash, is taken as it is: verify recomputes every
+ * leaf anyway). Otherwise logged, and the caller reads the leaves.
+ */
+static int resume_from_frontier(const struct checkpoint *last, int64_t started)
+{
+	struct merkle_builder b;
+	merkle_hash root;
+	uint64_t stored = (uint64_t)(store_next_id(C.store) - 1);
+	const char *why = NULL;
+	int rc;
+
+	merkle_builder_init(&b);
+	rc = store_frontier_load(C.store, &b);
+	if (rc == -ENOENT)
+		why = stored > 0 ? "none stored" : NULL;
+	else if (rc < 0)
+		why = "unreadable";
+	else if (b.size != stored)
+		why = "its size is not the number of records";
+	else if (last != NULL && last->tree_size > b.size)
+		why = "older than the last signed checkpoint";
+	else if (last != NULL && last->tree_size == b.size) {
+		merkle_builder_root(&b, root);
+		if (memcmp(root, last->root, sizeof(root)) != 0)
+			why = "it does not give the last signed checkpoint's root";
+	}
+	if (why != NULL) {
+		daemon_warn("integrity: the stored frontier of the tree is not used "
+			    "(%s): reading the %" PRIu64 " leaves", why, stored);
+		return -EBADMSG;
+	}
+	if (rc == -ENOENT)
+		return -ENOENT;   /* an empty store: nothing to read */
+	store_tree_set(C.store, &b);
+	daemon_info("integrity: tree of %" PRIu64 " record(s) resumed from its "
+		    "stored frontier in %" PRId64 " ms%s", b.size,
+		    loop_now_ms() - started,
+		    C.cut_size ? " (after a retention cut)" : "");
+	return 0;
+}
+
+/*
+ * The tree at start: the stored frontier, or else the newest cut's
+ * frontier, then every stored leaf in
  * id order. Checked against the newest checkpoint; a mismatch is logged
  * (verify names the record), a tree that cannot be rebuilt disables signing.
  */
@@ -243,6 +290,8 @@ static int rebuild_tree(void)
 			     "verify); no checkpoints will be signed");
 		return rc;
 	}
+	if (resume_from_frontier(have_last ? &last_cp : NULL, started) == 0)
+		return 0;
 	rc = 0;
 	if (have_last && last_cp.tree_size > b.size) {
 		rc = append_stored_leaves(&b, (int64_t)b.size + 1,
@@ -270,9 +319,12 @@ static int rebuild_tree(void)
 		return rc;
 	}
 	store_tree_set(C.store, &b);
-	daemon_info("integrity: tree of %" PRIu64 " record(s) rebuilt in %" PRId64
-		    " ms%s", b.size, loop_now_ms() - started,
+	daemon_info("integrity: tree of %" PRIu64 " record(s) rebuilt from the "
+		    "leaves in %" PRId64 " ms%s", b.size, loop_now_ms() - started,
 		    C.cut_size ? " (after a retention cut)" : "");
+	if (store_frontier_save(C.store) < 0)
+		daemon_warn("integrity: cannot store the tree's frontier: the next "
+			    "start reads the leaves again");
 	return 0;
 }
 

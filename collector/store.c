@@ -13,6 +13,14 @@
  *            session, start_time, exe, actor, identity, flags)
  *   meta(key PRIMARY KEY, value)  -- "schema_version" = 1
  *   checkpoints(...)  -- the signed chain, written by checkpointer.c
+ *   tree_frontier(one = 1, size, hashes) -- the Merkle frontier of the
+ *            committed records, written in every commit's transaction so
+ *            the collector starts without re-reading the leaves
+ * Indexes (store_schema.h, layout 2): patient and actor prefixed by the
+ * id chunk, so ingest touches a bounded part of them at any store size
+ * (measured at 10M records: 2.5 KB written and 17 us CPU per record,
+ * against 23 KB and 65 us with the unchunked indexes of layout 1, which
+ * are replaced once at open). The writer's page cache is 16 MiB.
  * The SQL of records and checkpoints is in common/store_schema.h, shared
  * with the CLI's verifier. The store also keeps the Merkle tree of the
  * committed records (store_tree_committed) in step with every commit.
@@ -34,6 +42,7 @@
 #include <bsd/string.h>
 
 #include "merkle.h"
+#include "log.h"
 #include "loop.h"
 #include "pathglob.h"
 #include "store.h"
@@ -50,6 +59,8 @@ enum statement_id {
 	SQL_BEGIN,
 	SQL_COMMIT,
 	SQL_ROLLBACK,
+	SQL_FRONTIER_PUT,
+	SQL_FRONTIER_GET,
 	SQL_COUNT
 };
 
@@ -68,16 +79,17 @@ static const char *const statement_sql[SQL_COUNT] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
+	[SQL_FRONTIER_PUT] = "INSERT OR REPLACE INTO tree_frontier (one, size, hashes)"
+		" VALUES (1, ?1, ?2)",
+	[SQL_FRONTIER_GET] = "SELECT size, hashes FROM tree_frontier WHERE one = 1",
 };
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);"
 	STORE_SQL_CREATE_RECORDS
 	STORE_SQL_CREATE_CHECKPOINTS
-	"CREATE INDEX IF NOT EXISTS records_patient ON records (end_user_id, timestamp_ns);"
-	"CREATE INDEX IF NOT EXISTS records_actor ON records (actor_user_id, timestamp_ns);"
-	"CREATE INDEX IF NOT EXISTS records_event ON records (event_type, timestamp_ns);"
-	"CREATE INDEX IF NOT EXISTS records_time ON records (timestamp_ns);"
+	"CREATE TABLE IF NOT EXISTS tree_frontier (one INTEGER PRIMARY KEY"
+	" CHECK (one = 1), size INTEGER NOT NULL, hashes BLOB NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS progress ("
 	" name TEXT PRIMARY KEY, offset INTEGER NOT NULL, next_seq INTEGER NOT NULL,"
 	" pid INTEGER, ppid INTEGER, uid INTEGER, gid INTEGER, auid INTEGER,"
@@ -163,6 +175,49 @@ out:
 	return rc;
 }
 
+static int index_exists(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *stmt = NULL;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'index'"
+			       " AND name = ?1", -1, &stmt, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+		found = sqlite3_step(stmt) == SQLITE_ROW;
+	}
+	sqlite3_finalize(stmt);
+	return found;
+}
+
+/*
+ * The indexes of the current layout (store_schema.h). A store of layout 1
+ * gets its patient and actor indexes replaced by the chunked ones, once,
+ * in one transaction (about a minute per 10M records on 2 cores; logged).
+ * Missing indexes (a bulk load that stopped half way) are made again.
+ */
+static int ensure_indexes(struct store *st)
+{
+	int64_t started;
+	int rc;
+
+	if (!index_exists(st->db, STORE_INDEX_V1_PATIENT) &&
+	    !index_exists(st->db, STORE_INDEX_V1_ACTOR))
+		return sqlite3_exec(st->db, STORE_SQL_CREATE_INDEXES, NULL, NULL,
+				    NULL) == SQLITE_OK ? 0 : -EIO;
+	started = loop_now_ms();
+	daemon_info("store: replacing the patient and actor indexes of %s by "
+		    "chunked ones (once; ingest waits)", sqlite3_db_filename(st->db, "main"));
+	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE;" STORE_SQL_DROP_V1_INDEXES
+			  STORE_SQL_CREATE_INDEXES "COMMIT;", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(st->message, sizeof(st->message), "%s", sqlite3_errmsg(st->db));
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -EIO;
+	}
+	daemon_info("store: indexes replaced in %" PRId64 " ms", loop_now_ms() - started);
+	return 0;
+}
+
 int store_open(struct store **out, const char *path, enum config_flush flush,
 	       const char **why)
 {
@@ -182,6 +237,9 @@ int store_open(struct store **out, const char *path, enum config_flush flush,
 			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto sqlite_error;
 	sqlite3_busy_timeout(st->db, 5000);
+	if (sqlite3_exec(st->db, "PRAGMA cache_size = -" STORE_SQL_TEXT(STORE_CACHE_KIB),
+			 NULL, NULL, NULL) != SQLITE_OK)
+		goto sqlite_error;
 	pragmas = flush == CONFIG_FLUSH_EVERY_RECORD ?
 		"PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;" :
 		"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
@@ -195,6 +253,8 @@ int store_open(struct store **out, const char *path, enum config_flush flush,
 			goto fail;
 		goto sqlite_error;
 	}
+	if (ensure_indexes(st) < 0)
+		goto sqlite_error;
 	for (i = 0; i < SQL_COUNT; i++)
 		if (sqlite3_prepare_v3(st->db, statement_sql[i], -1,
 				       SQLITE_PREPARE_PERSISTENT,
@@ -470,12 +530,72 @@ int store_progress_each(struct store *st,
 	return rc;
 }
 
+/* The frontier of the pending tree, in the open transaction. */
+static int frontier_put(struct store *st)
+{
+	sqlite3_stmt *stmt = st->statements[SQL_FRONTIER_PUT];
+	merkle_hash frontier[MERKLE_MAX_DEPTH];
+	size_t count = merkle_builder_frontier(&st->tree_pending, frontier);
+
+	sqlite3_bind_int64(stmt, 1, (int64_t)st->tree_pending.size);
+	sqlite3_bind_blob(stmt, 2, frontier, (int)(count * MERKLE_HASH_BYTES),
+			  SQLITE_STATIC);
+	return run_statement(st, stmt);
+}
+
+int store_frontier_load(struct store *st, struct merkle_builder *out)
+{
+	sqlite3_stmt *stmt = st->statements[SQL_FRONTIER_GET];
+	int rc, len;
+	int64_t size;
+
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(stmt);
+		return rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	size = sqlite3_column_int64(stmt, 0);
+	len = sqlite3_column_bytes(stmt, 1);
+	rc = -EBADMSG;
+	if (size >= 0 && len >= 0 && len % MERKLE_HASH_BYTES == 0 &&
+	    (size_t)len / MERKLE_HASH_BYTES ==
+	    (size_t)__builtin_popcountll((unsigned long long)size))
+		rc = merkle_builder_resume(out, (uint64_t)size,
+					   sqlite3_column_blob(stmt, 1),
+					   (size_t)len / MERKLE_HASH_BYTES) < 0 ?
+			-EBADMSG : 0;
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int store_frontier_save(struct store *st)
+{
+	int rc;
+
+	if (st->in_transaction)
+		return -EBUSY;
+	rc = run_statement(st, st->statements[SQL_BEGIN]);
+	if (rc < 0)
+		return rc;
+	rc = frontier_put(st);
+	if (rc == 0)
+		rc = run_statement(st, st->statements[SQL_COMMIT]);
+	if (rc < 0 && !sqlite3_get_autocommit(st->db))
+		(void)run_statement(st, st->statements[SQL_ROLLBACK]);
+	return rc;
+}
+
 int store_commit(struct store *st)
 {
 	int rc;
 
 	if (!st->in_transaction)
 		return 0;
+	if (st->tree_pending.size != st->tree_committed.size) {
+		rc = frontier_put(st);
+		if (rc < 0)
+			return rc;   /* still open: the caller rolls back or retries */
+	}
 	rc = run_statement(st, st->statements[SQL_COMMIT]);
 	if (rc < 0) {
 		if (!sqlite3_get_autocommit(st->db))
@@ -561,6 +681,20 @@ int store_explain(struct store *st, const struct query_request *q,
 		  char *plan, size_t plan_size)
 {
 	return store_query_explain(st->reader, q, plan, plan_size);
+}
+
+int store_bulk_load(struct store *st, int on)
+{
+	const char *sql = on ? "PRAGMA synchronous = OFF;" STORE_SQL_DROP_INDEXES :
+		STORE_SQL_CREATE_INDEXES "PRAGMA synchronous = NORMAL;";
+
+	if (st->in_transaction)
+		return -EBUSY;
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(st->message, sizeof(st->message), "%s", sqlite3_errmsg(st->db));
+		return -EIO;
+	}
+	return 0;
 }
 
 int store_limit_pages(struct store *st, long pages)

@@ -25,6 +25,7 @@
 
 #include "pathglob.h"
 #include "store_query.h"
+#include "store_schema.h"
 
 /* A growing SQL text; parameters are appended to params in order. */
 struct query_builder {
@@ -98,6 +99,24 @@ static const char *stats_key_expression(const char *by)
 	return NULL;
 }
 
+/*
+ * Whether the store has the chunked patient and actor indexes (layout 2,
+ * store_schema.h); a store file of layout 1 is read with its own indexes.
+ */
+static int store_is_chunked(sqlite3 *db)
+{
+	sqlite3_stmt *stmt = NULL;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type ="
+			       " 'index' AND name IN ('" STORE_INDEX_PATIENT "', '"
+			       STORE_INDEX_ACTOR "')", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		found = sqlite3_column_int(stmt, 0) == 2;
+	sqlite3_finalize(stmt);
+	return found;
+}
+
 /* Builds the WHERE clause and binds it; returns the prepared statement. */
 static int prepare_query(sqlite3 *db, const struct query_request *q,
 			 enum query_shape shape, int use_limit, int explain,
@@ -108,6 +127,9 @@ static int prepare_query(sqlite3 *db, const struct query_request *q,
 	const char *key = NULL;
 	size_t i;
 	int index = 1, rc;
+	/* A patient or actor is looked up chunk by chunk (store_schema.h). */
+	int by_chunk = (q->patient[0] != '\0' || q->actor[0] != '\0') &&
+		store_is_chunked(db);
 
 	if (shape == SHAPE_GROUPS || shape == SHAPE_GROUP_TARGETS) {
 		key = stats_key_expression(q->by);
@@ -116,6 +138,8 @@ static int prepare_query(sqlite3 *db, const struct query_request *q,
 	}
 	if (explain)
 		sql_append(&b, "EXPLAIN QUERY PLAN ");
+	if (by_chunk)
+		sql_append(&b, STORE_SQL_CHUNKS);
 	switch (shape) {
 	case SHAPE_RECORDS:
 		sql_append(&b, "SELECT bytes, target FROM records");
@@ -141,6 +165,8 @@ static int prepare_query(sqlite3 *db, const struct query_request *q,
 	    q->patient[0] == '\0' && q->actor[0] == '\0' && q->event_count == 0)
 		sql_append(&b, " INDEXED BY records_time");
 	sql_append(&b, " WHERE 1");
+	if (by_chunk)
+		sql_append(&b, " AND " STORE_CHUNK_EXPR " IN chunks");
 	for (i = 0; i < sizeof(text_filters) / sizeof(text_filters[0]); i++)
 		if (request_text(q, text_filters[i].offset)[0] != '\0')
 			sql_append(&b, text_filters[i].column_clause);

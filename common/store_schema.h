@@ -92,6 +92,59 @@
 #define STORE_SQL_LEAVES "SELECT id, leaf_hash FROM records" \
 	" WHERE id >= ?1 AND id <= ?2 ORDER BY id"
 
+/*
+ * The secondary indexes of records (store layout 2). Patient and actor
+ * lookups land at random points of their index; once an index outgrows
+ * the page cache every commit dirties thousands of scattered pages and
+ * ingest slows down with the size of the store. So those two indexes are
+ * prefixed by the record's chunk, id >> STORE_CHUNK_SHIFT (65536 ids per
+ * chunk): new records only touch the newest chunk's part of each index,
+ * whose size is bounded whatever the size of the store or the rate. A
+ * lookup of one patient or actor seeks once per chunk (STORE_SQL_CHUNKS).
+ * Event types (a few values) and times (nearly in order) are appended
+ * at a few points only and stay as they are.
+ * Layout 1 (stores written before) had records_patient (end_user_id,
+ * timestamp_ns) and records_actor (actor_user_id, timestamp_ns) instead:
+ * the collector replaces them at start (store.c), readers of the file use
+ * whichever it has (store_query.c).
+ */
+#define STORE_CHUNK_SHIFT 16
+#define STORE_SQL_TEXT_(x) #x
+#define STORE_SQL_TEXT(x) STORE_SQL_TEXT_(x)
+#define STORE_CHUNK_EXPR "(id >> " STORE_SQL_TEXT(STORE_CHUNK_SHIFT) ")"
+#define STORE_INDEX_PATIENT "records_patient_chunk"
+#define STORE_INDEX_ACTOR "records_actor_chunk"
+#define STORE_INDEX_EVENT "records_event"
+#define STORE_INDEX_TIME "records_time"
+#define STORE_SQL_CREATE_INDEXES \
+	"CREATE INDEX IF NOT EXISTS " STORE_INDEX_PATIENT " ON records (" \
+	STORE_CHUNK_EXPR ", end_user_id, timestamp_ns);" \
+	"CREATE INDEX IF NOT EXISTS " STORE_INDEX_ACTOR " ON records (" \
+	STORE_CHUNK_EXPR ", actor_user_id, timestamp_ns);" \
+	"CREATE INDEX IF NOT EXISTS " STORE_INDEX_EVENT " ON records" \
+	" (event_type, timestamp_ns);" \
+	"CREATE INDEX IF NOT EXISTS " STORE_INDEX_TIME " ON records (timestamp_ns);"
+#define STORE_SQL_DROP_INDEXES \
+	"DROP INDEX IF EXISTS " STORE_INDEX_PATIENT ";" \
+	"DROP INDEX IF EXISTS " STORE_INDEX_ACTOR ";" \
+	"DROP INDEX IF EXISTS " STORE_INDEX_EVENT ";" \
+	"DROP INDEX IF EXISTS " STORE_INDEX_TIME ";"
+/* Layout 1's two unchunked indexes. */
+#define STORE_INDEX_V1_PATIENT "records_patient"
+#define STORE_INDEX_V1_ACTOR "records_actor"
+#define STORE_SQL_DROP_V1_INDEXES \
+	"DROP INDEX IF EXISTS " STORE_INDEX_V1_PATIENT ";" \
+	"DROP INDEX IF EXISTS " STORE_INDEX_V1_ACTOR ";"
+
+/* The chunks that hold records, first to last: a table-valued list for
+ * "chunk IN (...)" (one row per chunk from min(id) >> shift to max(id)
+ * >> shift, none when the store is empty). */
+#define STORE_SQL_CHUNKS "WITH RECURSIVE chunks(k) AS (" \
+	" SELECT (SELECT min(id) FROM records) >> " \
+	STORE_SQL_TEXT(STORE_CHUNK_SHIFT) " UNION ALL SELECT k + 1 FROM chunks" \
+	" WHERE k < (SELECT max(id) FROM records) >> " \
+	STORE_SQL_TEXT(STORE_CHUNK_SHIFT) ") "
+
 /* Whole rows for verification, in id order: the derived columns, bytes,
  * leaf_hash (columns 0..17, 18, 19). */
 #define STORE_SQL_VERIFY_ROWS "SELECT " STORE_DERIVED_COLUMNS ", bytes," \

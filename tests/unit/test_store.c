@@ -409,6 +409,132 @@ static void test_foreign_schema_version(void)
 	CHECK(why != NULL && strstr(why, "99") != NULL);
 }
 
+/* Every commit stores the frontier of its tree; a rolled back group does
+ * not; a reopened store resumes the exact tree from it. */
+static void test_frontier_per_commit(void)
+{
+	struct merkle_builder want, got;
+	merkle_hash leaf, root_want, root_got;
+	struct store *st;
+	struct record r;
+	unsigned char bytes[RECORD_MAX_BYTES];
+	long len;
+	int i;
+
+	fresh_db();
+	st = open_store();
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	merkle_builder_init(&got);
+	CHECK_INT(store_frontier_load(st, &got), -ENOENT);
+	merkle_builder_init(&want);
+	for (i = 0; i < 11; i++) {
+		make_record(&r, i);
+		CHECK_INT(store_append(st, &r), 0);
+		len = record_encode(&r, bytes, sizeof(bytes));
+		CHECK(len > 0);
+		merkle_leaf_hash(bytes, (size_t)len, leaf);
+		merkle_builder_append(&want, leaf);
+		if (i == 6)
+			CHECK_INT(store_commit(st), 0);
+	}
+	CHECK_INT(store_commit(st), 0);
+	make_record(&r, 11);
+	CHECK_INT(store_append(st, &r), 0);
+	store_rollback(st);
+	store_close(st);
+
+	st = open_store();
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	CHECK_INT(store_frontier_load(st, &got), 0);
+	CHECK_INT((int)got.size, 11);
+	merkle_builder_root(&want, root_want);
+	merkle_builder_root(&got, root_got);
+	CHECK(memcmp(root_want, root_got, sizeof(root_want)) == 0);
+	/* A damaged frontier (wrong number of hashes) is refused. */
+	store_close(st);
+	{
+		sqlite3 *db;
+
+		CHECK_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+		CHECK_INT(sqlite3_exec(db, "UPDATE tree_frontier SET size = 12", NULL,
+				       NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	st = open_store();
+	CHECK_INT(store_frontier_load(st, &got), -EBADMSG);
+	store_close(st);
+}
+
+/* A store of layout 1 (unchunked patient and actor indexes) gets the
+ * chunked ones at open, and answers patient queries across chunks. */
+static void test_layout1_migrated_and_chunks(void)
+{
+	struct query_request q;
+	struct store *st;
+	struct record r;
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	int64_t count = 0;
+	const char *why = NULL;
+	char plan[1024];
+	int i, v1 = -1;
+
+	fresh_db();
+	st = open_store();
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	for (i = 0; i < 10; i++) {
+		make_record(&r, i);
+		CHECK_INT(store_append(st, &r), 0);
+	}
+	CHECK_INT(store_commit(st), 0);
+	store_close(st);
+	CHECK_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "DROP INDEX records_patient_chunk;"
+			       "DROP INDEX records_actor_chunk;"
+			       "CREATE INDEX records_patient ON records (end_user_id, timestamp_ns);"
+			       "CREATE INDEX records_actor ON records (actor_user_id, timestamp_ns);"
+			       /* ids from two chunks apart, as in a big store */
+			       "INSERT INTO checkpoints (kind, tree_size, root, time_ns,"
+			       " prev_hash, signed) VALUES ('cut', 200000, x'00', 0, x'00', x'00');",
+			       NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	st = open_store();
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	CHECK_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name"
+				     " IN ('records_patient', 'records_actor')", -1, &stmt,
+				     NULL), SQLITE_OK);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v1 = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	CHECK_INT(v1, 0);
+	CHECK_INT(store_next_id(st), 200001);
+	/* p1's records: 2 in chunk 0, 2 in chunk 200001 >> STORE_CHUNK_SHIFT */
+	for (i = 0; i < 10; i++) {
+		make_record(&r, i);
+		CHECK_INT(store_append(st, &r), 0);
+	}
+	CHECK_INT(store_commit(st), 0);
+	memset(&q, 0, sizeof(q));
+	q.op = QUERY_OP_COUNT;
+	q.since_ns = q.until_ns = q.after_id = q.pid = QUERY_ABSENT;
+	strcpy(q.patient, "p1");
+	CHECK_INT(store_query(st, &q, NULL, NULL, &count, &why), 0);
+	CHECK_INT((int)count, 4);
+	CHECK_INT(store_explain(st, &q, plan, sizeof(plan)), 0);
+	CHECK(strstr(plan, "records_patient_chunk") != NULL);
+	store_close(st);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/test_store.XXXXXX");
@@ -420,6 +546,8 @@ int main(void)
 	RUN(test_query_filters);
 	RUN(test_disk_full);
 	RUN(test_foreign_schema_version);
+	RUN(test_frontier_per_commit);
+	RUN(test_layout1_migrated_and_chunks);
 	fresh_db();
 	rmdir(dir);
 	return unit_done();

@@ -86,10 +86,10 @@ static void test_filters_use_indexes(void)
 
 	query_request_init(&q);
 	strcpy(q.patient, "p3");
-	check_plan("patient", &q, "records_patient");
+	check_plan("patient", &q, "records_patient_chunk");
 	q.since_ns = 1700000000LL * 1000000000LL;
 	q.until_ns = 1700003600LL * 1000000000LL;
-	check_plan("patient+time", &q, "records_patient");
+	check_plan("patient+time", &q, "records_patient_chunk");
 	q.descending = 1;
 	q.limit = 10;
 	q.after_id = 500;
@@ -97,7 +97,7 @@ static void test_filters_use_indexes(void)
 
 	query_request_init(&q);
 	strcpy(q.actor, "user3");
-	check_plan("actor", &q, "records_actor");
+	check_plan("actor", &q, "records_actor_chunk");
 
 	query_request_init(&q);
 	strcpy(q.events[0], "PHI File Viewed");
