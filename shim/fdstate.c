@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bsd/string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -30,6 +29,15 @@ uint16_t fdstate_slot_of_fd[FDSTATE_MAX_FDS];
 unsigned fdstate_high;
 static unsigned fdstate_refs[FDSTATE_MAX_FILES];
 static struct phi_file fdstate_files[FDSTATE_MAX_FILES];
+
+/* strlcpy for a string that usually fits: one strnlen, one memcpy. */
+static void fdstate_copy(char *dst, const char *src, size_t size)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 
 static void fdstate_unref(unsigned slot)
 {
@@ -95,8 +103,8 @@ int fdstate_open(int fd, const struct policy_match *m, unsigned reported)
 						 __ATOMIC_RELAXED))
 			continue;
 		f->rule = m->rule;
-		strlcpy(f->path, m->path, sizeof(f->path));
-		strlcpy(f->patient, m->patient, sizeof(f->patient));
+		fdstate_copy(f->path, m->path, sizeof(f->path));
+		fdstate_copy(f->patient, m->patient, sizeof(f->patient));
 		__atomic_store_n(&f->reported, reported, __ATOMIC_RELEASE);
 		fdstate_install(fd, i + 1);
 		return 0;
@@ -138,8 +146,8 @@ int fdstate_describe(int fd, struct policy_match *m, unsigned *reported)
 		return 0;                  /* not a file (a socket's slot) */
 	f = &fdstate_files[slot - 1];
 	m->rule = f->rule;
-	strlcpy(m->path, f->path, sizeof(m->path));
-	strlcpy(m->patient, f->patient, sizeof(m->patient));
+	fdstate_copy(m->path, f->path, sizeof(m->path));
+	fdstate_copy(m->patient, f->patient, sizeof(m->patient));
 	if (reported != NULL)
 		*reported = __atomic_load_n(&f->reported, __ATOMIC_ACQUIRE);
 	fdstate_unref(slot);

@@ -101,15 +101,18 @@ int policy_match_at(int dirfd, const char *path, struct policy_match *m)
 		/*
 		 * The common case: an absolute path that is already normal.
 		 * Most such paths are rejected here by their first bytes,
-		 * without a copy; the rest are matched as they are.
+		 * without a copy; the rest are matched as they are. (A path
+		 * that is not normal is normalised even when it is not PHI:
+		 * callers report the normal form of the other path of a
+		 * rename.)
 		 */
-		size_t n = strlen(path);
-
-		if (pathglob_is_normal(path, n)) {
-			if (!config_could_match_path(&shim_config, path, n) ||
-			    n >= sizeof(m->path))
+		len = (long)strlen(path);
+		if (pathglob_is_normal(path, (size_t)len)) {
+			if (!config_could_match_path(&shim_config, path,
+						     (size_t)len) ||
+			    (size_t)len >= sizeof(m->path))
 				return 0;
-			memcpy(m->path, path, n + 1);
+			memcpy(m->path, path, (size_t)len + 1);
 			goto match;
 		}
 	} else {
@@ -126,9 +129,11 @@ int policy_match_at(int dirfd, const char *path, struct policy_match *m)
 		m->path[0] = '\0';
 		return 0;
 	}
+	if (!config_could_match_path(&shim_config, m->path, (size_t)len))
+		return 0;
 match:
-	rule = config_match_path(&shim_config, m->path, m->patient,
-				 sizeof(m->patient));
+	rule = config_match_normal(&shim_config, m->path, (size_t)len,
+				   m->patient, sizeof(m->patient));
 	if (rule < 0)
 		return 0;
 	m->rule = rule;

@@ -24,15 +24,10 @@
 
 struct config shim_config;
 
-enum shim_state {
-	SHIM_STATE_OFF = 0,        /* not initialised, or auditing disabled */
-	SHIM_STATE_AUDITING,
-};
-
-static int shim_state;                 /* atomic */
+int shim_state;                        /* atomic; enum shim_state */
 static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
 static __thread int shim_depth;        /* audited wrappers on this thread */
-static __thread int shim_internal;     /* the shim's own start-up is running */
+__thread int shim_internal;            /* the shim's own start-up is running */
 
 int shim_busy(void)
 {

@@ -36,6 +36,29 @@ extern struct config shim_config;
 int shim_enter(void);
 void shim_leave(void);
 
+enum shim_state {
+	SHIM_STATE_OFF = 0,        /* not initialised, or auditing disabled */
+	SHIM_STATE_AUDITING,
+};
+
+extern int shim_state;                 /* atomic; read through the below */
+extern __thread int shim_internal;     /* 1 while the shim's start-up runs */
+extern __thread int shim_vfork_child;  /* see below */
+
+/*
+ * 1 when a call on path needs nothing from the shim: auditing is on, this
+ * thread may audit, and path is absolute and certainly not PHI
+ * (config_could_match_raw). No lock, no copy, no system call, errno kept.
+ * 0 means "go the usual way" (shim_enter, policy_match_at).
+ */
+static inline int shim_path_passes(const char *path)
+{
+	return !shim_internal && !shim_vfork_child &&
+		__atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) ==
+		SHIM_STATE_AUDITING && path != NULL && path[0] == '/' &&
+		!config_could_match_raw(&shim_config, path);
+}
+
 /* 1 while the shim's own start-up runs on this thread (all pass-through). */
 int shim_busy(void);
 

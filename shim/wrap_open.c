@@ -25,7 +25,7 @@ enum open_entry {
 	OPEN_ENTRY_OPENAT64_2,
 };
 
-static int open_real(enum open_entry entry, int dirfd, const char *path,
+static inline int open_real(enum open_entry entry, int dirfd, const char *path,
 		     int flags, mode_t mode)
 {
 	switch (entry) {
@@ -58,8 +58,9 @@ static unsigned open_may(int flags)
 	}
 }
 
-static int open_audited(enum open_entry entry, int dirfd, const char *path,
-			int flags, mode_t mode)
+static __attribute__((noinline)) int
+open_audited(enum open_entry entry, int dirfd, const char *path, int flags,
+	     mode_t mode)
 {
 	struct policy_match m;
 	struct record_detail detail[1];
@@ -92,28 +93,50 @@ static int open_audited(enum open_entry entry, int dirfd, const char *path,
 	}
 	fd = open_real(entry, dirfd, path, flags, mode);
 	saved_errno = errno;
-	detail[0] = (struct record_detail){
-		.key = "flags",
-		.str = emit_open_flags(flags, flag_text, sizeof(flag_text)),
-	};
+	/* the flags are spelt out only for a record that carries them */
+#define OPEN_FLAGS_DETAIL() (detail[0] = (struct record_detail){ \
+		.key = "flags", \
+		.str = emit_open_flags(flags, flag_text, sizeof(flag_text)), \
+	}, detail)
 	if (fd < 0) {
 		if (saved_errno == EACCES || saved_errno == EPERM)
 			emit_path_event(EVENT_FILE_ACCESS_DENIED, &m, NULL,
-					saved_errno, detail, 1);
+					saved_errno, OPEN_FLAGS_DETAIL(), 1);
 		goto out;
 	}
 	filedetect_patient(fd, &m);     /* protocol rules: patient by content */
 	if ((flags & O_CREAT) && ((flags & O_EXCL) || !existed)) {
 		reported |= FD_CREATED | FD_REPORTED_MODIFIED;
-		emit_path_event(EVENT_FILE_CREATED, &m, NULL, 0, detail, 1);
+		emit_path_event(EVENT_FILE_CREATED, &m, NULL, 0,
+				OPEN_FLAGS_DETAIL(), 1);
 	} else if ((flags & O_TRUNC) && (flags & O_TMPFILE) != O_TMPFILE) {
 		reported |= FD_REPORTED_MODIFIED;
-		emit_path_event(EVENT_FILE_MODIFIED, &m, NULL, 0, detail, 1);
+		emit_path_event(EVENT_FILE_MODIFIED, &m, NULL, 0,
+				OPEN_FLAGS_DETAIL(), 1);
 	}
+#undef OPEN_FLAGS_DETAIL
 	fdstate_track(fd, &m, reported, open_may(flags));
 out:
 	shim_leave();
 	errno = saved_errno;
+	return fd;
+}
+
+/*
+ * Every entry point: a path no rule can match goes straight to libc, with
+ * only the forgetting of what the new descriptor number was.
+ */
+static inline __attribute__((always_inline)) int
+open_entry(enum open_entry entry, int dirfd, const char *path, int flags,
+	   mode_t mode)
+{
+	int fd;
+
+	if (!shim_path_passes(path))
+		return open_audited(entry, dirfd, path, flags, mode);
+	fd = open_real(entry, dirfd, path, flags, mode);
+	if (fd >= 0)
+		fdstate_close(fd);      /* a new description: not PHI */
 	return fd;
 }
 
@@ -131,7 +154,7 @@ SHIM_EXPORT int open(const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	OPEN_MODE_ARG(flags, mode);
-	return open_audited(OPEN_ENTRY_OPEN, AT_FDCWD, path, flags, mode);
+	return open_entry(OPEN_ENTRY_OPEN, AT_FDCWD, path, flags, mode);
 }
 
 SHIM_EXPORT int open64(const char *path, int flags, ...)
@@ -139,7 +162,7 @@ SHIM_EXPORT int open64(const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	OPEN_MODE_ARG(flags, mode);
-	return open_audited(OPEN_ENTRY_OPEN64, AT_FDCWD, path, flags, mode);
+	return open_entry(OPEN_ENTRY_OPEN64, AT_FDCWD, path, flags, mode);
 }
 
 SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
@@ -147,7 +170,7 @@ SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	OPEN_MODE_ARG(flags, mode);
-	return open_audited(OPEN_ENTRY_OPENAT, dirfd, path, flags, mode);
+	return open_entry(OPEN_ENTRY_OPENAT, dirfd, path, flags, mode);
 }
 
 SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
@@ -155,37 +178,37 @@ SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	OPEN_MODE_ARG(flags, mode);
-	return open_audited(OPEN_ENTRY_OPENAT64, dirfd, path, flags, mode);
+	return open_entry(OPEN_ENTRY_OPENAT64, dirfd, path, flags, mode);
 }
 
 SHIM_EXPORT int creat(const char *path, mode_t mode)
 {
-	return open_audited(OPEN_ENTRY_CREAT, AT_FDCWD, path,
+	return open_entry(OPEN_ENTRY_CREAT, AT_FDCWD, path,
 			    O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
 SHIM_EXPORT int creat64(const char *path, mode_t mode)
 {
-	return open_audited(OPEN_ENTRY_CREAT64, AT_FDCWD, path,
+	return open_entry(OPEN_ENTRY_CREAT64, AT_FDCWD, path,
 			    O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
 SHIM_EXPORT int __open_2(const char *path, int flags)
 {
-	return open_audited(OPEN_ENTRY_OPEN_2, AT_FDCWD, path, flags, 0);
+	return open_entry(OPEN_ENTRY_OPEN_2, AT_FDCWD, path, flags, 0);
 }
 
 SHIM_EXPORT int __open64_2(const char *path, int flags)
 {
-	return open_audited(OPEN_ENTRY_OPEN64_2, AT_FDCWD, path, flags, 0);
+	return open_entry(OPEN_ENTRY_OPEN64_2, AT_FDCWD, path, flags, 0);
 }
 
 SHIM_EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	return open_audited(OPEN_ENTRY_OPENAT_2, dirfd, path, flags, 0);
+	return open_entry(OPEN_ENTRY_OPENAT_2, dirfd, path, flags, 0);
 }
 
 SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-	return open_audited(OPEN_ENTRY_OPENAT64_2, dirfd, path, flags, 0);
+	return open_entry(OPEN_ENTRY_OPENAT64_2, dirfd, path, flags, 0);
 }

@@ -6,7 +6,8 @@
  * ftruncate, and the copies that move data without read/write
  * (copy_file_range, sendfile: how cp and cat copy; splice).
  *
- * A descriptor that is not an open PHI file costs one table load. For a PHI
+ * A descriptor that is not an open PHI file (nor a PHI socket) costs one
+ * table load. For a PHI
  * file the first successful read reports Viewed and the first successful
  * write or truncation reports Modified, once per open file description
  * (never Modified for a file this description created). In deny mode the
@@ -92,6 +93,8 @@ void rw_after(struct phi_file *f, unsigned bit, int succeeded)
 
 SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
 {
+	if (!fdstate_known(fd))          /* neither a PHI file nor socket */
+		return REAL(read)(fd, buf, count);
 	if (netstate_is_socket(fd))
 		return net_read(fd, buf, count);
 	RW_WRAP(fd, FD_REPORTED_VIEWED, ssize_t, REAL(read)(fd, buf, count),
@@ -100,6 +103,8 @@ SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
 
 SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t count, size_t buf_size)
 {
+	if (!fdstate_known(fd))          /* neither a PHI file nor socket */
+		return REAL(__read_chk)(fd, buf, count, buf_size);
 	if (netstate_is_socket(fd))
 		return net_read_chk(fd, buf, count, buf_size);
 	RW_WRAP(fd, FD_REPORTED_VIEWED, ssize_t,
@@ -135,6 +140,8 @@ SHIM_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t count,
 
 SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
+	if (!fdstate_known(fd))          /* neither a PHI file nor socket */
+		return REAL(readv)(fd, iov, iovcnt);
 	if (netstate_is_socket(fd))
 		return net_readv(fd, iov, iovcnt);
 	RW_WRAP(fd, FD_REPORTED_VIEWED, ssize_t, REAL(readv)(fd, iov, iovcnt),
@@ -171,6 +178,8 @@ SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt,
 
 SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
 {
+	if (!fdstate_known(fd))          /* neither a PHI file nor socket */
+		return REAL(write)(fd, buf, count);
 	if (netstate_is_socket(fd))
 		return net_write(fd, buf, count);
 	RW_WRAP(fd, FD_REPORTED_MODIFIED, ssize_t, REAL(write)(fd, buf, count),
@@ -192,6 +201,8 @@ SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count,
 
 SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
+	if (!fdstate_known(fd))          /* neither a PHI file nor socket */
+		return REAL(writev)(fd, iov, iovcnt);
 	if (netstate_is_socket(fd))
 		return net_writev(fd, iov, iovcnt);
 	RW_WRAP(fd, FD_REPORTED_MODIFIED, ssize_t, REAL(writev)(fd, iov, iovcnt),
