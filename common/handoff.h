@@ -7,17 +7,31 @@
  * its first PHI event and sends one hello message:
  *   0  8  magic "PHTHELLO"
  *   8  4  protocol version (HANDOFF_VERSION = 1), little endian
- *   12 4  flags, zero
+ *   12 4  flags: zero, or HANDOFF_FLAG_MAPPED (the shim asks for a spool
+ *          file it can map; a collector that cannot offer one answers as
+ *          for zero flags)
  * The collector takes the peer's pid, uid and gid from the kernel
  * (SO_PEERCRED), creates a spool file for it (spool.h) in a directory the
  * peer cannot list, writes the header and answers with one message:
  *   0  8  magic "PHTREADY"
  *   8  4  protocol version, little endian
  *   12 4  status: 0, or a positive errno saying why there is no spool file
- * carrying, when the status is 0, exactly one descriptor (SCM_RIGHTS): the
- * spool file opened O_WRONLY | O_APPEND. The shim then closes the socket and
- * appends frames to that descriptor. Anything else is a protocol error and
- * the connection is closed.
+ * carrying, when the status is 0, descriptors (SCM_RIGHTS), either
+ *   one:   the spool file opened O_WRONLY | O_APPEND; the shim appends
+ *          frames to it with write(); or, only when the hello asked for it,
+ *   three: [0] the spool file opened O_RDWR (not O_APPEND), header written,
+ *              for the shim to map and grow (fallocate) itself;
+ *          [1] the collector's wake page: a memfd of exactly
+ *              HANDOFF_WAKE_PAGE_BYTES sealed with F_SEAL_SHRINK |
+ *              F_SEAL_GROW | F_SEAL_FUTURE_WRITE (plus F_SEAL_SEAL), which
+ *              the shim maps read-only; its first 32-bit word is non-zero
+ *              while the collector sleeps;
+ *          [2] the collector's eventfd (non-blocking): after publishing a
+ *              frame the shim reads the wake word (after a full fence) and,
+ *              only when it is set, writes 1 to it.
+ * The shim then closes the socket. Anything else is a protocol error and
+ * the connection is closed (the shim checks type, count, size and seals of
+ * every descriptor and closes what it does not use).
  */
 #ifndef PHITRAIL_HANDOFF_H
 #define PHITRAIL_HANDOFF_H
@@ -27,6 +41,9 @@
 #define HANDOFF_READY_MAGIC "PHTREADY"
 #define HANDOFF_MESSAGE_BYTES 16
 #define HANDOFF_REPLY_TIMEOUT_MS 500     /* the shim's one bounded wait */
+#define HANDOFF_FLAG_MAPPED 0x1u          /* hello: map the spool file */
+#define HANDOFF_WAKE_PAGE_BYTES 4096
+#define HANDOFF_MAPPED_FDS 3
 
 /* Fallback spool directory, under the configured spool directory. */
 #define SPOOL_DIR_ACTIVE "active"        /* collector-created files, 0700 */

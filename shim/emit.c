@@ -1,8 +1,10 @@
 /*
  * emit.c - owns turning one audited event into one spool frame: fills a
  * struct record (every schema field that applies), encodes it on the stack
- * with record_encode, prefixes the frame header and hands both to the
- * spool descriptor with ONE write(), so a frame is never interleaved with
+ * with record_encode and prefixes the frame header; the frame goes into
+ * the mapped spool file (spoolmap.c: one compare-and-swap and a copy, the
+ * seq taken with the reservation) or, when there is none, to the spool
+ * descriptor with ONE write(), so a frame is never interleaved with
  * another thread's.
  *
  * Never allocates, never prints; the caller holds the shim's guard and
@@ -22,6 +24,7 @@
 #include "real.h"
 #include "shim.h"
 #include "spool.h"
+#include "spoolmap.h"
 
 static int64_t emit_seq;                   /* atomic, per process */
 static int64_t emit_lost;                  /* atomic: records not handed off */
@@ -59,6 +62,21 @@ void emit_atfork_child(void)
 	emit_seq = 0;
 	emit_lost = 0;        /* the parent reports its own */
 	emit_denied = 0;
+}
+
+int64_t emit_seq_peek(void)
+{
+	return __atomic_load_n(&emit_seq, __ATOMIC_ACQUIRE);
+}
+
+void emit_seq_advance(int64_t next)
+{
+	int64_t now = __atomic_load_n(&emit_seq, __ATOMIC_RELAXED);
+
+	while (now < next && !__atomic_compare_exchange_n(&emit_seq, &now, next, 1,
+							  __ATOMIC_ACQ_REL,
+							  __ATOMIC_RELAXED))
+		;
 }
 
 void emit_note_denied(void)
@@ -134,7 +152,18 @@ const char *emit_open_flags(int flags, char *buf, size_t size)
 static void emit_fill(struct record *r, const struct emit_event *ev,
 		      const struct identity *id, char *errbuf, size_t errsize)
 {
-	record_init(r);
+	/*
+	 * Every field of struct record set here, instead of record_init's
+	 * clearing of the whole struct (the detail array is most of it):
+	 * entries past detail_count are never read.
+	 */
+	r->rule = NULL;
+	r->seq = RECORD_ABSENT;
+	r->detail_count = 0;
+	r->id = RECORD_ABSENT;
+	r->received_sec = RECORD_ABSENT;
+	r->received_nsec = 0;
+	r->identity = NULL;
 	r->workspace_id = shim_config.workspace_id;
 	r->actor_user_id = id->actor;
 	r->event_type = ev->type;
@@ -160,54 +189,92 @@ static void emit_fill(struct record *r, const struct emit_event *ev,
 		r->detail[r->detail_count++] = ev->detail[i];
 }
 
+/* One record being handed off, and the counts its last encoding carried. */
+struct emit_attempt {
+	struct record *r;
+	size_t own_details;
+	int64_t lost, denied;
+};
+
+/* spoolmap_encode_fn: the whole frame for a->r with seq. */
+static long emit_encode_frame(void *context, int64_t seq, unsigned char *frame,
+			      size_t cap)
+{
+	struct emit_attempt *a = context;
+	struct record *r = a->r;
+	const struct record_prefix *prefix;
+	long len;
+
+	if (cap <= SPOOL_FRAME_HEADER_BYTES)
+		return -EINVAL;
+	r->seq = seq;
+	a->lost = __atomic_load_n(&emit_lost, __ATOMIC_RELAXED);
+	a->denied = __atomic_load_n(&emit_denied, __ATOMIC_RELAXED);
+	r->detail_count = a->own_details;
+	emit_add_counts(r, a->lost, a->denied);
+	prefix = emit_prefix_for(r);
+	cap -= SPOOL_FRAME_HEADER_BYTES;
+	if (cap > RECORD_MAX_BYTES)
+		cap = RECORD_MAX_BYTES;
+	if (prefix != NULL)
+		len = record_encode_with_prefix(r, prefix,
+						frame + SPOOL_FRAME_HEADER_BYTES, cap);
+	else
+		len = record_encode(r, frame + SPOOL_FRAME_HEADER_BYTES, cap);
+	if (len <= 0)
+		return len < 0 ? len : -EINVAL;
+	spool_frame_header_encode(frame + SPOOL_FRAME_HEADER_BYTES, (uint32_t)len,
+				  frame);
+	return SPOOL_FRAME_HEADER_BYTES + len;
+}
+
+/* Reported: only what this record carried is taken off. */
+static void emit_counts_reported(const struct emit_attempt *a)
+{
+	if (a->lost > 0)
+		__atomic_fetch_sub(&emit_lost, a->lost, __ATOMIC_RELAXED);
+	if (a->denied > 0)
+		__atomic_fetch_sub(&emit_denied, a->denied, __ATOMIC_RELAXED);
+}
+
 /* One attempt chain for r; 0, or a negative errno with *cut set when the
  * loss is reported another way (a frame cut short, a seq gap). */
 static int emit_write(struct record *r, int *cut)
 {
 	unsigned char frame[SPOOL_FRAME_HEADER_BYTES + RECORD_MAX_BYTES];
-	size_t own_details = r->detail_count;
-	const struct record_prefix *prefix;
-	int64_t lost, denied;
+	struct emit_attempt a = { .r = r, .own_details = r->detail_count };
 	long len;
-	int fd, attempt;
+	int fd, rc, writes = 0, rounds;
 
-	for (attempt = 0; attempt < 2; attempt++) {
+	for (rounds = 0; rounds < 4 && writes < 2; rounds++) {
 		ssize_t n;
 
+		rc = spoolmap_append(emit_encode_frame, &a);
+		if (rc == 0) {
+			emit_counts_reported(&a);
+			return 0;
+		}
+		if (rc != -ENODEV)
+			return rc;            /* no seq taken: counted lost */
 		fd = handoff_spool_fd();
 		if (fd < 0)
 			return fd;
-		if (attempt == 0)
-			r->seq = __atomic_fetch_add(&emit_seq, 1, __ATOMIC_RELAXED);
-		lost = __atomic_load_n(&emit_lost, __ATOMIC_RELAXED);
-		denied = __atomic_load_n(&emit_denied, __ATOMIC_RELAXED);
-		r->detail_count = own_details;
-		emit_add_counts(r, lost, denied);
-		prefix = emit_prefix_for(r);
-		if (prefix != NULL)
-			len = record_encode_with_prefix(r, prefix,
-					frame + SPOOL_FRAME_HEADER_BYTES,
-					RECORD_MAX_BYTES);
-		else
-			len = record_encode(r, frame + SPOOL_FRAME_HEADER_BYTES,
-					    RECORD_MAX_BYTES);
+		if (spoolmap_active())
+			continue;             /* a mapped file just came */
+		len = emit_encode_frame(&a, writes == 0 ?
+					__atomic_fetch_add(&emit_seq, 1,
+							   __ATOMIC_RELAXED) : r->seq,
+					frame, sizeof(frame));
 		if (len <= 0) {
-			*cut = 1;         /* its seq is taken: the gap reports it */
+			*cut = writes == 0;   /* its seq is taken: the gap reports it */
 			return len < 0 ? (int)len : -EINVAL;
 		}
-		spool_frame_header_encode(frame + SPOOL_FRAME_HEADER_BYTES,
-					  (uint32_t)len, frame);
+		writes++;
 		do {
-			n = REAL(write)(fd, frame,
-					SPOOL_FRAME_HEADER_BYTES + (size_t)len);
+			n = REAL(write)(fd, frame, (size_t)len);
 		} while (n < 0 && errno == EINTR);
-		if (n == SPOOL_FRAME_HEADER_BYTES + len) {
-			/* Reported: only what this record carried is taken off. */
-			if (lost > 0)
-				__atomic_fetch_sub(&emit_lost, lost, __ATOMIC_RELAXED);
-			if (denied > 0)
-				__atomic_fetch_sub(&emit_denied, denied,
-						   __ATOMIC_RELAXED);
+		if (n == len) {
+			emit_counts_reported(&a);
 			return 0;
 		}
 		if (n < 0 && errno == EBADF)

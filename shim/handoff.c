@@ -3,9 +3,12 @@
  * and how it is obtained.
  *
  * On the first record: connect a non-blocking SOCK_SEQPACKET socket to the
- * collector's ingest socket, send the hello, wait at most
+ * collector's ingest socket, send the hello (asking for a mapped spool file
+ * unless spoolmap.c gave mapping up), wait at most
  * HANDOFF_REPLY_TIMEOUT_MS for the reply carrying the spool file
- * (SCM_RIGHTS, handoff.h), close the socket. If the collector is not there
+ * (SCM_RIGHTS, handoff.h), close the socket. A mapped reply's descriptors
+ * go to spoolmap.c; if it cannot use them the file is appended to with
+ * write() like any other (O_APPEND set here). If the collector is not there
  * and on_collector_down = spool, create our own fallback spool file
  * <spool>/incoming/<pid>.<start>.<random>.spool (header flagged
  * SPOOL_FLAG_FALLBACK) and keep it for the rest of the process's life.
@@ -34,6 +37,7 @@
 #include "real.h"
 #include "shim.h"
 #include "spool.h"
+#include "spoolmap.h"
 
 #define HANDOFF_FD_FLOOR 512
 #define HANDOFF_MAX_FDS 4                   /* cmsg room, to spot extras */
@@ -98,8 +102,12 @@ static int handoff_wait_reply(int sock)
 	}
 }
 
-/* Receives the reply; returns the spool descriptor or a negative errno. */
-static int handoff_receive(int sock)
+/*
+ * Receives the reply; returns the spool descriptor or a negative errno.
+ * A mapped reply (only when asked) also gives *page_fd and *event_fd, else
+ * they stay -1.
+ */
+static int handoff_receive(int sock, int asked_mapped, int *page_fd, int *event_fd)
 {
 	unsigned char reply[HANDOFF_MESSAGE_BYTES + 1];
 	union {
@@ -142,6 +150,14 @@ static int handoff_receive(int sock)
 		rc = -(int)(handoff_get_le32(reply + 12) & 0xffff);
 		goto out;
 	}
+	if (nfds == HANDOFF_MAPPED_FDS && asked_mapped) {
+		/* spoolmap_attach checks all three */
+		rc = fds[0];
+		*page_fd = fds[1];
+		*event_fd = fds[2];
+		nfds = 0;
+		goto out;
+	}
 	if (nfds != 1)
 		goto out;
 	{
@@ -160,9 +176,11 @@ out:
 	return rc;
 }
 
-/* Asks the collector for a spool file: its descriptor or a negative errno. */
-static int handoff_connect(void)
+/* Asks the collector for a spool file: its descriptor or a negative errno
+ * (and, for a mapped one, the wake descriptors: handoff_receive). */
+static int handoff_connect(int *page_fd, int *event_fd)
 {
+	uint32_t flags = spoolmap_wanted() ? HANDOFF_FLAG_MAPPED : 0;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	unsigned char hello[HANDOFF_MESSAGE_BYTES];
 	int sock, rc;
@@ -181,14 +199,15 @@ static int handoff_connect(void)
 	}
 	memcpy(hello, HANDOFF_HELLO_MAGIC, 8);
 	handoff_put_le32(hello + 8, HANDOFF_VERSION);
-	handoff_put_le32(hello + 12, 0);
+	handoff_put_le32(hello + 12, flags);
 	if (send(sock, hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
 		rc = errno != 0 ? -errno : -EPROTO;
 		goto out;
 	}
 	rc = handoff_wait_reply(sock);
 	if (rc == 0)
-		rc = handoff_receive(sock);
+		rc = handoff_receive(sock, flags & HANDOFF_FLAG_MAPPED, page_fd,
+				     event_fd);
 out:
 	REAL(close)(sock);
 	return rc;
@@ -258,8 +277,13 @@ static int handoff_fallback(void)
 		n = REAL(write)(fd, header, sizeof(header));
 	} while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof(header)) {
+		int err = n < 0 ? -errno : -EIO;
+
+		/* Ours (O_EXCL): no headerless file left for the collector to
+		 * take for tampering (a full disk, typically). */
+		REAL(unlink)(path);
 		REAL(close)(fd);
-		return n < 0 ? -errno : -EIO;
+		return err;
 	}
 	return fd;
 }
@@ -267,6 +291,7 @@ static int handoff_fallback(void)
 int handoff_spool_fd(void)
 {
 	int fd = __atomic_load_n(&handoff_fd, __ATOMIC_ACQUIRE);
+	int page_fd = -1, event_fd = -1;
 
 	if (fd >= 0)
 		return fd;
@@ -280,11 +305,23 @@ int handoff_spool_fd(void)
 	fd = __atomic_load_n(&handoff_fd, __ATOMIC_ACQUIRE);
 	if (fd >= 0)
 		goto out;
-	fd = handoff_connect();
+	spoolmap_retire();            /* its file is not ours any more */
+	fd = handoff_connect(&page_fd, &event_fd);
 	if (fd < 0 && shim_config.on_collector_down == CONFIG_ON_DOWN_SPOOL)
 		fd = handoff_fallback();
 	if (fd >= 0) {
 		fd = handoff_move_up(fd);
+		if (page_fd >= 0 &&
+		    spoolmap_attach(fd, page_fd, event_fd, HANDOFF_FD_FLOOR) < 0) {
+			/* Not mappable here: append with write(), as ever. */
+			int fl = REAL(fcntl)(fd, F_GETFL);
+
+			if (fl < 0 || REAL(fcntl)(fd, F_SETFL, fl | O_APPEND) < 0) {
+				REAL(close)(fd);
+				fd = -EIO;
+				goto out;
+			}
+		}
 		__atomic_store_n(&handoff_fd, fd, __ATOMIC_RELEASE);
 	}
 out:
@@ -294,16 +331,19 @@ out:
 
 int handoff_owns_fd(int fd)
 {
-	return fd >= 0 && __atomic_load_n(&handoff_fd, __ATOMIC_RELAXED) == fd;
+	return fd >= 0 && (__atomic_load_n(&handoff_fd, __ATOMIC_RELAXED) == fd ||
+			   spoolmap_owns_fd(fd));
 }
 
 void handoff_fd_gone(int fd)
 {
 	int mine = fd;
 
-	if (fd >= 0)
-		__atomic_compare_exchange_n(&handoff_fd, &mine, -1, 0,
-					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	if (fd < 0)
+		return;
+	__atomic_compare_exchange_n(&handoff_fd, &mine, -1, 0,
+				    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	spoolmap_fds_gone((unsigned)fd, (unsigned)fd);
 }
 
 void handoff_range_gone(unsigned first, unsigned last)
@@ -312,6 +352,7 @@ void handoff_range_gone(unsigned first, unsigned last)
 
 	if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last)
 		handoff_fd_gone(fd);
+	spoolmap_fds_gone(first, last);
 }
 
 void handoff_abandon(int fd)
@@ -331,4 +372,5 @@ void handoff_atfork_child(void)
 	pthread_mutex_init(&handoff_lock, NULL);
 	if (fd >= 0)
 		REAL(close)(fd);
+	spoolmap_atfork_child();
 }
