@@ -19,6 +19,14 @@
  *     the reason and the offset, is counted, and reading goes on;
  *   - records and the offsets after them are committed together; a failed
  *     commit rolls every file back to its committed offset and retries;
+ *   - a zero length word ends the data for now (a mapped writer's file
+ *     is preallocated with zeros, so its size says nothing: a first small
+ *     read tells an idle file); a bad frame of a live writer is read once
+ *     more before it is called damaged (the kernel's copy may see a mapped
+ *     frame being published out of order); once the writer is gone, a
+ *     zero length word followed by anything but zeros is a frame reserved
+ *     and never written: reading goes on at the next valid frame and the
+ *     skipped record(s) are reported lost, never silently dropped;
  *   - a file is deleted (then its progress row) only after everything read
  *     from it is committed and its writer (pid + start time) is gone;
  *   - only incoming/ names ending in ".spool" are adopted, and never an
@@ -50,6 +58,7 @@
 #include "spool.h"
 
 #define READ_BUFFER_BYTES (256 * 1024)          /* >= one largest frame */
+#define PEEK_BYTES 4096                         /* first look at a file */
 #define READ_BUDGET_BYTES (4 * 1024 * 1024)     /* per file per pass */
 #define ALIVE_CHECK_MS 1000
 #define RESCAN_MS 5000
@@ -85,6 +94,7 @@ static struct {
 	char host[256];
 	int64_t retry_after_ms, last_rescan_ms;
 	int rescan_wanted;
+	uint64_t frames_this_pass;      /* frames read by follow_process */
 	struct follow_counters counters;
 	unsigned char buffer[READ_BUFFER_BYTES];
 	char arena[RECORD_ARENA_BYTES];
@@ -343,14 +353,72 @@ static int file_condemn(struct followed_file *f, const char *reason, int64_t off
 }
 
 /*
+ * The writer is gone and the frame at f's offset was never published (its
+ * length word is 0): a thread of a mapped writer had reserved it and died
+ * with the process before writing it, or this is the preallocated zero end
+ * of the file. Looks for a valid frame after it (length in range, checksum
+ * and record both good). Returns 1 when one is found (offset moved to it,
+ * the skipped record(s) reported lost), 0 when none is (a reported loss if
+ * anything but zeros follows), or a store error.
+ */
+static int file_skip_unpublished(struct followed_file *f, int64_t size)
+{
+	const size_t keep = SPOOL_FRAME_HEADER_BYTES + SPOOL_MAX_PAYLOAD;
+	int64_t at = f->progress.offset + SPOOL_FRAME_HEADER_BYTES + 1, from;
+	int nonzero = 0;
+
+	while (at < size) {
+		ssize_t n = pread(f->fd, F.buffer, sizeof(F.buffer), at);
+		size_t limit, i;
+
+		if (n <= 0)
+			break;
+		/* Positions whose whole largest frame is in this chunk, or all
+		 * of them in the last chunk; the next chunk starts at limit. */
+		limit = at + n >= size || (size_t)n <= keep ? (size_t)n :
+			(size_t)n - keep;
+		for (i = 0; i < limit; i++) {
+			const unsigned char *payload;
+			uint32_t payload_len;
+			struct record r;
+			int64_t count;
+
+			if (F.buffer[i] != 0)
+				nonzero = 1;
+			if (spool_frame_decode(F.buffer + i, (size_t)n - i, &payload,
+					       &payload_len, NULL) <= 0 ||
+			    record_decode(payload, payload_len, &r, F.arena,
+					  sizeof(F.arena), NULL) < 0)
+				continue;
+			from = f->progress.next_seq;
+			count = from >= 0 && r.seq != RECORD_ABSENT && r.seq > from ?
+				r.seq - from : 1;
+			if (from >= 0 && r.seq != RECORD_ABSENT && r.seq > from)
+				f->progress.next_seq = r.seq;  /* reported here */
+			f->progress.offset = at + (int64_t)i;
+			f->progress_changed = 1;
+			return store_lost(f, count, from, "frame reserved but never "
+					  "written by a writer that is gone") < 0 ? -EIO : 1;
+		}
+		at += (int64_t)limit;
+	}
+	if (!nonzero)
+		return 0;                 /* the preallocated end: nothing lost */
+	return store_lost(f, 1, f->progress.next_seq, "frame cut short (never "
+			  "published by a writer that is gone)");
+}
+
+/*
  * Reads f from its offset: stores every whole frame, stops at the end of
- * the data. Returns 0 or a store error (the transaction must be abandoned).
+ * the data (a zero length word: a mapped file is preallocated with zeros,
+ * so its size says nothing). Returns 0 or a store error (the transaction
+ * must be abandoned).
  */
 static int file_read(struct followed_file *f)
 {
 	size_t budget = READ_BUDGET_BYTES;
 	struct stat st;
-	int rc = 0;
+	int rc = 0, retried = 0;
 
 	f->dirty = 0;
 	if (f->quarantine || f->finished)
@@ -359,13 +427,23 @@ static int file_read(struct followed_file *f)
 		return 0;
 	if (st.st_size < f->progress.offset)
 		return file_condemn(f, "file shrank", (int64_t)st.st_size);
+read_on:
 	while (f->progress.offset < st.st_size && budget > 0) {
 		size_t want = (size_t)(st.st_size - f->progress.offset), pos = 0;
+		const unsigned char *peek_payload;
+		uint32_t peek_len;
 		ssize_t n;
 
 		if (want > sizeof(F.buffer))
 			want = sizeof(F.buffer);
-		n = pread(f->fd, F.buffer, want, f->progress.offset);
+		/* A look first: an idle file costs one small read. */
+		n = pread(f->fd, F.buffer, want < PEEK_BYTES ? want : PEEK_BYTES,
+			  f->progress.offset);
+		if (n <= 0 || spool_frame_decode(F.buffer, (size_t)n, &peek_payload,
+						 &peek_len, NULL) == 0)
+			break;
+		if (want > (size_t)n)
+			n = pread(f->fd, F.buffer, want, f->progress.offset);
 		if (n <= 0)
 			break;
 		for (;;) {
@@ -376,11 +454,29 @@ static int file_read(struct followed_file *f)
 
 			k = spool_frame_decode(F.buffer + pos, (size_t)n - pos,
 					       &payload, &payload_len, &why);
+			if (k == -EBADMSG && !f->writer_gone && !retried) {
+				/*
+				 * The kernel's copy may have seen a frame of a
+				 * mapped writer being published out of order (the
+				 * length before the bytes it covers): read it once
+				 * more before calling it damaged.
+				 */
+				ssize_t m = pread(f->fd, F.buffer + pos, (size_t)n - pos,
+						  f->progress.offset);
+
+				retried = 1;
+				if (m <= 0)
+					break;
+				n = (ssize_t)pos + m;
+				continue;
+			}
 			if (k == -EBADMSG)
 				return file_condemn(f, why ? why : "bad frame",
 						    f->progress.offset);
 			if (k <= 0)
 				break;
+			retried = 0;
+			F.frames_this_pass++;
 			rc = file_store_payload(f, payload, payload_len, f->progress.offset);
 			if (rc < 0)
 				return rc;
@@ -414,12 +510,25 @@ static int file_read(struct followed_file *f)
 			ssize_t n = pread(f->fd, F.buffer, sizeof(F.buffer),
 					  f->progress.offset);
 
-			if (n > 0 && spool_frame_decode(F.buffer, (size_t)n, &payload,
-							&payload_len, &why) == -EAGAIN) {
+			long k = n > 0 ? spool_frame_decode(F.buffer, (size_t)n,
+							    &payload, &payload_len,
+							    &why) : 1;
+
+			if (k == -EAGAIN) {
 				rc = store_lost(f, 1, f->progress.next_seq,
 						"frame cut short");
 				if (rc < 0)
 					return rc;
+			} else if (k == 0) {
+				rc = file_skip_unpublished(f, (int64_t)st.st_size);
+				if (rc < 0)
+					return rc;
+				if (rc == 1 && budget > 0)
+					goto read_on;   /* from the frame found */
+				if (rc == 1) {
+					f->dirty = 1;   /* next pass */
+					return file_save_progress(f);
+				}
 			}
 		}
 		/* The row stays (at the end) until the file is deleted. */
@@ -533,14 +642,15 @@ static void commit_and_reap(void)
 		files_reap();
 }
 
-void follow_process(void)
+int follow_process(void)
 {
 	struct followed_file *f;
 	int64_t now = monotonic_ms();
 	int rc, more = 1, rounds = 0;
 
+	F.frames_this_pass = 0;
 	if (now < F.retry_after_ms)
-		return;
+		return 0;
 	while (more && rounds++ < 4) {
 		more = 0;
 		for (f = F.files; f != NULL; f = f->next) {
@@ -549,7 +659,7 @@ void follow_process(void)
 			rc = file_read(f);
 			if (rc < 0) {
 				abandon_transaction(rc, "write to");
-				return;
+				return 0;
 			}
 			more |= f->dirty;
 		}
@@ -558,6 +668,16 @@ void follow_process(void)
 		commit_and_reap();
 	else if (!store_in_transaction(F.store))
 		files_reap();
+	return F.frames_this_pass > INT32_MAX ? INT32_MAX : (int)F.frames_this_pass;
+}
+
+int follow_pass(void)
+{
+	struct followed_file *f;
+
+	for (f = F.files; f != NULL; f = f->next)
+		f->dirty = 1;
+	return follow_process();
 }
 
 int follow_ms_until_due(void)

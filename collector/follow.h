@@ -43,8 +43,16 @@ int follow_active_dirfd(void);
 int follow_register_active(const char *base, int fd,
 			   const struct writer_identity *who, uint32_t flags);
 
-/* Reads every file with news, commits when due. Call after each loop round. */
-void follow_process(void);
+/*
+ * Reads every file with news, commits when due. Call after each loop round.
+ * Returns the number of frames read.
+ */
+int follow_process(void);
+/*
+ * Looks at every file (mapped writers publish without an inotify event),
+ * then as follow_process. Returns the number of frames read.
+ */
+int follow_pass(void);
 /* The safety net: every FOLLOW_TICK_MS. Liveness, rescans, commits. */
 void follow_tick(void);
 /* Milliseconds until a commit is due (-1: nothing pending). */

@@ -7,7 +7,9 @@
  * (SO_PEERCRED, then /proc: start time, loginuid, session, exe, checked
  * against the live connection and the peer's uid), and the creation of its
  * spool file in active/: O_EXCL, 0600, header with SPOOL_FLAG_COLLECTOR,
- * progress row committed BEFORE the O_WRONLY|O_APPEND descriptor is sent.
+ * progress row committed BEFORE the O_WRONLY|O_APPEND descriptor is sent
+ * (or, when the hello asks for a mapped spool file and wake.c is ready, the
+ * O_RDWR descriptor with the wake page and eventfd: handoff.h).
  * Must never block (every socket is non-blocking), never believe anything
  * the peer says beyond the hello's magic and version, and never keep a
  * connection after the reply.
@@ -36,6 +38,7 @@
 #include "log.h"
 #include "loop.h"
 #include "spool.h"
+#include "wake.h"
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
@@ -75,12 +78,12 @@ static void connection_close(struct pending_connection *c)
 	c->watch.fd = -1;
 }
 
-/* The PHTREADY reply, with the descriptor when status is 0. */
-static int send_reply(int sock, uint32_t status, int fd)
+/* The PHTREADY reply, with the descriptors (nfds) when status is 0. */
+static int send_reply(int sock, uint32_t status, const int *fds, size_t nfds)
 {
 	unsigned char msg[HANDOFF_MESSAGE_BYTES];
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * HANDOFF_MAPPED_FDS)];
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
@@ -93,13 +96,15 @@ static int send_reply(int sock, uint32_t status, int fd)
 		struct cmsghdr *cm;
 
 		memset(&control, 0, sizeof(control));
+		if (nfds < 1 || nfds > HANDOFF_MAPPED_FDS)
+			return -EINVAL;
 		mh.msg_control = control.buf;
-		mh.msg_controllen = sizeof(control.buf);
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
 	}
 	if (sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(msg))
 		return -errno;
@@ -143,10 +148,12 @@ static int verify_peer(int sock, struct writer_identity *who)
 
 /*
  * Creates the spool file for who in active/: *read_fd (kept by the
- * collector) and *write_fd (for the writer). 0 or a positive errno.
+ * collector) and *write_fd (for the writer: O_WRONLY|O_APPEND, or O_RDWR
+ * when mapped). 0 or a positive errno.
  */
 static int create_spool_file(const struct writer_identity *who, char *base,
-			     size_t base_size, int *read_fd, int *write_fd)
+			     size_t base_size, int mapped, int *read_fd,
+			     int *write_fd)
 {
 	unsigned char header[SPOOL_HEADER_BYTES];
 	struct spool_header h = { 0 };
@@ -175,7 +182,8 @@ static int create_spool_file(const struct writer_identity *who, char *base,
 	spool_header_encode(&h, header);
 	if (pwrite(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header))
 		goto fail;
-	*write_fd = openat(dirfd, base, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	*write_fd = openat(dirfd, base, (mapped ? O_RDWR : O_WRONLY | O_APPEND) |
+			   O_NOFOLLOW | O_CLOEXEC);
 	if (*write_fd < 0)
 		goto fail;
 	*read_fd = fd;
@@ -226,7 +234,7 @@ static void handle_hello(struct pending_connection *c)
 	struct writer_identity who;
 	char base[128];
 	ssize_t n;
-	int sock = c->watch.fd, read_fd = -1, write_fd = -1, err, rc;
+	int sock = c->watch.fd, read_fd = -1, write_fd = -1, err, rc, mapped;
 
 	n = recv(sock, msg, sizeof(msg), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -253,9 +261,12 @@ static void handle_hello(struct pending_connection *c)
 		connection_close(c);
 		return;
 	}
+	/* Unknown flag bits are ignored: the reply says what was granted. */
+	mapped = (get_le32(msg + 12) & HANDOFF_FLAG_MAPPED) && wake_ready();
 	err = verify_peer(sock, &who);
 	if (err == 0)
-		err = create_spool_file(&who, base, sizeof(base), &read_fd, &write_fd);
+		err = create_spool_file(&who, base, sizeof(base), mapped, &read_fd,
+					&write_fd);
 	if (err == 0) {
 		rc = follow_register_active(base, read_fd, &who, SPOOL_FLAG_COLLECTOR);
 		if (rc < 0)
@@ -265,14 +276,16 @@ static void handle_hello(struct pending_connection *c)
 		I.counters.refused++;
 		daemon_warn("ingest: no spool file for pid %" PRId64 ": %s", who.pid,
 			    strerror(err));
-		(void)send_reply(sock, (uint32_t)err, -1);
-	} else if (send_reply(sock, 0, write_fd) < 0) {
+		(void)send_reply(sock, (uint32_t)err, NULL, 0);
+	} else if (send_reply(sock, 0, (const int[]){ write_fd, wake_page_fd(),
+						     wake_event_fd() },
+			      mapped ? HANDOFF_MAPPED_FDS : 1) < 0) {
 		daemon_warn("ingest: pid %" PRId64 " left before its spool file was sent",
 			    who.pid);
 	} else {
 		I.counters.handed_out++;
-		daemon_debug("ingest: active/%s for pid %" PRId64 " uid %" PRId64, base,
-			     who.pid, who.uid);
+		daemon_debug("ingest: active/%s for pid %" PRId64 " uid %" PRId64
+			     "%s", base, who.pid, who.uid, mapped ? " (mapped)" : "");
 	}
 	if (write_fd >= 0)
 		close(write_fd);

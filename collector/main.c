@@ -8,6 +8,10 @@
  * SIGINT, a timerfd every FOLLOW_TICK_MS as the safety net, epoll via
  * loop.c) and the clean stop (drain, commit, "Audit Collector Stopped",
  * exit 0). setproctitle shows what the collector is doing.
+ * The loop passes over the spool files while passes find frames (mapped
+ * writers publish without a system call); when one finds none it says it
+ * sleeps (wake.c), passes once more, and only then waits in epoll, where a
+ * writer's eventfd signal, inotify, a socket or the timer wakes it.
  * Must never know the ingest or query protocols or the spool format: those
  * live in ingest.c, query_server.c and follow.c.
  */
@@ -39,12 +43,17 @@
 #include "merkle.h"
 #include "query_server.h"
 #include "store.h"
+#include "wake.h"
 
 #ifndef PHITRAIL_VERSION
 #define PHITRAIL_VERSION "0.1.0"
 #endif
 
 static volatile int stopping;
+
+/* A pass that read fewer frames than this waits a little for more. */
+#define BUSY_FEW_FRAMES 64
+#define BUSY_BATCH_WAIT_MS 1
 static struct loop_watch signal_watch = { .fd = -1 }, timer_watch = { .fd = -1 };
 
 static void usage(FILE *out)
@@ -198,7 +207,7 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	struct pidfh *pidfh;
 	pid_t other = -1;
-	int opt, rc, status = 0;
+	int opt, rc, status = 0, frames;
 
 	setproctitle_init(argc, argv, environ);
 	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
@@ -278,6 +287,7 @@ int main(int argc, char **argv)
 		pidfile_remove(pidfh);
 		daemon_fatal("cannot start following %s (see above)", cfg.spool);
 	}
+	(void)wake_start();               /* without it: write() hand-off only */
 	if (ingest_start(&cfg) < 0 || query_server_start(&cfg, store) < 0) {
 		follow_fini();
 		store_close(store);
@@ -289,20 +299,35 @@ int main(int argc, char **argv)
 		    cfg.flush == CONFIG_FLUSH_EVERY_RECORD ? "every-record" : "batch");
 	setproctitle("starting");
 
+	frames = 0;
 	while (!stopping) {
 		int timeout = follow_ms_until_due();
 
 		if (timeout < 0 || timeout > FOLLOW_TICK_MS)
 			timeout = FOLLOW_TICK_MS;
+		if (frames >= BUSY_FEW_FRAMES) {
+			timeout = 0;
+		} else if (frames > 0) {
+			if (timeout > BUSY_BATCH_WAIT_MS)
+				timeout = BUSY_BATCH_WAIT_MS;
+		} else {
+			/* Asleep from here: one more pass sees what was published
+			 * before a writer could read the word. */
+			wake_sleep();
+			if (follow_pass() > 0)
+				timeout = 0;
+		}
 		rc = loop_run_once(timeout);
+		wake_awake();
 		if (rc < 0) {
 			daemon_error("event loop: %s", strerror(-rc));
 			status = 1;
 			break;
 		}
-		follow_process();
+		frames = follow_pass();
 		checkpointer_tick();
 	}
+	wake_awake();
 
 	setproctitle("stopping");
 	ingest_stop();
@@ -316,11 +341,13 @@ int main(int argc, char **argv)
 		const struct follow_counters *fc = follow_counters();
 
 		daemon_info("stopped: %" PRIu64 " record(s) stored, %" PRIu64
-			    " reported lost, %" PRIu64 " spool file(s) quarantined",
-			    fc->records, fc->lost, fc->tampered);
+			    " reported lost, %" PRIu64 " spool file(s) quarantined, "
+			    "woken %llu time(s) by writers of mapped spool files",
+			    fc->records, fc->lost, fc->tampered, wake_signals());
 		(void)checkpointer_stop();
 	}
 	checkpointer_fini();
+	wake_stop();
 	follow_fini();
 	store_close(store);
 	if (signal_watch.fd >= 0)
