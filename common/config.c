@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -316,6 +317,7 @@ static void rule_address(struct parse *p, const char *name, char *value,
 			return;
 		}
 		addr = &cfg->addresses[cfg->address_count];
+		memset(addr, 0, sizeof(*addr));
 		why = NULL;
 		if (strlen(item) >= CONFIG_ADDRESS_MAX)
 			why = "is longer than 255 bytes";
@@ -647,9 +649,21 @@ blank:
 
 /* ---- loading ---- */
 
+/*
+ * The tables (rules, patterns, addresses: nearly all of the struct) are not
+ * cleared: an entry is written whole when it is added and nothing reads past
+ * the counts. The shim's configuration lives in every host process; clearing
+ * it all would make some 300 KiB of it resident there for nothing.
+ */
 void config_defaults(struct config *cfg)
 {
-	memset(cfg, 0, sizeof(*cfg));
+	memset(cfg, 0, offsetof(struct config, rules));
+	cfg->rule_count = 0;
+	cfg->pattern_count = 0;
+	cfg->address_count = 0;
+	memset(cfg->error, 0, sizeof(cfg->error));
+	cfg->error_count = 0;
+	memset(&cfg->path_filter, 0, sizeof(cfg->path_filter));
 	strlcpy(cfg->workspace_id, "default", sizeof(cfg->workspace_id));
 	strlcpy(cfg->socket_path, "/run/phitrail/ingest.sock", sizeof(cfg->socket_path));
 	strlcpy(cfg->query_socket_path, "/run/phitrail/query.sock",
