@@ -553,6 +553,10 @@ int checkpointer_start(const struct config *cfg, struct store *st)
 		return -EIO;
 	}
 	sqlite3_busy_timeout(C.db, 5000);
+	/* Its commits copy the WAL into the file no more often than the
+	 * store's own do (store.h). */
+	(void)sqlite3_exec(C.db, "PRAGMA wal_autocheckpoint = "
+			   STORE_SQL_TEXT(STORE_WAL_CHECKPOINT_PAGES), NULL, NULL, NULL);
 	rc = load_or_create_key();
 	if (rc < 0)
 		return rc;

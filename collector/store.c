@@ -20,7 +20,10 @@
  * id chunk, so ingest touches a bounded part of them at any store size
  * (measured at 10M records: 2.5 KB written and 17 us CPU per record,
  * against 23 KB and 65 us with the unchunked indexes of layout 1, which
- * are replaced once at open). The writer's page cache is 16 MiB.
+ * are replaced once at open). The writer's page cache is 16 MiB; the WAL
+ * is copied into the file every STORE_WAL_CHECKPOINT_PAGES pages (index
+ * pages dirtied by several commits are written to the file once); SQLite's
+ * allocation statistics are off (a mutex pair per allocation).
  * The SQL of records and checkpoints is in common/store_schema.h, shared
  * with the CLI's verifier. The store also keeps the Merkle tree of the
  * committed records (store_tree_committed) in step with every commit.
@@ -233,11 +236,16 @@ int store_open(struct store **out, const char *path, enum config_flush flush,
 	st->first_pending_ms = -1;
 	merkle_builder_init(&st->tree_pending);
 	merkle_builder_init(&st->tree_committed);
+	/* Only possible before SQLite's first use in the process; no harm
+	 * (SQLITE_MISUSE) after. Nothing here reads sqlite3_memory_used. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto sqlite_error;
 	sqlite3_busy_timeout(st->db, 5000);
-	if (sqlite3_exec(st->db, "PRAGMA cache_size = -" STORE_SQL_TEXT(STORE_CACHE_KIB),
+	if (sqlite3_exec(st->db, "PRAGMA cache_size = -" STORE_SQL_TEXT(STORE_CACHE_KIB)
+			 "; PRAGMA wal_autocheckpoint = "
+			 STORE_SQL_TEXT(STORE_WAL_CHECKPOINT_PAGES),
 			 NULL, NULL, NULL) != SQLITE_OK)
 		goto sqlite_error;
 	pragmas = flush == CONFIG_FLUSH_EVERY_RECORD ?
@@ -310,18 +318,26 @@ int64_t store_next_id(const struct store *st)
 	return st->next_id;
 }
 
-/* Runs one reusable statement that returns no rows. */
-static int run_statement(struct store *st, sqlite3_stmt *stmt)
+/* Runs one reusable statement that returns no rows; clear: forget its
+ * bindings after (not needed by one whose every parameter is bound on
+ * every run, like the record insert). */
+static int step_statement(struct store *st, sqlite3_stmt *stmt, int clear)
 {
 	int rc = sqlite3_step(stmt);
 
 	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
+	if (clear)
+		sqlite3_clear_bindings(stmt);
 	if (rc != SQLITE_DONE) {
 		snprintf(st->message, sizeof(st->message), "%s", sqlite3_errmsg(st->db));
 		return sqlite_to_errno(rc) ? sqlite_to_errno(rc) : -EIO;
 	}
 	return 0;
+}
+
+static int run_statement(struct store *st, sqlite3_stmt *stmt)
+{
+	return step_statement(st, stmt, 1);
 }
 
 static int begin_if_needed(struct store *st)
@@ -380,7 +396,7 @@ int store_append(struct store *st, struct record *r)
 	}
 	sqlite3_bind_blob(stmt, 19, st->buffer, (int)len, SQLITE_STATIC);
 	sqlite3_bind_blob(stmt, 20, leaf, sizeof(leaf), SQLITE_STATIC);
-	rc = run_statement(st, stmt);
+	rc = step_statement(st, stmt, 0);
 	if (rc < 0)
 		return rc;
 	(void)merkle_builder_append(&st->tree_pending, leaf);
