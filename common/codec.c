@@ -680,6 +680,34 @@ static bool key_equals(const msgpack_object *key, const char *name)
 	    memcmp(key->via.str.ptr, name, n) == 0;
 }
 
+/* key_equals for a key already known to be a string, without measuring
+ * name past the key's size. */
+static bool string_key_is(const msgpack_object *key, const char *name)
+{
+	size_t n = key->via.str.size;
+
+	return strnlen(name, n + 1) == n && memcmp(key->via.str.ptr, name, n) == 0;
+}
+
+/*
+ * The schema field named by a string key, or RECORD_FIELD_COUNT. Keys are
+ * written in schema order (record_encode), so the field after the previous
+ * key's is tried first: one comparison per key for any record phitrail
+ * wrote, the whole table for any other order.
+ */
+static size_t record_field_find(const msgpack_object *key, size_t expected)
+{
+	size_t k;
+
+	if (expected < RECORD_FIELD_COUNT &&
+	    string_key_is(key, record_fields[expected].key))
+		return expected;
+	for (k = 0; k < RECORD_FIELD_COUNT; k++)
+		if (k != expected && string_key_is(key, record_fields[k].key))
+			return k;
+	return RECORD_FIELD_COUNT;
+}
+
 /* A signed integer that is not the absent marker. */
 static int object_int64(const msgpack_object *o, int64_t *out)
 {
@@ -863,7 +891,7 @@ int record_decode(const void *buf, size_t len, struct record *out,
 	const msgpack_object *root;
 	struct arena a = { arena, arena_size, 0 };
 	uint32_t seen = 0, i;
-	size_t k;
+	size_t k, expected = 0;
 	int rc;
 
 	if (why == NULL)
@@ -899,9 +927,8 @@ int record_decode(const void *buf, size_t len, struct record *out,
 			*why = "record keys must be strings";
 			goto out;
 		}
-		for (k = 0; k < RECORD_FIELD_COUNT; k++)
-			if (key_equals(&kv->key, record_fields[k].key))
-				break;
+		k = record_field_find(&kv->key, expected);
+		expected = k + 1;
 		if (k == RECORD_FIELD_COUNT) {
 			*why = "unknown key in record";
 			goto out;
