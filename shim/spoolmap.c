@@ -321,7 +321,9 @@ int spoolmap_attach(int spool_fd, int page_fd, int event_fd, int floor)
 		__atomic_store_n(&spoolmap_disabled, 1, __ATOMIC_RELAXED);
 		goto fail_locked;
 	}
-	(void)madvise(base, SPOOLMAP_STEP_BYTES, MADV_POPULATE_WRITE);
+	/* Nothing populated yet: most processes write a record or two, and a
+	   page costs its allocation whether populated or faulted in; writers
+	   that go on get each next step populated ahead (spoolmap_step). */
 	high = REAL(fcntl)(event_fd, F_DUPFD_CLOEXEC, floor);
 	if (high >= 0) {
 		REAL(close)(event_fd);
