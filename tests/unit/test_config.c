@@ -579,6 +579,70 @@ static void test_raw_filter(void)
 	CHECK_INT(config_could_match_raw(&cfg, "/srv/../x"), 1);
 }
 
+/* 1 when path has a ".." segment: the plain way, for the test below. */
+static int has_dot_dot_plainly(const char *path)
+{
+	size_t len = strlen(path);
+
+	return strstr(path, "/../") != NULL ||
+		(len >= 3 && strcmp(path + len - 3, "/..") == 0);
+}
+
+/*
+ * The raw filter's ".." search and prefix comparison at every length and
+ * offset around their 16-byte steps: a path that leaves the prefix early
+ * is "maybe" exactly when it has a ".." segment, wherever that lies.
+ */
+static void test_raw_filter_offsets(void)
+{
+	static const char *const tails[] = {
+		"/..", "/../x", "/..x", "/x..", "/.x/..", "/x.", "/...", "/.",
+		"/./..", "", "/../../srv/ehr/patients/1/c", "/a/b/..",
+		/* the ".." followed by more than one 16-byte step */
+		"/../bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+		"/..b/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+		"/.b/../bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+	};
+	char path[256], normal[PATH_MAX];
+	size_t pad, t, n;
+
+	CHECK_INT(load("[rule charts]\n"
+		       "files = /srv/ehr/patients/{patient}/**\n"
+		       "[rule labs]\nfiles = /srv/lab/results/*.hl7\n"), 0);
+	for (pad = 0; pad < 80; pad++) {
+		for (t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+			static const char *const heads[] = {
+				"/srv/ehr/other", "/srv/ehr/patientsX", "/srv/l",
+				"/usr", "/srv/ehr/patients-and-more-to-pass-16",
+			};
+
+			for (size_t h = 0; h < sizeof(heads) / sizeof(heads[0]); h++) {
+				int want, got;
+
+				n = (size_t)snprintf(path, sizeof(path), "%s/", heads[h]);
+				memset(path + n, 'a', pad);
+				n += pad;
+				snprintf(path + n, sizeof(path) - n, "%s", tails[t]);
+				want = has_dot_dot_plainly(path);
+				got = config_could_match_raw(&cfg, path);
+				if (got != want)
+					fprintf(stderr, "raw filter: %s: %d\n", path, got);
+				CHECK_INT(got, want);
+				if (pathglob_normalise(NULL, path, normal,
+						       sizeof(normal)) >= 0 &&
+				    config_match_path(&cfg, normal, NULL, 0) >= 0)
+					CHECK_INT(got, 1);
+			}
+		}
+	}
+	/* the literal prefix cut at every length: "maybe" only when whole */
+	for (n = 2; n <= strlen("/srv/ehr/patients/"); n++) {
+		snprintf(path, n + 1, "%s", "/srv/ehr/patients/");
+		CHECK_INT(config_could_match_raw(&cfg, path),
+			  n == strlen("/srv/ehr/patients/") ? 1 : 0);
+	}
+}
+
 int main(void)
 {
 	RUN(test_design_example);
@@ -596,5 +660,6 @@ int main(void)
 	RUN(test_choose_path);
 	RUN(test_quick_filter);
 	RUN(test_raw_filter);
+	RUN(test_raw_filter_offsets);
 	return unit_done();
 }
