@@ -130,4 +130,12 @@ static inline void *real_lookup(enum real_id id)
 
 #define REAL(name) ((__typeof__(&name))real_lookup(REAL_ID_##name))
 
+/*
+ * The next definition of name if it is resolved already, else NULL: for a
+ * wrapper's fast path that tail-calls libc without a stack frame and
+ * leaves the (rare) unresolved case to its slow path, which uses REAL.
+ */
+#define REAL_IF_RESOLVED(name) ((__typeof__(&name))__atomic_load_n( \
+		&real_table[REAL_ID_##name], __ATOMIC_ACQUIRE))
+
 #endif

@@ -91,9 +91,16 @@ void rw_after(struct phi_file *f, unsigned bit, int succeeded)
 #define RW_WRITE_OK(n) ((n) > 0)
 #define RW_ZERO_OK(n) ((n) == 0)
 
-SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
+/*
+ * read, __read_chk and write run on every descriptor of every program: the
+ * untracked case is two loads and a tail call to libc (no stack frame); a
+ * PHI file or socket, or libc's function not resolved yet, goes on in a
+ * function of its own.
+ */
+static __attribute__((noinline)) ssize_t
+read_tracked(int fd, void *buf, size_t count)
 {
-	if (!fdstate_known(fd))          /* neither a PHI file nor socket */
+	if (!fdstate_known(fd))
 		return REAL(read)(fd, buf, count);
 	if (netstate_is_socket(fd))
 		return net_read(fd, buf, count);
@@ -101,14 +108,33 @@ SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
 		RW_READ_OK);
 }
 
-SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t count, size_t buf_size)
+SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
 {
-	if (!fdstate_known(fd))          /* neither a PHI file nor socket */
+	__typeof__(&read) real = REAL_IF_RESOLVED(read);
+
+	if (__builtin_expect(real != NULL && !fdstate_known(fd), 1))
+		return real(fd, buf, count);       /* neither a PHI file nor socket */
+	return read_tracked(fd, buf, count);
+}
+
+static __attribute__((noinline)) ssize_t
+read_chk_tracked(int fd, void *buf, size_t count, size_t buf_size)
+{
+	if (!fdstate_known(fd))
 		return REAL(__read_chk)(fd, buf, count, buf_size);
 	if (netstate_is_socket(fd))
 		return net_read_chk(fd, buf, count, buf_size);
 	RW_WRAP(fd, FD_REPORTED_VIEWED, ssize_t,
 		REAL(__read_chk)(fd, buf, count, buf_size), RW_READ_OK);
+}
+
+SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t count, size_t buf_size)
+{
+	__typeof__(&__read_chk) real = REAL_IF_RESOLVED(__read_chk);
+
+	if (__builtin_expect(real != NULL && !fdstate_known(fd), 1))
+		return real(fd, buf, count, buf_size);       /* neither a PHI file nor socket */
+	return read_chk_tracked(fd, buf, count, buf_size);
 }
 
 SHIM_EXPORT ssize_t pread(int fd, void *buf, size_t count, off_t offset)
@@ -176,14 +202,24 @@ SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt,
 		REAL(preadv64v2)(fd, iov, iovcnt, offset, flags), RW_READ_OK);
 }
 
-SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
+static __attribute__((noinline)) ssize_t
+write_tracked(int fd, const void *buf, size_t count)
 {
-	if (!fdstate_known(fd))          /* neither a PHI file nor socket */
+	if (!fdstate_known(fd))
 		return REAL(write)(fd, buf, count);
 	if (netstate_is_socket(fd))
 		return net_write(fd, buf, count);
 	RW_WRAP(fd, FD_REPORTED_MODIFIED, ssize_t, REAL(write)(fd, buf, count),
 		RW_WRITE_OK);
+}
+
+SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
+{
+	__typeof__(&write) real = REAL_IF_RESOLVED(write);
+
+	if (__builtin_expect(real != NULL && !fdstate_known(fd), 1))
+		return real(fd, buf, count);       /* neither a PHI file nor socket */
+	return write_tracked(fd, buf, count);
 }
 
 SHIM_EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset)
