@@ -249,7 +249,7 @@ static int emit_write(struct record *r, int *cut)
 	for (rounds = 0; rounds < 4 && writes < 2; rounds++) {
 		ssize_t n;
 
-		rc = spoolmap_append(emit_encode_frame, &a);
+		rc = spoolmap_append(emit_encode_frame, &a, frame, sizeof(frame));
 		if (rc == 0) {
 			emit_counts_reported(&a);
 			return 0;

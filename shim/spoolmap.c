@@ -193,9 +193,9 @@ static void spoolmap_step(struct spoolmap_window *w, uint64_t k)
 			      SPOOLMAP_STEP_BYTES, MADV_DONTNEED);
 }
 
-int spoolmap_append(spoolmap_encode_fn *encode, void *context)
+int spoolmap_append(spoolmap_encode_fn *encode, void *context,
+		    unsigned char *frame, size_t cap)
 {
-	unsigned char frame[SPOOLMAP_FRAME_MAX];
 	struct spoolmap_window *w = __atomic_load_n(&spoolmap_current,
 						    __ATOMIC_ACQUIRE);
 	uint64_t s, tail = 0, end = 0, encoded_for = ~0ull;
@@ -214,10 +214,10 @@ int spoolmap_append(spoolmap_encode_fn *encode, void *context)
 		if (frames != encoded_for) {
 			/* the seq is part of the record: encode for this slot */
 			len = encode(context, w->seq_base + (int64_t)frames, frame,
-				     sizeof(frame));
+				     cap);
 			if (len <= 0)
 				return len < 0 ? (int)len : -EINVAL;
-			if ((size_t)len > sizeof(frame) ||
+			if ((size_t)len > cap || (size_t)len > SPOOLMAP_FRAME_MAX ||
 			    (size_t)len <= SPOOL_FRAME_HEADER_BYTES)
 				return -EINVAL;
 			encoded_for = frames;

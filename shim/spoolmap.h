@@ -19,14 +19,18 @@ typedef long spoolmap_encode_fn(void *context, int64_t seq,
 				unsigned char *frame, size_t cap);
 
 /*
- * Appends one frame to the mapped spool file: 0 once it is published;
+ * Appends one frame to the mapped spool file, encoded by encode into the
+ * caller's buffer frame (cap bytes, room for the largest frame: one buffer
+ * on the stack of an audited call, however it is handed off); 0 once it is
+ * published;
  * -ENODEV when there is no usable mapping (none yet, or it was given up:
  * the caller gets a spool descriptor from handoff_spool_fd and, when that
  * did not map one, writes); another negative errno when encode failed (no
  * seq was taken). Lock-free unless the file must grow (then a lock,
  * only tried in a signal handler: -EAGAIN when busy).
  */
-int spoolmap_append(spoolmap_encode_fn *encode, void *context);
+int spoolmap_append(spoolmap_encode_fn *encode, void *context,
+		    unsigned char *frame, size_t cap);
 
 /* 1 when a mapping is in use (spoolmap_append may succeed). */
 int spoolmap_active(void);
