@@ -45,6 +45,7 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,6 +79,7 @@ struct followed_file {
 	int64_t writer_pid;            /* from the header: liveness */
 	uint64_t writer_start_ticks;
 	int64_t last_alive_check_ms;
+	struct loop_watch exit_watch;  /* the writer's pidfd, or fd -1 */
 	unsigned dirty:1, writer_gone:1, finished:1, quarantine:1, needs_put:1,
 		 progress_changed:1;
 };
@@ -537,8 +539,18 @@ read_on:
 	return 0;
 }
 
+static void file_unwatch_exit(struct followed_file *f)
+{
+	if (f->exit_watch.fd < 0)
+		return;
+	loop_remove(&f->exit_watch);
+	close(f->exit_watch.fd);
+	f->exit_watch.fd = -1;
+}
+
 static void file_free(struct followed_file *f)
 {
+	file_unwatch_exit(f);
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f);
@@ -718,6 +730,7 @@ static struct followed_file *file_new(const char *dir, int dirfd, const char *ba
 	f->base = f->name + strlen(dir) + 1;
 	f->dirfd = dirfd;
 	f->fd = fd;
+	f->exit_watch.fd = -1;
 	f->dirty = 1;
 	identity_clear(&f->progress.who);
 	strlcpy(f->progress.name, f->name, sizeof(f->progress.name));
@@ -1136,6 +1149,46 @@ int follow_active_dirfd(void)
 	return F.active_fd;
 }
 
+/* The writer has exited (its pidfd is readable): read to the end, retire. */
+static void on_writer_exit(struct loop_watch *w, uint32_t events)
+{
+	struct followed_file *f = w->context;
+
+	(void)events;
+	file_unwatch_exit(f);
+	f->writer_gone = 1;
+	f->dirty = 1;
+}
+
+/*
+ * Learns of the writer's exit from the kernel at once (a pidfd in the
+ * loop) instead of from the next liveness check, so that the file of a
+ * short-lived writer is read to its end and retired straight away rather
+ * than peeked at on every pass for up to ALIVE_CHECK_MS. A pidfd is readable
+ * only once the whole thread group has exited: nothing can write to the
+ * file after that. It is taken after the peer's start time was read, and
+ * kept only if that start time still matches (the pid not reused between).
+ * Without pidfds (older kernels), the liveness check alone decides.
+ */
+static void file_watch_exit(struct followed_file *f)
+{
+	int fd = (int)syscall(SYS_pidfd_open, (pid_t)f->writer_pid, 0);
+
+	if (fd < 0)
+		return;
+	if (!identity_alive(f->writer_pid, f->writer_start_ticks)) {
+		close(fd);
+		return;
+	}
+	f->exit_watch.fd = fd;
+	f->exit_watch.handler = on_writer_exit;
+	f->exit_watch.context = f;
+	if (loop_add(&f->exit_watch, EPOLLIN) < 0) {
+		close(fd);
+		f->exit_watch.fd = -1;
+	}
+}
+
 int follow_register_active(const char *base, int fd,
 			   const struct writer_identity *who, uint32_t flags)
 {
@@ -1169,6 +1222,7 @@ int follow_register_active(const char *base, int fd,
 		files_reap();
 		return rc;
 	}
+	file_watch_exit(f);
 	return 0;
 }
 
