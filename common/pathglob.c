@@ -284,18 +284,22 @@ static inline int glob_walk(const char *pattern, size_t pattern_len,
 	}
 }
 
+/* 1 when path is absolute and starts with glob's literal prefix. */
+static int glob_prefix_agrees(const struct pathglob *glob, const char *path,
+			      size_t path_len)
+{
+	return path != NULL && path_len > 0 && path[0] == '/' &&
+		glob->pattern[0] == '/' && path_len >= glob->literal_prefix &&
+		memcmp(path, glob->pattern, glob->literal_prefix) == 0;
+}
+
 int pathglob_match_reference(const struct pathglob *glob, const char *path,
 			     size_t path_len, struct pathglob_capture *captures)
 {
-	const char *pattern = glob->pattern;
-
-	if (path == NULL || path_len == 0 || path[0] != '/' || pattern[0] != '/')
+	if (!glob_prefix_agrees(glob, path, path_len))
 		return 0;
-	if (path_len < glob->literal_prefix ||
-	    memcmp(path, pattern, glob->literal_prefix) != 0)
-		return 0;
-	return glob_walk(pattern, strlen(pattern), path, path_len, 0, 0,
-			 captures);
+	return glob_walk(glob->pattern, strlen(glob->pattern), path, path_len,
+			 0, 0, captures);
 }
 
 /*
@@ -305,14 +309,9 @@ int pathglob_match_reference(const struct pathglob *glob, const char *path,
 int pathglob_match(const struct pathglob *glob, const char *path,
 		   size_t path_len, struct pathglob_capture *captures)
 {
-	const char *pattern = glob->pattern;
-
-	if (path == NULL || path_len == 0 || path[0] != '/' || pattern[0] != '/')
+	if (!glob_prefix_agrees(glob, path, path_len))
 		return 0;
-	if (path_len < glob->literal_prefix ||
-	    memcmp(path, pattern, glob->literal_prefix) != 0)
-		return 0;
-	return glob_walk(pattern, glob->length, path, path_len,
+	return glob_walk(glob->pattern, glob->length, path, path_len,
 			 glob->match_start, 1, captures);
 }
 
