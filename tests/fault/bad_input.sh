@@ -15,7 +15,7 @@ mkdir -p "$P/4711"
 k=0; while [ $k -lt 16 ]; do echo "chart $k" >"$P/4711/f$k.txt"; k=$((k + 1)); done
 start_collector
 
-shim "$T/phiload" read "$P/4711" 12000 16 400000 >/dev/null &
+shim "$T/phiload" read "$P/4711" 12000 16 800000 >/dev/null &
 good=$!
 
 HELLO_KINDS="garbage-hello short-hello long-hello wrong-version empty-hello"
