@@ -21,6 +21,7 @@
 #include <bsd/string.h>
 
 #include "output.h"
+#include "output_fhir.h"
 #include "timefmt.h"
 
 #define ELLIPSIS "\xe2\x80\xa6"           /* U+2026, one column wide */
@@ -572,6 +573,7 @@ static const struct cli_output_format output_formats[] = {
 	{ "table", table_write_record, table_flush, table_finish },
 	{ "json", json_write_record, stream_flush, stream_flush },
 	{ "csv", csv_write_record, stream_flush, csv_finish },
+	{ "fhir", cli_fhir_write_record, cli_fhir_flush, cli_fhir_finish },
 };
 
 const struct cli_output_format *
@@ -586,7 +588,7 @@ cli_output_find(const char *name)
 const char *
 cli_output_names(void)
 {
-	return "table, json, csv";
+	return "table, json, csv, fhir";
 }
 
 void
