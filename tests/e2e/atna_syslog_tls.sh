@@ -1,18 +1,23 @@
 # The ATNA sink ([syslog]) against a real rsyslog with rsyslog-gnutls on
-# loopback: test certificates made here with certtool (a CA, the receiver's
-# certificate for 127.0.0.1, a client certificate rsyslog requires), rsyslog
-# started with its own configuration, pid file, work directory and output
-# file on a free port (imtcp, gtls stream driver, mode 1, x509/certvalid).
-# Real programs under the shim make PHI records; every stored record must
-# arrive in rsyslog's output exactly once as well-formed DICOM audit XML
-# with the patient, event id and action of the mapping
-# (tests/programs/atna_check.py). Then rsyslog is stopped, more records are
-# made, rsyslog is started again: those must arrive too (kept behind the
-# committed cursor while it was down, not dropped). rsyslog is stopped
-# 100 ms after a burst of 8 records, inside the sink's settle time: those
-# may arrive twice (RFC 5425 has no acknowledgement, so unsettled frames
-# are sent again after the reconnect); the check allows that only for
-# records made before the stop, and prints how many there were.
+# loopback: test certificates made here with certtool (two CAs, the
+# receiver's certificate for 127.0.0.1, a client certificate rsyslog
+# requires), rsyslog started with its own configuration, pid file, work
+# directory and output file on a free port (imtcp, gtls stream driver,
+# mode 1, x509/certvalid).
+# 0. With the other CA as tls_ca the collector sends nothing; with the
+#    right one (and a restart) the record made meanwhile goes out.
+# 1. Real programs under the shim make PHI records; every stored record
+#    arrives in rsyslog's output exactly once as well-formed DICOM audit
+#    XML with the patient, event id and action of the mapping
+#    (tests/programs/atna_check.py).
+# 2. rsyslog is stopped 100 ms after a burst of 8 records, inside the
+#    sink's settle time, more records are made, rsyslog is started again:
+#    every record arrives (kept behind the committed cursor, not dropped),
+#    those made while it was down exactly once. Records sent just before
+#    the stop may arrive twice (RFC 5425 has no acknowledgement, so
+#    unsettled frames are sent again after the reconnect): the check
+#    allows that only for records made before the stop, and prints how
+#    many there were.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_net.sh"
 RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
@@ -40,12 +45,14 @@ mkdir -p "$R/work"
 printf 'cn = "phitrail test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' >"$R/ca.tmpl"
 printf 'cn = "127.0.0.1"\nip_address = "127.0.0.1"\ntls_www_server\nexpiration_days = 2\n' >"$R/server.tmpl"
 printf 'cn = "phitraild test client"\ntls_www_client\nexpiration_days = 2\n' >"$R/client.tmpl"
-for who in ca server client; do
+for who in ca other-ca server client; do
 	certtool --generate-privkey --key-type=ecdsa --outfile "$R/$who.key" 2>/dev/null ||
 		fail "certtool could not make the $who key"
 done
-certtool --generate-self-signed --load-privkey "$R/ca.key" --template "$R/ca.tmpl" \
-	--outfile "$R/ca.pem" 2>/dev/null || fail "certtool: CA"
+for ca in ca other-ca; do
+	certtool --generate-self-signed --load-privkey "$R/$ca.key" --template "$R/ca.tmpl" \
+		--outfile "$R/$ca.pem" 2>/dev/null || fail "certtool: $ca"
+done
 for who in server client; do
 	certtool --generate-certificate --load-privkey "$R/$who.key" --load-ca-certificate \
 		"$R/ca.pem" --load-ca-privkey "$R/ca.key" --template "$R/$who.tmpl" \
@@ -81,11 +88,28 @@ protocol = dicom
 
 [syslog]
 server = 127.0.0.1:$PORT
-tls_ca = $R/ca.pem
+tls_ca = $R/other-ca.pem
 tls_cert = $R/client.pem
 tls_key = $R/client.key
 stall_time = 5
 EOF
+
+# ---- phase 0: a receiver whose certificate another CA signed: nothing is
+# sent, the records wait; the right CA and a collector restart send them
+# from the committed cursor ----
+mkdir -p "$P/4711" "$P/5822" "$T/dicom"
+printf 'chart\n' >"$P/4711/chart.txt"
+start_collector
+shim cat "$P/4711/chart.txt" >/dev/null || fail "cat failed"
+i=0
+until grep -q "certificate is not trusted for 127.0.0.1" "$T/collector.log"; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || fail "the collector did not refuse a receiver of another CA"
+	sleep 0.1
+done
+[ -s "$R/out.log" ] && fail "something was sent to a receiver whose certificate is not trusted"
+stop_collector
+sed -i "s|^tls_ca = $R/other-ca.pem|tls_ca = $R/ca.pem|" "$CONF"
 start_collector
 
 # records: the store file read directly (no collector query, which would
@@ -110,8 +134,6 @@ sys.exit(0 if all(i in ids for i in range(1, int(sys.argv[2]) + 1)) else 1)' "$R
 }
 
 # ---- phase 1: receiver up ----
-mkdir -p "$P/4711" "$P/5822" "$T/dicom"
-printf 'chart\n' >"$P/4711/chart.txt"
 odd=$(printf '%s/5822/a"b<c>&d\\e\001f\377g\342\202\254.txt' "$P")
 printf 'odd\n' >"$odd"
 cp "$ROOT/tests/data/dicom/sample-explicit.dcm" "$T/dicom/ct.dcm"
