@@ -76,6 +76,21 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* CLOCK_REALTIME ms from now, for pthread_cond_timedwait. */
+static struct timespec deadline_in(int ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
 static struct syslog_frame *slot(struct syslog_sink *s, size_t i)
 {
 	return &s->ring[(s->head + i) % s->cap];
@@ -193,7 +208,6 @@ static void serve(struct syslog_sink *s, struct syslog_tls *t)
 
 	for (;;) {
 		int settled, stopping, idle;
-		struct timespec until;
 
 		rc = write_queued(s, t);
 		if (rc < 0)
@@ -228,12 +242,7 @@ static void serve(struct syslog_sink *s, struct syslog_tls *t)
 			break;
 		}
 		if (s->written >= s->count) {
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += SYSLOG_POLL_MS * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
+			struct timespec until = deadline_in(SYSLOG_POLL_MS);
 			pthread_cond_timedwait(&s->wake, &s->lock, &until);
 		}
 		pthread_mutex_unlock(&s->lock);
@@ -296,14 +305,7 @@ static void *sender(void *arg)
 		}
 		pthread_mutex_lock(&s->lock);
 		if (!s->stopping) {
-			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += pause_ms / 1000;
-			until.tv_nsec += (pause_ms % 1000) * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
+			struct timespec until = deadline_in(pause_ms);
 			pthread_cond_timedwait(&s->wake, &s->lock, &until);
 		}
 		pthread_mutex_unlock(&s->lock);
@@ -360,6 +362,7 @@ static const struct forward_sink_ops syslog_ops = {
 int forward_syslog_add(const struct config *cfg)
 {
 	struct syslog_sink *s = &sink_state;
+	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
@@ -373,6 +376,13 @@ int forward_syslog_add(const struct config *cfg)
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
-	return forward_add(FORWARD_SYSLOG_NAME, &syslog_ops, s,
-			   (int64_t)cfg->syslog.stall_s * 1000, NULL);
+	rc = forward_add(FORWARD_SYSLOG_NAME, &syslog_ops, s,
+			 (int64_t)cfg->syslog.stall_s * 1000, NULL);
+	if (rc < 0 && !s->thread_started) {
+		free(s->ring);
+		free(s->arena);
+		s->ring = NULL;
+		s->arena = NULL;
+	}
+	return rc;
 }
