@@ -40,10 +40,12 @@ enum section_kind {
 	SECTION_NONE = 0,    /* before any section header */
 	SECTION_MAIN,        /* [phitrail] */
 	SECTION_RULE,        /* [rule NAME] */
+	SECTION_SYSLOG,      /* [syslog] */
 	SECTION_UNKNOWN,     /* already reported; its keys are skipped */
 };
 
 #define MAIN_KEY_SLOTS 16
+#define SYSLOG_KEY_SLOTS 12
 
 struct parse {
 	struct config *cfg;
@@ -57,6 +59,8 @@ struct parse {
 	bool key_open;                        /* inih's prev_name is set */
 	bool continuation;                    /* the line continues a value */
 	unsigned main_key_line[MAIN_KEY_SLOTS];
+	char *key_base;                       /* what key offsets are into */
+	unsigned syslog_key_line[SYSLOG_KEY_SLOTS];  /* [syslog] */
 };
 
 static bool is_space(char c);
@@ -141,7 +145,7 @@ struct main_key {
 
 static void *config_field(struct parse *p, const struct main_key *k)
 {
-	return (char *)p->cfg + k->offset;
+	return p->key_base + k->offset;
 }
 
 static void key_name(struct parse *p, const struct main_key *k, const char *value)
@@ -211,7 +215,7 @@ static void key_choice(struct parse *p, const struct main_key *k, const char *va
 	for (i = 0; c->words[i] != NULL; i++) {
 		if (strcmp(c->words[i], value) == 0) {
 			/* every choice field is an enum or int */
-			*(int *)((char *)p->cfg + c->offset) = (int)i;
+			*(int *)(p->key_base + c->offset) = (int)i;
 			return;
 		}
 	}
@@ -245,32 +249,105 @@ static const struct main_key main_keys[] = {
 #define MAIN_KEY_COUNT (sizeof(main_keys) / sizeof(main_keys[0]))
 _Static_assert(MAIN_KEY_COUNT <= MAIN_KEY_SLOTS, "main_key_line too small");
 
-static void main_key(struct parse *p, const char *name, const char *value)
+/* A key of a section of single keys ([phitrail], [syslog]). */
+static void table_key(struct parse *p, const struct main_key *keys, size_t count,
+		      unsigned *lines, const char *section, const char *expected,
+		      const char *name, const char *value)
 {
 	size_t i;
 
-	for (i = 0; i < MAIN_KEY_COUNT; i++)
-		if (strcmp(main_keys[i].name, name) == 0)
+	for (i = 0; i < count; i++)
+		if (strcmp(keys[i].name, name) == 0)
 			break;
-	if (i == MAIN_KEY_COUNT) {
-		config_error(p, p->line, "unknown key '%s' in [phitrail] (expected "
-			     "workspace_id, socket, query_socket, database, spool, "
-			     "on_collector_down, flush, batch_delay_ms, "
-			     "checkpoint_interval, retention_days, auditors, "
-			     "key_file or follow_exec)", name);
+	if (i == count) {
+		config_error(p, p->line, "unknown key '%s' in [%s] (expected %s)",
+			     name, section, expected);
 		return;
 	}
-	if (p->main_key_line[i] != 0) {
+	if (lines[i] != 0) {
 		config_error(p, p->line, "%s is set twice (first on line %u)", name,
-			     p->main_key_line[i]);
+			     lines[i]);
 		return;
 	}
-	p->main_key_line[i] = p->line;
+	lines[i] = p->line;
 	if (value[0] == '\0') {
 		config_error(p, p->line, "%s needs a value", name);
 		return;
 	}
-	main_keys[i].handler(p, &main_keys[i], value);
+	keys[i].handler(p, &keys[i], value);
+}
+
+static void main_key(struct parse *p, const char *name, const char *value)
+{
+	p->key_base = (char *)p->cfg;
+	table_key(p, main_keys, MAIN_KEY_COUNT, p->main_key_line, "phitrail",
+		  "workspace_id, socket, query_socket, database, spool, "
+		  "on_collector_down, flush, batch_delay_ms, checkpoint_interval, "
+		  "retention_days, auditors, key_file or follow_exec", name, value);
+}
+
+/* ---- [syslog] keys (struct config_syslog) ---- */
+
+/* server: HOST:PORT or [IPV6]:PORT, port 1..65535. */
+static void key_host_port(struct parse *p, const struct main_key *k, const char *value)
+{
+	const char *colon = strrchr(value, ':');
+	unsigned port;
+
+	if (has_space_or_control(value) || strlen(value) >= k->size ||
+	    colon == NULL || colon == value ||
+	    (value[0] == '[' && colon[-1] != ']') ||
+	    (value[0] != '[' && memchr(value, ':', (size_t)(colon - value)) != NULL) ||
+	    parse_number(colon + 1, 1, 65535, &port) < 0) {
+		config_error(p, p->line, "%s must be HOST:PORT or [IPV6]:PORT (port "
+			     "1 to 65535, at most %zu bytes), not '%s'", k->name,
+			     k->size - 1, value);
+		return;
+	}
+	strlcpy(config_field(p, k), value, k->size);
+}
+
+/* app_name: RFC 5424 APP-NAME, 1 to 48 printable ASCII characters. */
+static void key_app_name(struct parse *p, const struct main_key *k, const char *value)
+{
+	for (const char *c = value; *c; c++) {
+		if (*c < '!' || *c > '~') {
+			config_error(p, p->line, "%s may hold only printable ASCII "
+				     "without spaces (RFC 5424 APP-NAME), not '%s'",
+				     k->name, value);
+			return;
+		}
+	}
+	key_name(p, k, value);
+}
+
+#define SYSLOG_STRING_KEY(key, handler, field) \
+	{ key, handler, offsetof(struct config_syslog, field), \
+	  sizeof(((struct config_syslog *)0)->field), 0, 0 }
+#define SYSLOG_NUMBER_KEY(key, field, min, max) \
+	{ key, key_number, offsetof(struct config_syslog, field), 0, min, max }
+
+static const struct main_key syslog_keys[] = {
+	SYSLOG_STRING_KEY("server", key_host_port, server),
+	SYSLOG_STRING_KEY("tls_ca", key_path, tls_ca),
+	SYSLOG_STRING_KEY("tls_cert", key_path, tls_cert),
+	SYSLOG_STRING_KEY("tls_key", key_path, tls_key),
+	SYSLOG_STRING_KEY("tls_hostname", key_name, tls_hostname),
+	SYSLOG_STRING_KEY("app_name", key_app_name, app_name),
+	SYSLOG_NUMBER_KEY("facility", facility, 0, 23),
+	SYSLOG_NUMBER_KEY("stall_time", stall_s, 1, 86400),
+	SYSLOG_NUMBER_KEY("max_pending", max_pending, 1, 65536),
+};
+
+#define SYSLOG_KEY_COUNT (sizeof(syslog_keys) / sizeof(syslog_keys[0]))
+_Static_assert(SYSLOG_KEY_COUNT <= SYSLOG_KEY_SLOTS, "syslog_key_line too small");
+
+static void syslog_key(struct parse *p, const char *name, const char *value)
+{
+	p->key_base = (char *)&p->cfg->syslog;
+	table_key(p, syslog_keys, SYSLOG_KEY_COUNT, p->syslog_key_line, "syslog",
+		  "server, tls_ca, tls_cert, tls_key, tls_hostname, app_name, "
+		  "facility, stall_time or max_pending", name, value);
 }
 
 /* ---- [rule NAME] keys ---- */
@@ -454,6 +531,9 @@ static int config_handler(void *user, const char *section, const char *name,
 	case SECTION_RULE:
 		rule_key(p, name, value);
 		break;
+	case SECTION_SYSLOG:
+		syslog_key(p, name, value);
+		break;
 	case SECTION_UNKNOWN:
 		break;
 	}
@@ -469,6 +549,16 @@ static void section_close(struct parse *p)
 
 		config_error(p, rule->line, "rule '%s' says what it covers with "
 			     "none of files, connect, accept or unix", rule->name);
+	}
+	if (p->section == SECTION_SYSLOG) {
+		const struct config_syslog *sl = &p->cfg->syslog;
+
+		if (sl->server[0] == '\0' || sl->tls_ca[0] == '\0')
+			config_error(p, sl->line, "[syslog] needs server = HOST:PORT "
+				     "and tls_ca = FILE (RFC 5425: TLS only)");
+		else if ((sl->tls_cert[0] == '\0') != (sl->tls_key[0] == '\0'))
+			config_error(p, sl->line, "[syslog] needs tls_cert and "
+				     "tls_key together");
 	}
 	p->section = SECTION_UNKNOWN;
 	p->rule_has_target = false;
@@ -499,10 +589,21 @@ static void section_open(struct parse *p, char *name)
 		p->section = SECTION_MAIN;
 		return;
 	}
+	if (strcmp(name, "syslog") == 0) {
+		if (cfg->syslog.enabled) {
+			config_error(p, p->line, "[syslog] appears twice (first on "
+				     "line %u)", cfg->syslog.line);
+			return;
+		}
+		cfg->syslog.enabled = 1;
+		cfg->syslog.line = p->line;
+		p->section = SECTION_SYSLOG;
+		return;
+	}
 	if (strncmp(name, "rule", 4) != 0 || (name[4] != ' ' && name[4] != '\t' &&
 	    name[4] != '\0')) {
-		config_error(p, p->line, "unknown section [%s] (expected [phitrail] "
-			     "or [rule NAME])", name);
+		config_error(p, p->line, "unknown section [%s] (expected [phitrail], "
+			     "[rule NAME] or [syslog])", name);
 		return;
 	}
 	name += 4;
@@ -678,6 +779,10 @@ void config_defaults(struct config *cfg)
 	cfg->checkpoint_interval_s = 60;
 	cfg->retention_days = 2190;
 	cfg->follow_exec = 1;
+	strlcpy(cfg->syslog.app_name, "phitraild", sizeof(cfg->syslog.app_name));
+	cfg->syslog.facility = 10;          /* authpriv, as IHE ATNA suggests */
+	cfg->syslog.stall_s = 60;
+	cfg->syslog.max_pending = 1024;
 }
 
 const char *config_choose_path(const char *explicit_path)

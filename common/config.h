@@ -79,6 +79,27 @@ struct config_path_filter {
 	char prefix[CONFIG_FILTER_PREFIXES][CONFIG_FILTER_PREFIX_MAX];
 };
 
+/*
+ * [syslog]: the ATNA sink (collector/forward_syslog.c) sends every stored
+ * record as a DICOM audit message over RFC 5425 TLS syslog. A section
+ * that is absent leaves enabled 0. Text fits one line of the file.
+ */
+#define CONFIG_SYSLOG_TEXT_MAX 200
+
+struct config_syslog {
+	int enabled;                     /* the section is present */
+	unsigned line;                   /* where it starts */
+	char server[CONFIG_ADDRESS_MAX]; /* "host:port", "[v6]:port" */
+	char tls_ca[CONFIG_SYSLOG_TEXT_MAX];   /* CA file the receiver is checked with */
+	char tls_cert[CONFIG_SYSLOG_TEXT_MAX]; /* our client certificate, or "" */
+	char tls_key[CONFIG_SYSLOG_TEXT_MAX];
+	char tls_hostname[CONFIG_NAME_MAX * 2]; /* name checked; "" = server's host */
+	char app_name[49];               /* RFC 5424 APP-NAME, default phitraild */
+	unsigned facility;               /* 0..23, default 10 (authpriv) */
+	unsigned stall_s;                /* a send blocked this long: reconnect */
+	unsigned max_pending;            /* messages queued for the sender */
+};
+
 struct config {
 	char path[PATH_MAX];             /* the file read, for messages */
 	char workspace_id[CONFIG_NAME_MAX];
@@ -94,6 +115,7 @@ struct config {
 	unsigned checkpoint_interval_s;  /* signed checkpoint period */
 	unsigned retention_days;
 	int follow_exec;                 /* keep the shim across exec with a scrubbed env */
+	struct config_syslog syslog;     /* [syslog] */
 
 	struct config_rule rules[CONFIG_MAX_RULES];
 	size_t rule_count;

