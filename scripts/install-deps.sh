@@ -54,7 +54,7 @@ fhir_schema() {
 			return 0
 	fi
 	mkdir -p "$FHIR_SCHEMA_DIR"
-	npm install --no-audit --no-fund --prefix "$FHIR_SCHEMA_DIR" "$FHIR_SCHEMA_PACKAGE" ||
+	timeout 300 npm install --no-audit --no-fund --prefix "$FHIR_SCHEMA_DIR" "$FHIR_SCHEMA_PACKAGE" ||
 		echo "install-deps: could not install the FHIR R4 JSON schema" >&2
 }
 
