@@ -41,7 +41,8 @@ TOOLS_LIBS := -lmsgpackc -linih -lbsd -lsodium -lsqlite3
 
 # common/ files the shim leaves out: they need libsodium, which is not
 # loaded into host programs.
-NOT_IN_SHIM := common/merkle.c common/checkpoint.c common/store_query.c
+NOT_IN_SHIM := common/merkle.c common/checkpoint.c common/store_query.c \
+	common/status_codec.c
 COMMON_PIC_OBJS := $(filter-out $(NOT_IN_SHIM:%.c=$(B)/pic/%.o),$(COMMON_SRCS:%.c=$(B)/pic/%.o))
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(B)/pic/%.o)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/obj/%.o)
