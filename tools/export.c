@@ -47,7 +47,8 @@ static void usage(FILE *out)
 		"  anywhere with\n"
 		"  'phitrail verify --export FILE --key PUBFILE'.\n"
 		"  T: RFC 3339 (2026-11-28T14:00:00Z), a date, a duration before now\n"
-		"  (7d, 12h) or 'now'.\n");
+		"  (7d, 12h), 'now', today, yesterday, this-week, this-month, this-year,\n"
+		"  recent, or a local time with its zone (2026-12-04 09:00 Europe/Berlin).\n");
 }
 
 /*
