@@ -2,6 +2,8 @@
 # table and every JSON key), the records it counts match the store, the
 # newest signed checkpoint appears, a loss since start needs attention
 # (exit 1) and says so, and a collector that is down is exit 1 "down".
+# Also the time words (recent, today, yesterday, a local time with a zone)
+# through the real query socket.
 . "$(dirname "$0")/lib.sh"
 setup "checkpoint_interval = 1"
 mkdir -p "$P/4711" && echo "chart" >"$P/4711/chart.txt"
@@ -14,6 +16,12 @@ echo "$out" | grep -q "^collector *down" || fail "no 'collector down' in: $out"
 start_collector
 shim cat "$P/4711/chart.txt" >/dev/null || fail "cat failed under the shim"
 expect_event viewed 4711
+# the time words against the real store: just now is "recent" and "today"
+[ "$(count --event viewed --since recent)" -ge 1 ] || fail "--since recent misses the record"
+[ "$(count --event viewed --since today)" -ge 1 ] || fail "--since today misses the record"
+[ "$(count --event viewed --until yesterday)" -eq 0 ] || fail "--until yesterday holds today's record"
+[ "$(count --event viewed --since "$(date -u +%Y-%m-%d) 00:00 UTC" --until "$(date -u -d tomorrow +%Y-%m-%d) 00:00 UTC")" -ge 1 ] ||
+	fail "a day given as local times in UTC misses the record"
 i=0
 until "$PHITRAIL" status --config "$CONF" --format json | jq -e '.checkpoint_ns != null' >/dev/null; do
 	i=$((i + 1)); [ $i -lt 100 ] || fail "no signed checkpoint reported within 10 s"; sleep 0.1
