@@ -2,6 +2,7 @@
 #
 #   make               build/libphitrail.so, build/phitraild, build/phitrail
 #   make test          unit, fuzz-smoke and end-to-end tests ("N passed, N failed")
+#   make test-quick    the same without sanitizer builds and fuzzing
 #   make demo          a collector on a scratch store, real programs, the trail
 #   make install       PREFIX (/usr/local) and DESTDIR honoured
 #   make deps          install the Debian packages needed (as root)
@@ -42,7 +43,7 @@ TOOLS_LIBS := -lmsgpackc -linih -lbsd -lsodium -lsqlite3
 # common/ files the shim leaves out: they need libsodium, which is not
 # loaded into host programs.
 NOT_IN_SHIM := common/merkle.c common/checkpoint.c common/store_query.c \
-	common/audit_codes.c common/utf8.c
+	common/audit_codes.c common/utf8.c common/status_codec.c
 COMMON_PIC_OBJS := $(filter-out $(NOT_IN_SHIM:%.c=$(B)/pic/%.o),$(COMMON_SRCS:%.c=$(B)/pic/%.o))
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(B)/pic/%.o)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/obj/%.o)
@@ -93,7 +94,16 @@ UNIT_LINK_OBJS := $(COMMON_ASAN_OBJS) \
 
 $(B)/tests/%: tests/unit/%.c $(UNIT_LINK_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -Icollector -Itools -o $@ $< $(UNIT_LINK_OBJS) $(TOOLS_LIBS) -lgnutls -lpthread
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -Icollector -Itools -o $@ $< $(UNIT_LINK_OBJS) $(COLLECTOR_LIBS)
+
+UNIT_QUICK_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests-quick/%)
+UNIT_QUICK_LINK_OBJS := $(COMMON_OBJS) \
+	$(filter-out $(B)/obj/collector/main.o,$(COLLECTOR_OBJS)) \
+	$(filter-out $(B)/obj/tools/main.o,$(TOOLS_OBJS))
+
+$(B)/tests-quick/%: tests/unit/%.c $(UNIT_QUICK_LINK_OBJS) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Icollector -Itools -o $@ $< $(UNIT_QUICK_LINK_OBJS) $(COLLECTOR_LIBS)
 
 # Fuzz targets: libFuzzer with clang; each parser of outside data has one.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Icommon -Icollector $(PKG_CFLAGS) \
@@ -106,8 +116,26 @@ fuzz: $(FUZZ_BINS)
 
 unit: $(UNIT_BINS)
 
-test: all asan unit fuzz
-	sh tests/run.sh
+unit-quick: $(UNIT_QUICK_BINS)
+
+# Each build step says what it builds; tests/run.sh says which part it
+# runs and, before its last line ("N passed, N failed"), how long it all
+# took, builds included.
+test:
+	@start=$$(date +%s); \
+	echo "== build: shim, collector and CLI" && $(MAKE) --no-print-directory all && \
+	echo "== build: collector and CLI under ASan/UBSan" && $(MAKE) --no-print-directory asan && \
+	echo "== build: unit tests (ASan/UBSan)" && $(MAKE) --no-print-directory unit && \
+	echo "== build: fuzz targets (libFuzzer, $(FUZZCC))" && $(MAKE) --no-print-directory fuzz && \
+	PHITRAIL_TEST_STARTED=$$start sh tests/run.sh
+
+# The same without sanitizers and fuzzing: unit tests built plain, the
+# collector and CLI of build/.
+test-quick:
+	@start=$$(date +%s); \
+	echo "== build: shim, collector and CLI" && $(MAKE) --no-print-directory all && \
+	echo "== build: unit tests (no sanitizers)" && $(MAKE) --no-print-directory unit-quick && \
+	PHITRAIL_TEST_STARTED=$$start sh tests/run.sh --quick
 
 test-transparency: all
 	sh tests/transparency/run.sh
@@ -138,6 +166,6 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all asan unit fuzz test test-transparency demo bench bench-quick deps install clean
+.PHONY: all asan unit unit-quick fuzz test test-quick test-transparency demo bench bench-quick deps install clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

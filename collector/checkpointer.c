@@ -50,6 +50,8 @@ static struct {
 	int64_t next_checkpoint_ms;
 	int64_t next_retention_ms;
 	uint64_t signed_count;
+	int64_t last_time_ns;              /* newest checkpoint; 0: none yet */
+	uint64_t last_size;
 } C;
 
 static int64_t realtime_ns(void)
@@ -284,6 +286,8 @@ static int rebuild_tree(void)
 		} else {
 			checkpoint_hash(&last_cp, C.last_hash);
 			have_last = 1;
+			C.last_time_ns = (int64_t)last_cp.time_ns;
+			C.last_size = last_cp.tree_size;
 		}
 	} else if (rc != -ENOENT) {
 		daemon_error("the store's newest checkpoint is unreadable (run phitrail "
@@ -365,6 +369,8 @@ int checkpointer_sign(void)
 	}
 	checkpoint_hash(&cp, C.last_hash);
 	C.signed_count++;
+	C.last_time_ns = (int64_t)cp.time_ns;
+	C.last_size = cp.tree_size;
 	daemon_debug("checkpoint signed: %" PRIu64 " record(s)", cp.tree_size);
 	return 0;
 }
@@ -616,4 +622,13 @@ void checkpointer_fini(void)
 uint64_t checkpointer_signed_count(void)
 {
 	return C.signed_count;
+}
+
+int checkpointer_last(int64_t *time_ns, uint64_t *tree_size)
+{
+	if (C.last_time_ns == 0)
+		return -ENOENT;
+	*time_ns = C.last_time_ns;
+	*tree_size = C.last_size;
+	return 0;
 }

@@ -37,4 +37,8 @@ void checkpointer_fini(void);
 
 uint64_t checkpointer_signed_count(void);
 
+/* The newest signed checkpoint (read at start or signed since): its time
+ * and size, or -ENOENT when the store has none. */
+int checkpointer_last(int64_t *time_ns, uint64_t *tree_size);
+
 #endif

@@ -1296,3 +1296,60 @@ const struct follow_counters *follow_counters(void)
 {
 	return &F.counters;
 }
+
+/* Unread bytes of f from its offset: whole frames, then what is left when
+ * the frame there is not whole yet; at most BACKLOG_SCAN_BYTES looked at. */
+#define BACKLOG_SCAN_BYTES (4 * 1024 * 1024)
+static int64_t file_unread_bytes(struct followed_file *f, off_t size)
+{
+	int64_t at = f->progress.offset, total = 0;
+
+	while (at < size && total < BACKLOG_SCAN_BYTES) {
+		size_t want = (size_t)(size - at), pos = 0;
+		const unsigned char *payload;
+		uint32_t payload_len;
+		ssize_t n;
+		long k = 0;
+
+		if (want > sizeof(F.buffer))
+			want = sizeof(F.buffer);
+		n = pread(f->fd, F.buffer, want, at);
+		if (n <= 0)
+			break;
+		while (pos < (size_t)n &&
+		       (k = spool_frame_decode(F.buffer + pos, (size_t)n - pos,
+					       &payload, &payload_len, NULL)) > 0)
+			pos += (size_t)k;
+		total += (int64_t)pos;
+		at += (int64_t)pos;
+		if (k == 0)
+			break;                 /* the end of the data so far */
+		if (k < 0 && (pos == 0 || k != -EAGAIN)) {
+			total += size - at;    /* torn or damaged: all of it */
+			break;
+		}
+	}
+	return total;
+}
+
+void follow_backlog(int64_t *files, int64_t *bytes, int64_t *oldest_ns)
+{
+	struct followed_file *f;
+	struct stat st;
+	int64_t unread, changed;
+
+	*files = *bytes = 0;
+	*oldest_ns = INT64_MIN;
+	for (f = F.files; f != NULL; f = f->next) {
+		if (f->quarantine || f->finished || fstat(f->fd, &st) < 0)
+			continue;
+		unread = file_unread_bytes(f, st.st_size);
+		if (unread <= 0)
+			continue;
+		(*files)++;
+		*bytes += unread;
+		changed = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		if (*oldest_ns == INT64_MIN || changed < *oldest_ns)
+			*oldest_ns = changed;
+	}
+}

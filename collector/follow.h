@@ -67,6 +67,11 @@ int follow_stop(void);
 void follow_fini(void);
 
 size_t follow_file_count(void);
+/*
+ * The followed files with unread frames, their unread bytes and the last
+ * change (ns since the epoch) of the oldest of them (INT64_MIN: none).
+ */
+void follow_backlog(int64_t *files, int64_t *bytes, int64_t *oldest_ns);
 const struct follow_counters *follow_counters(void);
 
 /* Stores one of the collector's own records (actor: the collector's user). */

@@ -10,6 +10,7 @@
  * progress row committed BEFORE the O_WRONLY|O_APPEND descriptor is sent
  * (or, when the hello asks for a mapped spool file and wake.c is ready, the
  * O_RDWR descriptor with the wake page and eventfd: handoff.h).
+ * A "runs unaudited" notice instead of a hello goes to unaudited.c.
  * Must never block (every socket is non-blocking), never believe anything
  * the peer says beyond the hello's magic and version, and never keep a
  * connection after the reply.
@@ -38,6 +39,7 @@
 #include "log.h"
 #include "loop.h"
 #include "spool.h"
+#include "unaudited.h"
 #include "wake.h"
 
 #define STRINGIFY_(x) #x
@@ -230,8 +232,9 @@ static void log_rejected(int sock, const char *why)
 /* A whole hello arrived on c: answer it and close. */
 static void handle_hello(struct pending_connection *c)
 {
-	unsigned char msg[HANDOFF_MESSAGE_BYTES + 1];
+	unsigned char msg[HANDOFF_NOTICE_MAX_BYTES + 1];
 	struct writer_identity who;
+	const char *notice_why = NULL;
 	char base[128];
 	ssize_t n;
 	int sock = c->watch.fd, read_fd = -1, write_fd = -1, err, rc, mapped;
@@ -239,6 +242,14 @@ static void handle_hello(struct pending_connection *c)
 	n = recv(sock, msg, sizeof(msg), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
+	if (n >= 8 && memcmp(msg, HANDOFF_NOTICE_MAGIC, 8) == 0) {
+		if (unaudited_receive(sock, msg, (size_t)n, &notice_why) < 0) {
+			I.counters.bad_hello++;
+			log_rejected(sock, notice_why);
+		}
+		connection_close(c);
+		return;
+	}
 	if (n != HANDOFF_MESSAGE_BYTES || memcmp(msg, HANDOFF_HELLO_MAGIC, 8) != 0 ||
 	    get_le32(msg + 8) != HANDOFF_VERSION) {
 		char why[96];

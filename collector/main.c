@@ -2,7 +2,8 @@
  * main.c - phitraild: arguments, configuration, directories, the pidfile,
  * signals and the event loop.
  *
- * Owns the daemon's life: start (config errors are printed and exit 1;
+ * Owns the daemon's life: start (config errors are printed and exit 1,
+ * unless --accept-errors;
  * pidfile_open on <database>.pid so two collectors never share a store;
  * directories created with their modes), the loop (signalfd for SIGTERM and
  * SIGINT, a timerfd every FOLLOW_TICK_MS as the safety net, epoll via
@@ -45,11 +46,9 @@
 #include "merkle.h"
 #include "query_server.h"
 #include "store.h"
+#include "version.h"
 #include "wake.h"
 
-#ifndef PHITRAIL_VERSION
-#define PHITRAIL_VERSION "0.1.0"
-#endif
 
 static volatile int stopping;
 
@@ -61,11 +60,13 @@ static struct loop_watch signal_watch = { .fd = -1 }, timer_watch = { .fd = -1 }
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: phitraild [--config FILE]\n"
+		"usage: phitraild [--config FILE] [--accept-errors]\n"
 		"  Collects phitrail audit records into the store; runs in the\n"
 		"  foreground until SIGTERM or SIGINT.\n"
 		"  --config FILE  configuration (default: $" CONFIG_ENV ", else "
 		CONFIG_DEFAULT_PATH ")\n"
+		"  --accept-errors  start even when the configuration has errors\n"
+		"                 (what was read is used; status reports them)\n"
 		"  --help         this text\n"
 		"  --version      the version\n");
 }
@@ -199,6 +200,7 @@ int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "accept-errors", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -210,13 +212,16 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	struct pidfh *pidfh;
 	pid_t other = -1;
-	int opt, rc, status = 0, frames;
+	int opt, rc, status = 0, frames, accept_errors = 0;
 
 	setproctitle_init(argc, argv, environ);
 	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_arg = optarg;
+			break;
+		case 'E':
+			accept_errors = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -235,13 +240,21 @@ int main(int argc, char **argv)
 	}
 	umask(077);
 	path = config_choose_path(config_arg);
-	if (config_load(&cfg, path) < 0) {
+	rc = config_load(&cfg, path);
+	if (rc < 0) {
 		daemon_error("%s", cfg.error);
 		if (cfg.error_count > 1)
 			daemon_error("%s: %u more error(s) after this one; fix it and run "
 				     "\"phitrail policy check\" for the rest", path,
 				     cfg.error_count - 1);
-		daemon_fatal("configuration %s has errors: fix them and start again", path);
+		/* A half-read policy means unaudited PHI: only when told so. */
+		if (rc != -EINVAL || !accept_errors)
+			daemon_fatal("configuration %s has errors: fix them and start "
+				     "again%s", path, rc == -EINVAL ? " (or start with "
+				     "--accept-errors to run on what was read)" : "");
+		daemon_warn("starting on %s despite %u error(s) (--accept-errors): "
+			    "what the broken lines meant is not applied", path,
+			    cfg.error_count);
 	}
 	if (merkle_init() < 0)
 		daemon_fatal("libsodium cannot start");

@@ -9,7 +9,8 @@
  * store_query, and answered with one frame per record and the end frame.
  * Sending is bounded by SO_SNDTIMEO: a client that stops reading loses its
  * answer, ingest only waits (its data is safe in the spool files).
- * "stats" requests are answered by store_stats, one row frame per group.
+ * "stats" requests are answered by store_stats, one row frame per group;
+ * "status" by status_report.c, "checkpoint" by checkpointer_sign.
  * Every decoded request, answered or refused, is itself audited: an
  * "Audit Trail Queried" record of the asking user (kernel credentials and
  * /proc, like any writer) with the filters, appended with store_append like
@@ -37,11 +38,14 @@
 
 #include <bsd/string.h>
 
+#include "checkpointer.h"
 #include "identity.h"
 #include "log.h"
 #include "loop.h"
 #include "query.h"
 #include "query_server.h"
+#include "status.h"
+#include "status_report.h"
 
 #define SEND_BUFFER_BYTES 65536
 #define AUDIT_FILTERS_MAX 3072         /* bytes of the filters text kept */
@@ -339,7 +343,8 @@ static const char *op_name(const struct query_request *q)
 {
 	static const char *const names[] = {
 		[QUERY_OP_QUERY] = "query", [QUERY_OP_COUNT] = "count",
-		[QUERY_OP_STATS] = "stats",
+		[QUERY_OP_STATS] = "stats", [QUERY_OP_STATUS] = "status",
+		[QUERY_OP_CHECKPOINT] = "checkpoint",
 	};
 
 	if (q == NULL)
@@ -418,6 +423,49 @@ static void audit_query(const struct ucred *peer, const struct query_request *q,
 	Q.counters.audited++;
 }
 
+/*
+ * "status" and "checkpoint": they read no record, so they are not audited
+ * (query.h). A checkpoint cannot be signed inside an open group commit:
+ * the client is told to ask again.
+ */
+static void serve_control(struct answer *a, const struct query_request *q)
+{
+	static unsigned char reply[STATUS_MAX_REPLY];
+	unsigned char end[64];
+	uint64_t size = 0;
+	int64_t time_ns;
+	long len, end_len;
+	int rc;
+
+	if (q->op == QUERY_OP_STATUS) {
+		len = collector_status_encode(reply, sizeof(reply));
+		if (len < 0) {
+			Q.counters.failed++;
+			answer_error(a, "status failed: the answer does not fit");
+			return;
+		}
+		(void)answer_frame(a, reply, (size_t)len);
+	} else {
+		rc = checkpointer_sign();
+		if (rc == -EBUSY) {
+			answer_error(a, "busy: a group commit is open; ask again");
+			return;
+		}
+		if (rc < 0 || checkpointer_last(&time_ns, &size) < 0) {
+			Q.counters.failed++;
+			answer_error(a, rc == -EPERM ? "checkpoint failed: no signing key "
+				     "or no tree (see the collector's log)" :
+				     "checkpoint failed: cannot write it to the store");
+			return;
+		}
+	}
+	end_len = query_end_encode((int64_t)size, end, sizeof(end));
+	if (end_len > 0)
+		(void)answer_frame(a, end, (size_t)end_len);
+	if (answer_flush(a) == 0)
+		Q.counters.served++;
+}
+
 static void serve(int sock)
 {
 	static struct answer a;
@@ -475,6 +523,10 @@ static void serve(int sock)
 		answer_error(&a, message);
 		return;
 	}
+	if (q.op == QUERY_OP_STATUS || q.op == QUERY_OP_CHECKPOINT) {
+		serve_control(&a, &q);
+		return;
+	}
 	if (q.op == QUERY_OP_STATS)
 		rc = store_stats(Q.store, &q, emit_stats_row, &a, &count, &why);
 	else
@@ -523,6 +575,7 @@ int query_server_start(const struct config *cfg, struct store *st)
 
 	Q.cfg = cfg;
 	Q.store = st;
+	collector_status_start(cfg, st);
 	if (gethostname(Q.host, sizeof(Q.host) - 1) < 0)
 		strlcpy(Q.host, "localhost", sizeof(Q.host));
 	snprintf(Q.target, sizeof(Q.target), "unix:%s", cfg->query_socket_path);

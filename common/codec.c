@@ -1,7 +1,8 @@
 /*
  * codec.c - the msgpack codec: audit records (record.h) and the query
- * protocol's request, end and error frames (query.h). The only file of
- * phitrail that includes <msgpack.h>.
+ * protocol's request, end and error frames (query.h). Besides it, only
+ * status_codec.c includes <msgpack.h>, and it unpacks through
+ * codec_unpack_checked (codec.h), so the pre-scan below guards it too.
  *
  * Encoding packs into the caller's fixed buffer through a bounded write
  * callback and never allocates, so the shim can encode on its stack inside a
@@ -22,6 +23,7 @@
 
 #include <msgpack.h>
 
+#include "codec.h"
 #include "query.h"
 #include "record.h"
 
@@ -672,6 +674,12 @@ static int unpack_one(const void *buf, size_t len, msgpack_unpacked *u,
 	return 0;
 }
 
+int codec_unpack_checked(const void *buf, size_t len, msgpack_unpacked *u,
+			 const char **why)
+{
+	return unpack_one(buf, len, u, why);
+}
+
 static bool key_equals(const msgpack_object *key, const char *name)
 {
 	size_t n = strlen(name);
@@ -1020,6 +1028,8 @@ static const char *query_op_name(enum query_op op)
 	case QUERY_OP_QUERY: return "query";
 	case QUERY_OP_COUNT: return "count";
 	case QUERY_OP_STATS: return "stats";
+	case QUERY_OP_STATUS: return "status";
+	case QUERY_OP_CHECKPOINT: return "checkpoint";
 	}
 	return NULL;
 }
@@ -1192,8 +1202,13 @@ static int query_field_decode(const struct query_field *f,
 			q->op = QUERY_OP_COUNT;
 		else if (str_equals(val, "stats"))
 			q->op = QUERY_OP_STATS;
+		else if (str_equals(val, "status"))
+			q->op = QUERY_OP_STATUS;
+		else if (str_equals(val, "checkpoint"))
+			q->op = QUERY_OP_CHECKPOINT;
 		else {
-			*why = "op must be \"query\", \"count\" or \"stats\"";
+			*why = "op must be \"query\", \"count\", \"stats\", "
+			       "\"status\" or \"checkpoint\"";
 			return -EBADMSG;
 		}
 		return 0;

@@ -32,6 +32,19 @@
  * The shim then closes the socket. Anything else is a protocol error and
  * the connection is closed (the shim checks type, count, size and seals of
  * every descriptor and closes what it does not use).
+ *
+ * Instead of a hello, a shim that audits nothing (no configuration, or a
+ * broken one) sends one notice and closes the socket without waiting for
+ * an answer (none is sent):
+ *   0  8  magic "PHTUNAUD"
+ *   8  4  protocol version (HANDOFF_VERSION), little endian
+ *   12 2  E: length of the program's path, little endian, 0..255
+ *   14 2  R: length of the reason, little endian, 1..255
+ *   16 E  the program's path as the shim read /proc/self/exe (the
+ *         collector prefers what it reads itself while the pid lives)
+ *   16+E R  the reason, e.g. "/etc/phitrail/phitrail.conf:7: ..."
+ * No byte of either text is NUL; nothing follows. handoff_notice.c reads
+ * and writes it.
  */
 #ifndef PHITRAIL_HANDOFF_H
 #define PHITRAIL_HANDOFF_H
@@ -44,6 +57,28 @@
 #define HANDOFF_FLAG_MAPPED 0x1u          /* hello: map the spool file */
 #define HANDOFF_WAKE_PAGE_BYTES 4096
 #define HANDOFF_MAPPED_FDS 3
+#define HANDOFF_NOTICE_MAGIC "PHTUNAUD"
+#define HANDOFF_NOTICE_HEAD_BYTES 16
+#define HANDOFF_NOTICE_TEXT_MAX 255
+#define HANDOFF_NOTICE_MAX_BYTES \
+	(HANDOFF_NOTICE_HEAD_BYTES + 2 * HANDOFF_NOTICE_TEXT_MAX)
+
+#include <stddef.h>
+
+/*
+ * Writes a notice into out (HANDOFF_NOTICE_MAX_BYTES); texts longer than
+ * HANDOFF_NOTICE_TEXT_MAX are cut, a NUL ends them. Returns its length.
+ */
+size_t handoff_notice_encode(const char *exe, const char *reason,
+			     unsigned char out[HANDOFF_NOTICE_MAX_BYTES]);
+
+/*
+ * Reads a notice of exactly len bytes: exe and reason copied
+ * NUL-terminated (each HANDOFF_NOTICE_TEXT_MAX + 1 bytes). 0, or -EBADMSG
+ * with *why (static) for a wrong magic, version, length, or a NUL inside.
+ */
+int handoff_notice_decode(const unsigned char *buf, size_t len, char *exe,
+			  char *reason, const char **why);
 
 /* Fallback spool directory, under the configured spool directory. */
 #define SPOOL_DIR_ACTIVE "active"        /* collector-created files, 0700 */

@@ -8,7 +8,8 @@
  *
  * Request (client to collector), one per connection, a msgpack map:
  *   "v"        int     protocol version, QUERY_VERSION (required)
- *   "op"       str     "query", "count" or "stats" (required)
+ *   "op"       str     "query", "count", "stats", "status" or
+ *                      "checkpoint" (required)
  *   "patient"  str     end_user_id equals
  *   "actor"    str     actor_user_id equals
  *   "event"    [str]   event_type is one of (at most QUERY_MAX_EVENTS)
@@ -41,8 +42,17 @@
  * Byte layout (msgpack): 0x82, fixstr "key", str or 0xc0, fixstr "count",
  * a positive int of any width.
  *
+ * For "status", one frame holding the collector's state (status.h, read
+ * with status_reply_decode), then the end frame with count 0. For
+ * "checkpoint", the collector signs a checkpoint of every committed
+ * record now and answers with the end frame, count = the checkpoint's
+ * tree size; {"error": "busy: ..."} while a group commit is open (ask
+ * again in a few milliseconds). Filters are ignored by both.
+ *
  * Every answered request (and every refused one) is itself recorded in
- * the store as an "Audit Trail Queried" record of the asking user.
+ * the store as an "Audit Trail Queried" record of the asking user, except
+ * "status" and "checkpoint", which read no record (a monitor polling
+ * status every minute would otherwise fill the trail with its polls).
  */
 #ifndef PHITRAIL_QUERY_H
 #define PHITRAIL_QUERY_H
@@ -57,7 +67,10 @@
 #define QUERY_MAX_STRING 1024
 #define QUERY_ABSENT INT64_MIN
 
-enum query_op { QUERY_OP_QUERY = 1, QUERY_OP_COUNT, QUERY_OP_STATS };
+enum query_op {
+	QUERY_OP_QUERY = 1, QUERY_OP_COUNT, QUERY_OP_STATS, QUERY_OP_STATUS,
+	QUERY_OP_CHECKPOINT,
+};
 
 #define QUERY_BY_MAX 16                   /* "by" value, with NUL */
 

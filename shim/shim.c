@@ -10,11 +10,14 @@
  * start-up runs (the config loader's stdio included).
  *
  * A missing or broken configuration disables auditing for the process;
- * it never stops the program. This file must never print, exit, raise a
- * signal or leave errno changed.
+ * it never stops the program, and unaudited.c tells the collector (or the
+ * system log) why. This file must never print, exit, raise a signal or
+ * leave errno changed.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <bsd/string.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
 
@@ -66,21 +69,34 @@ static const char *shim_config_path(void)
 
 static void shim_init(void)
 {
-	int saved_errno = errno;
+	char reason[CONFIG_ERROR_MAX + 64];
+	int saved_errno = errno, rc;
 
 	shim_internal = 1;
 	real_resolve_all();
 	exec_init();
-	if (config_load(&shim_config, shim_config_path()) == 0 &&
-	    shim_config.error_count == 0 &&
-	    (shim_config.pattern_count > 0 || shim_config.address_count > 0)) {
+	rc = config_load(&shim_config, shim_config_path());
+	if (rc < 0 || shim_config.error_count > 0) {
+		snprintf(reason, sizeof(reason), "%s%s", shim_config.error,
+			 shim_config.error_count > 1 ? " (and more errors: run "
+			 "phitrail policy check)" : "");
+	} else if (shim_config.pattern_count == 0 &&
+		   shim_config.address_count == 0) {
+		strlcpy(reason, shim_config.path, sizeof(reason) - 48);
+		strlcat(reason, " has no rule (files, connect, accept or unix)",
+			sizeof(reason));
+	} else {
 		identity_load();
 		if (pthread_atfork(NULL, NULL, shim_fork_child) == 0) {
 			fdstate_adopt_inherited();
 			__atomic_store_n(&shim_state, SHIM_STATE_AUDITING,
 					 __ATOMIC_RELEASE);
+			goto out;
 		}
+		strlcpy(reason, "cannot register the fork handler", sizeof(reason));
 	}
+	unaudited_say(&shim_config, reason);
+out:
 	shim_internal = 0;
 	errno = saved_errno;
 }

@@ -84,6 +84,12 @@ extern __thread int shim_vfork_child;
 void exec_init(void);
 
 /*
+ * Says once per process image that the shim audits nothing here and why:
+ * to the collector at cfg->socket_path, else the system log (unaudited.c).
+ */
+void unaudited_say(const struct config *cfg, const char *reason);
+
+/*
  * In deny mode, makes sure a record can be handed off before a PHI call is
  * performed: returns 0 when it can (or in spool mode), -EACCES when not.
  */

@@ -7,18 +7,32 @@
 #                                  collector (ASan/UBSan build), real store
 #
 # Options: -k PATTERN runs only e2e scripts whose name contains PATTERN;
-# --no-fuzz skips the fuzz smoke runs; FUZZ_SECONDS (default 5) per target.
+# --no-fuzz skips the fuzz smoke runs; FUZZ_SECONDS (default 5) per target;
+# --quick (make test-quick): no fuzzing, unit tests from build/tests-quick
+# and the collector and CLI of build/ (no sanitizers).
+# Each part starts with a "== ..." line; the line before the last says how
+# long it all took (from PHITRAIL_TEST_STARTED, epoch seconds, when make
+# passes it, so the builds count too).
 # An e2e script exits 0 for pass, 77 for skip, anything else for fail.
 set -u
 cd "$(dirname "$0")/.."
 
 pattern=""
 fuzz=1
+unit_dir=build/tests
+started=${PHITRAIL_TEST_STARTED:-$(date +%s)}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-k) pattern="$2"; shift 2 ;;
 	--no-fuzz) fuzz=0; shift ;;
-	*) echo "usage: tests/run.sh [-k PATTERN] [--no-fuzz]" >&2; exit 2 ;;
+	--quick)
+		fuzz=0
+		unit_dir=build/tests-quick
+		PHITRAIL_BIN=${PHITRAIL_BIN:-$PWD/build}
+		PHITRAILD=${PHITRAILD:-$PWD/build/phitraild}
+		export PHITRAIL_BIN PHITRAILD
+		shift ;;
+	*) echo "usage: tests/run.sh [-k PATTERN] [--no-fuzz] [--quick]" >&2; exit 2 ;;
 	esac
 done
 
@@ -35,7 +49,8 @@ note_fail() {
 }
 
 if [ -z "$pattern" ]; then
-	for t in build/tests/test_*; do
+	echo "== unit tests ($unit_dir)"
+	for t in "$unit_dir"/test_*; do
 		[ -x "$t" ] || continue
 		name=$(basename "$t")
 		out="$log_dir/$name.log"
@@ -57,6 +72,7 @@ if [ -z "$pattern" ]; then
 
 	if [ "$fuzz" = 1 ]; then
 		secs=${FUZZ_SECONDS:-5}
+		echo "== fuzz smoke runs (${secs}s per target)"
 		for f in build/fuzz/fuzz_*; do
 			[ -x "$f" ] || continue
 			name=$(basename "$f")
@@ -82,6 +98,7 @@ fi
 # "N passed, N failed" line: the shim alone (fallback spool, a stand-in
 # collector) and the collector alone (a stand-in shim that also misbehaves).
 if [ -z "$pattern" ]; then
+	echo "== suites: the shim alone, the collector alone"
 	for s in tests/shim/run.sh tests/collector/collector_e2e.sh; do
 		[ -f "$s" ] || continue
 		name=$(basename "$(dirname "$s")")
@@ -106,6 +123,7 @@ if [ -z "$pattern" ]; then
 	done
 fi
 
+echo "== end-to-end and fault scenarios"
 for t in tests/e2e/*.sh tests/fault/*.sh; do
 	name=$(basename "$t" .sh)
 	[ "$name" = lib ] && continue
@@ -127,6 +145,8 @@ for t in tests/e2e/*.sh tests/fault/*.sh; do
 done
 
 [ -n "$failures" ] && echo "failed:$failures"
+took=$(($(date +%s) - started))
+echo "took $((took / 60))m $((took % 60))s"
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
 else

@@ -24,6 +24,7 @@ int cli_checkpoint_main(int argc, char **argv);
 int cli_export_main(int argc, char **argv);
 int cli_stats_main(int argc, char **argv);
 int cli_report_main(int argc, char **argv);
+int cli_status_main(int argc, char **argv);
 
 /*
  * Prints "phitrail VERB: message" and "Try 'phitrail VERB --help'." on

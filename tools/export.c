@@ -5,11 +5,16 @@
  * proofs.c ("EXPORT"), for `phitrail verify --export FILE --key PUBFILE` on
  * another machine.
  *
- *   phitrail export [--config FILE | --db FILE] --since T --until T
+ *   phitrail export [--config FILE | --db FILE] --since T [--until T]
  *                   --output FILE [--format proof|fhir]
  *
  * --format fhir writes the same records as a FHIR R4 Bundle of AuditEvent
  * resources instead (export_fhir.c), without the proof.
+ *
+ * --until defaults to now. When the period's newest records are not yet
+ * covered by a signed checkpoint, the collector is asked to sign one now
+ * (the "checkpoint" request, control.c); with --db alone there is none to
+ * ask and the export says to try again after checkpoint_interval.
  *
  * Reads the store file read-only. Records are exported in id order: ids A
  * to B, where A and B are the smallest and largest ids whose timestamp is
@@ -29,6 +34,7 @@
 
 #include "cli.h"
 #include "export_fhir.h"
+#include "control.h"
 #include "integrity.h"
 #include "proofs.h"
 #include "timefmt.h"
@@ -36,16 +42,45 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: phitrail export [--config FILE | --db FILE] --since T --until T\n"
+		"usage: phitrail export [--config FILE | --db FILE] --since T [--until T]\n"
 		"                       --output FILE [--format proof|fhir]\n"
 		"  Writes the records whose timestamp is in [since, until) - and any\n"
 		"  between them - with the signed checkpoint and the proof that they\n"
-		"  are complete and unchanged. Check it anywhere with\n"
+		"  are complete and unchanged (--until: now when not given; a fresh\n"
+		"  signed checkpoint is asked of the collector when needed). Check it\n"
+		"  anywhere with\n"
 		"  'phitrail verify --export FILE --key PUBFILE'.\n"
 		"  T: RFC 3339 (2026-11-28T14:00:00Z), a date, a duration before now\n"
-		"  (7d, 12h) or 'now'.\n"
+		"  (7d, 12h), 'now', today, yesterday, this-week, this-month, this-year,\n"
+		"  recent, or a local time with its zone (2026-12-04 09:00 Europe/Berlin).\n"
 		"  --format fhir: the same records as a FHIR R4 Bundle of AuditEvent\n"
 		"  resources (IHE BALP), without the proof; --output - is stdout.\n");
+}
+
+/*
+ * The period's newest records are not signed yet: asks the collector of
+ * the configuration for a checkpoint now. 0, or -1 after saying why.
+ */
+static int ask_for_checkpoint(const struct integrity_where *where)
+{
+	struct config *cfg = NULL;
+	char message[512];
+	int64_t size = 0;
+	int rc;
+
+	if (where->db_path != NULL && where->config_path == NULL)
+		return -1;            /* a store file alone: no collector to ask */
+	if (cli_config_for_settings(where->config_path, &cfg) != 0)
+		return -1;
+	rc = cli_control_checkpoint(cfg->query_socket_path, &size, message,
+				    sizeof(message));
+	free(cfg);
+	if (rc < 0) {
+		warnx("phitrail export: asked the collector for a fresh signed "
+		      "checkpoint: %s", message);
+		return -1;
+	}
+	return 0;
 }
 
 static int id_bound(sqlite3 *db, const char *sql, int64_t since, int64_t until,
@@ -182,8 +217,10 @@ int cli_export_main(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
-	if (since_text == NULL || until_text == NULL || output == NULL)
-		return cli_usage_error("export", "--since, --until and --output are needed");
+	if (since_text == NULL || output == NULL)
+		return cli_usage_error("export", "--since and --output are needed");
+	if (until_text == NULL)
+		until_text = "now";
 	if (where.config_path != NULL && where.db_path != NULL)
 		return cli_usage_error("export", "give --config or --db, not both");
 	if (cli_time_parse(since_text, now, &since, &why) < 0)
@@ -226,6 +263,8 @@ int cli_export_main(int argc, char **argv)
 		goto out;
 	}
 	rc = integrity_newest_signed(db, last - 1, &cp, cut, &has_cut);
+	if (rc == -ENOENT && ask_for_checkpoint(&where) == 0)
+		rc = integrity_newest_signed(db, last - 1, &cp, cut, &has_cut);
 	if (rc < 0) {
 		warnx("phitrail export: %s", rc == -ENOENT ? "the newest records of the "
 		      "period are not covered by a signed checkpoint yet: try again after "

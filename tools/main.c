@@ -10,6 +10,7 @@
  *   phitrail policy check [FILE] | policy explain PATH...
  *   phitrail verify [--db FILE] [--key PUBFILE] [--since-checkpoint FILE]
  *   phitrail prove ID | checkpoint | export --since T --until T --output FILE
+ *   phitrail status [--format table|json]
  *
  * Must never: do a verb's work itself. Exit status: 0 ok, 1 failure,
  * 2 usage (run: the program's own status).
@@ -36,6 +37,7 @@ static const struct cli_verb {
 	{ "prove", cli_prove_main, "print an inclusion proof of one record" },
 	{ "checkpoint", cli_checkpoint_main, "print the newest signed checkpoint, to keep elsewhere" },
 	{ "export", cli_export_main, "write a period's records with the proof they are complete and unchanged" },
+	{ "status", cli_status_main, "how the collector is doing; exit 1 when something needs attention" },
 	{ "help", help_main, "this list; 'phitrail VERB --help' for one verb" },
 };
 #define VERB_COUNT (sizeof(verbs) / sizeof(verbs[0]))

@@ -10,12 +10,15 @@
  * Must never: read the clock (the caller passes "now"), touch the
  * environment, allocate, or accept input it cannot represent exactly: a
  * time that does not fit nanoseconds in 64 bits is -ERANGE, not wrapped.
+ * The words (today, recent, ...) and local times in a named zone need the
+ * time zone database: timewords.c has them, cli_time_parse asks it.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "timefmt.h"
+#include "timewords.h"
 
 #define SECONDS_PER_DAY INT64_C(86400)
 
@@ -225,7 +228,9 @@ int
 cli_time_parse(const char *text, int64_t now_ns, int64_t *out_ns,
 	       const char **why)
 {
+	const char *zoned_why = NULL;
 	size_t len;
+	int rc, zoned;
 
 	if (text == NULL || (len = strlen(text)) == 0)
 		return fail(why, "empty time", -EINVAL);
@@ -233,9 +238,22 @@ cli_time_parse(const char *text, int64_t now_ns, int64_t *out_ns,
 		*out_ns = now_ns;
 		return 0;
 	}
+	rc = cli_time_parse_word(text, now_ns, out_ns, why);
+	if (rc <= 0)
+		return rc;
 	/* A date starts with four digits and a '-'; a duration never does. */
-	if (len >= 5 && text[4] == '-')
-		return parse_rfc3339(text, out_ns, why);
+	if (len >= 5 && text[4] == '-') {
+		rc = parse_rfc3339(text, out_ns, why);
+		if (rc != -EINVAL)
+			return rc;
+		/* not RFC 3339: perhaps a local time in a named zone */
+		zoned = cli_time_parse_zoned(text, out_ns, &zoned_why);
+		if (zoned == 1)
+			return rc;
+		if (why)
+			*why = zoned_why;
+		return zoned;
+	}
 	if (text[0] >= '0' && text[0] <= '9')
 		return parse_duration(text, now_ns, out_ns, why);
 	return parse_rfc3339(text, out_ns, why);

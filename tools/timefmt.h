@@ -1,6 +1,7 @@
 /*
  * timefmt.h - times as the CLI reads and writes them (timefmt.c; pure
- * logic: no I/O, no time zone database, no allocation).
+ * logic, no allocation; timewords.c, which it calls, reads the time zone
+ * database).
  */
 #ifndef PHITRAIL_TIMEFMT_H
 #define PHITRAIL_TIMEFMT_H
@@ -19,6 +20,10 @@
  *   a date       2026-11-28 (midnight UTC)
  *   a duration   90s, 15m, 2h, 7d, 2w: that long before now_ns
  *   "now"        now_ns
+ *   a word       today, yesterday, this-week, this-month, this-year (local
+ *                midnight at their start), recent (10 minutes before now)
+ *   a local time 2026-12-04 09:00 Europe/Berlin, ... local, ... +01:00
+ *                (timewords.h)
  * Returns 0, or -EINVAL with *why (may be NULL) set to a static message
  * saying what was expected, or -ERANGE when the time is not representable.
  */

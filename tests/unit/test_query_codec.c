@@ -320,6 +320,48 @@ static void test_stats(void)
 					 &count), -EBADMSG);
 }
 
+/* "status" and "checkpoint": round trip, exact bytes, a near miss refused. */
+static void test_control_ops(void)
+{
+	static const unsigned char status_bytes[] = {
+		0x82, 0xa1, 'v', 0x01, 0xa2, 'o', 'p', 0xa6, 's', 't', 'a', 't', 'u', 's',
+	};
+	static const unsigned char checkpoint_bytes[] = {
+		0x82, 0xa1, 'v', 0x01, 0xa2, 'o', 'p', 0xaa, 'c', 'h', 'e', 'c', 'k',
+		'p', 'o', 'i', 'n', 't',
+	};
+	static const unsigned char statu[] = {
+		0x82, 0xa1, 'v', 0x01, 0xa2, 'o', 'p', 0xa5, 's', 't', 'a', 't', 'u',
+	};
+	struct query_request in, out;
+	const char *why = NULL;
+	long n;
+
+	query_request_init(&in);
+	in.op = QUERY_OP_STATUS;
+	n = query_request_encode(&in, buf, sizeof(buf));
+	CHECK_INT(n, sizeof(status_bytes));
+	CHECK(memcmp(buf, status_bytes, sizeof(status_bytes)) == 0);
+	CHECK_INT(query_request_decode(status_bytes, sizeof(status_bytes), &out, &why), 0);
+	CHECK_INT(out.op, QUERY_OP_STATUS);
+	in.op = QUERY_OP_CHECKPOINT;
+	n = query_request_encode(&in, buf, sizeof(buf));
+	CHECK_INT(n, sizeof(checkpoint_bytes));
+	CHECK(memcmp(buf, checkpoint_bytes, sizeof(checkpoint_bytes)) == 0);
+	CHECK_INT(query_request_decode(checkpoint_bytes, sizeof(checkpoint_bytes),
+				       &out, &why), 0);
+	CHECK_INT(out.op, QUERY_OP_CHECKPOINT);
+	CHECK_INT(query_request_decode(statu, sizeof(statu), &out, &why), -EBADMSG);
+	CHECK(why != NULL && strstr(why, "\"status\"") != NULL);
+	/* one op past the last is not encodable */
+	in.op = QUERY_OP_CHECKPOINT + 1;
+	CHECK_INT(query_request_encode(&in, buf, sizeof(buf)), -EINVAL);
+	/* "by" stays for stats only */
+	in.op = QUERY_OP_STATUS;
+	strcpy(in.by, "day");
+	CHECK_INT(query_request_encode(&in, buf, sizeof(buf)), -EINVAL);
+}
+
 int main(void)
 {
 	RUN(test_request_round_trip);
@@ -328,5 +370,6 @@ int main(void)
 	RUN(test_request_limits);
 	RUN(test_response_frames);
 	RUN(test_stats);
+	RUN(test_control_ops);
 	return unit_done();
 }
