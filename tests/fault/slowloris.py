@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 # slowloris.py QUERY_SOCK INGEST_SOCK READY SECONDS: keeps up to 800 query
 # connections open that each sent one byte (a request never finished; one
-# the collector closes is replaced at once), and throws random blobs at
-# both sockets, until SECONDS pass. Touches READY once the first
+# the collector closes is replaced at once), up to 200 ingest connections
+# that never send their hello, and throws random blobs at both sockets,
+# until SECONDS pass. Touches READY once the first
 # connections are open. Prints what it managed, for the test's log.
 import os, random, select, signal, socket, sys, time
 
 qpath, ipath, ready, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 end = time.monotonic() + seconds
-held, opened, closed_by_peer, blobs, most = [], 0, 0, 0, 0
+held, iheld, opened, closed_by_peer, blobs, most = [], [], 0, 0, 0, 0
 
 
 def report(*_):
@@ -30,7 +31,17 @@ while time.monotonic() < end:
             break
         held.append(s)
         opened += 1
-    most = max(most, len(held))
+    while len(iheld) < 200:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.setblocking(False)
+        try:
+            s.connect(ipath)
+        except OSError:
+            s.close()
+            break
+        iheld.append(s)
+        opened += 1
+    most = max(most, len(held) + len(iheld))
     if opened and not os.path.exists(ready):
         open(ready, "w").close()
     for path, kind in ((qpath, socket.SOCK_STREAM), (ipath, socket.SOCK_SEQPACKET)):
@@ -44,9 +55,9 @@ while time.monotonic() < end:
             pass
         s.close()
     # Readable means the collector answered (an error) or closed: replace it.
-    r, _, _ = select.select(held, [], [], 0.05) if held else ([], [], [])
+    r, _, _ = select.select(held + iheld, [], [], 0.05)
     for s in r:
-        held.remove(s)
+        (held if s in held else iheld).remove(s)
         s.close()
         closed_by_peer += 1
 report()

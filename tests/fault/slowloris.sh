@@ -8,6 +8,7 @@
 # assertions on speed).
 . "$(dirname "$0")/../e2e/lib.sh"
 command -v setpriv >/dev/null || skip "setpriv not installed"
+command -v jq >/dev/null || skip "jq not installed"
 [ "$(id -u)" = 0 ] || skip "needs root to run the attacker as another user"
 setup
 start_collector
@@ -56,11 +57,15 @@ n=$(timeout 10 "$PHITRAIL" query --config "$CONF" --count --event viewed) ||
 t4=$(ms)
 echo "a second query answered in $((t4 - t3)) ms"
 [ "$n" = 1 ] || give_up "expected 1 view, the store has $n"
+# Handed its spool file on the ingest socket, not pushed to the fallback.
+id=$(timeout 10 "$PHITRAIL" query --config "$CONF" --format json --event viewed | jq -r .identity)
+[ "$id" = verified ] || give_up "the PHI read was stored with identity $id, not verified: ingest was full"
 kill -0 "$ATTACK" 2>/dev/null || give_up "the attack ended before the checks: $(cat "$T/attack/log")"
 
 stop_pid "$ATTACK"
 wait_count 1 --event viewed
 kill -0 "$COLLECTOR_PID" || fail "the collector died"
 echo "attacker: $(cat "$T/attack/log")"
+echo "collector peak RSS: $(grep VmHWM /proc/$COLLECTOR_PID/status | tr -s ' \t' ' ')"
 grep -E 'query|ingest' "$T/collector.log" | tail -n 3
 pass
