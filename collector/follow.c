@@ -277,6 +277,8 @@ static int event_is_collector_only(enum event_type type)
 	return 0;
 }
 
+static int file_condemn(struct followed_file *f, const char *reason, int64_t offset);
+
 /* One valid frame's payload at frame_offset: store it (or say why not). */
 static int file_store_payload(struct followed_file *f, const unsigned char *payload,
 			      uint32_t len, int64_t frame_offset)
@@ -317,10 +319,19 @@ static int file_store_payload(struct followed_file *f, const unsigned char *payl
 		if (r.seq < INT64_MAX)
 			f->progress.next_seq = r.seq + 1;
 	}
+	record_set_identity(&r, &f->progress.who);
+	if (f->progress.flags & SPOOL_FLAG_FALLBACK) {
+		/* A file the user wrote: a copy of one already read is a replay. */
+		rc = store_record_seen(F.store, &r);
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			return file_condemn(f, "replayed: a record of this file "
+					    "is stored already", frame_offset);
+	}
 	rc = file_note_writer_counts(f, &r);
 	if (rc < 0)
 		return rc;
-	record_set_identity(&r, &f->progress.who);
 	r.id = RECORD_ABSENT;
 	r.received_sec = RECORD_ABSENT;
 	r.received_nsec = 0;
@@ -480,7 +491,7 @@ read_on:
 			retried = 0;
 			F.frames_this_pass++;
 			rc = file_store_payload(f, payload, payload_len, f->progress.offset);
-			if (rc < 0)
+			if (rc < 0 || f->quarantine)
 				return rc;
 			pos += (size_t)k;
 			f->progress.offset += k;
@@ -849,7 +860,8 @@ static void adopt_incoming(const char *base)
 				      "header of a fallback file lacks the fallback flag");
 		return;
 	}
-	who.pid = h.pid;
+	/* The header's pid is a claim: kept only when the kernel confirms it. */
+	who.pid = RECORD_ABSENT;
 	if (identity_alive(h.pid, h.start_time_ticks)) {
 		struct writer_identity proc = who;
 		int64_t proc_uid = -1;
@@ -862,8 +874,10 @@ static void adopt_incoming(const char *base)
 		} else {
 			daemon_warn("incoming/%s claims pid %u, which belongs to another "
 				    "user: pid not recorded", base, h.pid);
-			who.pid = RECORD_ABSENT;
 		}
+	} else {
+		daemon_info("incoming/%s claims pid %u, which is gone: pid not "
+			    "recorded", base, h.pid);
 	}
 	who.start_time_ticks = h.start_time_ticks;
 	f = file_new(SPOOL_DIR_INCOMING, F.incoming_fd, base, fd);

@@ -3,7 +3,9 @@
  *
  * Owns the listening SOCK_SEQPACKET socket, the short life of each
  * connection (one 16-byte hello within INGEST_HELLO_TIMEOUT_MS, anything
- * else closes it and is counted), the verified identity of the peer
+ * else closes it and is counted; at most INGEST_MAX_PENDING wait for their
+ * hello, INGEST_MAX_PER_UID of one uid, more are closed at once and their
+ * writers use the fallback spool), the verified identity of the peer
  * (SO_PEERCRED, then /proc: start time, loginuid, session, exe, checked
  * against the live connection and the peer's uid), and the creation of its
  * spool file in active/: O_EXCL, 0600, header with SPOOL_FLAG_COLLECTOR,
@@ -48,6 +50,7 @@
 struct pending_connection {
 	struct loop_watch watch;       /* watch.fd < 0: slot free */
 	int64_t deadline_ms;
+	uid_t uid;
 };
 
 static struct {
@@ -318,11 +321,22 @@ static void on_listener(struct loop_watch *w, uint32_t events)
 	while ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		struct pending_connection *c = NULL;
 
+		struct ucred cred = { .uid = (uid_t)-1 };
+		socklen_t len = sizeof(cred);
+		size_t of_uid = 0;
+
 		I.counters.accepted++;
-		for (i = 0; i < INGEST_MAX_PENDING && c == NULL; i++)
-			if (I.pending[i].watch.fd < 0)
-				c = &I.pending[i];
-		if (c == NULL) {
+		/* One user holding connections never shuts out another. */
+		(void)getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+		for (i = 0; i < INGEST_MAX_PENDING; i++) {
+			if (I.pending[i].watch.fd < 0) {
+				if (c == NULL)
+					c = &I.pending[i];
+			} else if (I.pending[i].uid == cred.uid) {
+				of_uid++;
+			}
+		}
+		if (c == NULL || of_uid >= INGEST_MAX_PER_UID) {
 			I.counters.refused++;
 			close(fd);
 			continue;
@@ -331,6 +345,7 @@ static void on_listener(struct loop_watch *w, uint32_t events)
 		c->watch.handler = on_connection;
 		c->watch.context = c;
 		c->deadline_ms = loop_now_ms() + INGEST_HELLO_TIMEOUT_MS;
+		c->uid = cred.uid;
 		if (loop_add(&c->watch, EPOLLIN | EPOLLRDHUP) < 0) {
 			close(fd);
 			c->watch.fd = -1;

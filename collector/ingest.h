@@ -10,6 +10,7 @@
 #include "config.h"
 
 #define INGEST_MAX_PENDING 64          /* connections waiting for their hello */
+#define INGEST_MAX_PER_UID 16          /* of them, from one uid */
 #define INGEST_HELLO_TIMEOUT_MS 1000
 
 struct ingest_counters {

@@ -161,6 +161,7 @@ static void on_timer(struct loop_watch *w, uint32_t events)
 		/* nothing to do: the next tick comes anyway */
 	}
 	ingest_tick();
+	query_server_tick();
 	follow_tick();
 	checkpointer_tick();
 	forward_tick();

@@ -4,11 +4,16 @@
  * Owns the listening SOCK_STREAM socket and one request per connection:
  * the peer's uid is checked (SO_PEERCRED: root, the collector's uid, or a
  * member of the configured auditors group via getgrnam and getgrouplist),
- * one frame of at most QUERY_MAX_REQUEST bytes is read within
- * QUERY_SERVER_READ_TIMEOUT_MS, decoded with query_request_decode, run by
- * store_query, and answered with one frame per record and the end frame.
- * Sending is bounded by SO_SNDTIMEO: a client that stops reading loses its
- * answer, ingest only waits (its data is safe in the spool files).
+ * one frame of at most QUERY_MAX_REQUEST bytes is read without blocking, as
+ * it arrives, and must be whole within QUERY_SERVER_READ_TIMEOUT_MS of the
+ * connect (at most QUERY_SERVER_MAX_PENDING such connections, and
+ * QUERY_SERVER_MAX_PER_UID of one uid: more are answered "busy" and
+ * closed, so held connections never stall ingest or shut out another
+ * user), decoded with query_request_decode, run by store_query, and
+ * answered with one frame per record and the end frame. Sending is
+ * bounded by QUERY_SERVER_SEND_TIMEOUT_MS for the whole answer: a client
+ * that stops reading loses its answer, ingest only waits that long (its
+ * data is safe in the spool files).
  * "stats" requests are answered by store_stats, one row frame per group;
  * "status" by status_report.c, "checkpoint" by checkpointer_sign.
  * Every decoded request, answered or refused, is itself audited: an
@@ -22,6 +27,7 @@
  * Must never read an unbounded length, and never build SQL itself.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -56,8 +62,19 @@ struct audit_recent {
 	int64_t at_ms;                 /* monotonic; 0 = empty slot */
 };
 
+/* A connection whose request is still arriving. */
+struct pending_request {
+	struct loop_watch watch;       /* watch.fd < 0: slot free */
+	int64_t deadline_ms;
+	uid_t uid;
+	size_t have;                   /* bytes of buf read so far */
+	unsigned char buf[4 + QUERY_MAX_REQUEST];
+};
+
 static struct {
 	const struct config *cfg;
+	struct pending_request pending[QUERY_SERVER_MAX_PENDING];
+	int64_t send_deadline_ms;      /* of the answer being sent */
 	struct store *store;
 	struct loop_watch listener;
 	struct query_server_counters counters;
@@ -80,8 +97,12 @@ static int send_all(int sock, const void *data, size_t len)
 	const unsigned char *p = data;
 
 	while (len > 0) {
-		ssize_t n = send(sock, p, len, MSG_NOSIGNAL);
+		ssize_t n;
 
+		/* SO_SNDTIMEO bounds one call; this, the whole answer. */
+		if (loop_now_ms() > Q.send_deadline_ms)
+			return -ETIMEDOUT;
+		n = send(sock, p, len, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -179,27 +200,6 @@ int query_server_allowed(uid_t uid, gid_t gid, const char *group)
 	for (i = 0; i < count; i++)
 		if (groups[i] == gr->gr_gid)
 			return 1;
-	return 0;
-}
-
-/* Reads exactly len bytes (the socket has a receive timeout). */
-static int read_exact(int sock, void *buf, size_t len)
-{
-	unsigned char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = recv(sock, p, len, 0);
-
-		if (n == 0)
-			return -ECONNRESET;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
 	return 0;
 }
 
@@ -466,16 +466,16 @@ static void serve_control(struct answer *a, const struct query_request *q)
 		Q.counters.served++;
 }
 
-static void serve(int sock)
+/* Answers one whole request (len bytes) on sock, now blocking for sends. */
+static void serve(int sock, const unsigned char *request, uint32_t len)
 {
 	static struct answer a;
 	static struct query_request q;
-	unsigned char head[4], request[QUERY_MAX_REQUEST], end[64];
+	unsigned char end[64];
 	struct ucred cred;
 	socklen_t cred_len = sizeof(cred);
 	const char *why = NULL;
 	char message[256];
-	uint32_t len;
 	int64_t count = 0;
 	long end_len;
 	int rc;
@@ -483,19 +483,9 @@ static void serve(int sock)
 	a.sock = sock;
 	a.failed = 0;
 	a.used = 0;
-	set_timeout(sock, SO_RCVTIMEO, QUERY_SERVER_READ_TIMEOUT_MS);
+	(void)fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) & ~O_NONBLOCK);
 	set_timeout(sock, SO_SNDTIMEO, QUERY_SERVER_SEND_TIMEOUT_MS);
-	if (read_exact(sock, head, 4) < 0)
-		goto bad;
-	len = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 |
-	      (uint32_t)head[2] << 8 | head[3];
-	if (len == 0 || len > QUERY_MAX_REQUEST) {
-		Q.counters.bad_request++;
-		answer_error(&a, "bad request: frame length out of range");
-		return;
-	}
-	if (read_exact(sock, request, len) < 0)
-		goto bad;
+	Q.send_deadline_ms = loop_now_ms() + QUERY_SERVER_SEND_TIMEOUT_MS;
 	/* Checked after the request is read, so the client sees the answer. */
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0) {
 		Q.counters.denied++;
@@ -549,10 +539,101 @@ static void serve(int sock)
 		(void)answer_frame(&a, end, (size_t)end_len);
 	if (answer_flush(&a) == 0)
 		Q.counters.served++;
-	return;
-bad:
-	Q.counters.bad_request++;
-	answer_error(&a, "bad request: no complete frame in time");
+}
+
+/* A short error on a connection still non-blocking (it fits the buffer). */
+static void refuse(int sock, const char *message)
+{
+	static struct answer a;
+
+	a.sock = sock;
+	a.failed = 0;
+	a.used = 0;
+	Q.send_deadline_ms = loop_now_ms() + QUERY_SERVER_SEND_TIMEOUT_MS;
+	answer_error(&a, message);
+}
+
+static void pending_close(struct pending_request *c)
+{
+	if (c->watch.fd < 0)
+		return;
+	loop_remove(&c->watch);
+	close(c->watch.fd);
+	c->watch.fd = -1;
+}
+
+/* Reads what has arrived; a whole request is answered and c closed. */
+static void pending_read(struct pending_request *c)
+{
+	for (;;) {
+		size_t want = c->have < 4 ? 4 : 4 + ((uint32_t)c->buf[0] << 24 |
+			(uint32_t)c->buf[1] << 16 | (uint32_t)c->buf[2] << 8 | c->buf[3]);
+		ssize_t n;
+
+		if (c->have == 4 && (want == 4 || want > 4 + QUERY_MAX_REQUEST)) {
+			Q.counters.bad_request++;
+			refuse(c->watch.fd, "bad request: frame length out of range");
+			pending_close(c);
+			return;
+		}
+		if (c->have >= 4 && c->have == want) {
+			serve(c->watch.fd, c->buf + 4, (uint32_t)(want - 4));
+			pending_close(c);
+			return;
+		}
+		n = recv(c->watch.fd, c->buf + c->have, want - c->have, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;                    /* more later, or the deadline */
+		if (n <= 0) {
+			Q.counters.bad_request++;  /* gone before a whole request */
+			pending_close(c);
+			return;
+		}
+		c->have += (size_t)n;
+	}
+}
+
+static void on_pending(struct loop_watch *w, uint32_t events)
+{
+	(void)events;
+	pending_read(w->context);
+}
+
+void query_server_tick(void)
+{
+	int64_t now = loop_now_ms();
+	size_t i;
+
+	for (i = 0; i < QUERY_SERVER_MAX_PENDING; i++) {
+		struct pending_request *c = &Q.pending[i];
+
+		if (c->watch.fd >= 0 && now >= c->deadline_ms) {
+			Q.counters.bad_request++;
+			refuse(c->watch.fd, "bad request: no complete frame in time");
+			pending_close(c);
+		}
+	}
+}
+
+/* A free slot for a connection of uid, or NULL (full, or uid holds its share). */
+static struct pending_request *pending_slot(uid_t uid)
+{
+	struct pending_request *free_slot = NULL;
+	size_t i, of_uid = 0;
+
+	for (i = 0; i < QUERY_SERVER_MAX_PENDING; i++) {
+		struct pending_request *c = &Q.pending[i];
+
+		if (c->watch.fd < 0) {
+			if (free_slot == NULL)
+				free_slot = c;
+		} else if (c->uid == uid) {
+			of_uid++;
+		}
+	}
+	return of_uid < QUERY_SERVER_MAX_PER_UID ? free_slot : NULL;
 }
 
 static void on_listener(struct loop_watch *w, uint32_t events)
@@ -561,9 +642,32 @@ static void on_listener(struct loop_watch *w, uint32_t events)
 
 	(void)events;
 	/* A few per round, so ingest is never starved. */
-	while (served++ < 8 && (fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		serve(fd);
-		close(fd);
+	while (served++ < QUERY_SERVER_MAX_PENDING &&
+	       (fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		struct ucred cred = { .uid = (uid_t)-1 };
+		socklen_t len = sizeof(cred);
+		struct pending_request *c;
+
+		(void)getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+		c = pending_slot(cred.uid);
+		if (c == NULL) {
+			Q.counters.busy++;
+			refuse(fd, "busy: too many requests not yet whole; try again");
+			close(fd);
+			continue;
+		}
+		c->watch.fd = fd;
+		c->watch.handler = on_pending;
+		c->watch.context = c;
+		c->deadline_ms = loop_now_ms() + QUERY_SERVER_READ_TIMEOUT_MS;
+		c->uid = cred.uid;
+		c->have = 0;
+		if (loop_add(&c->watch, EPOLLIN | EPOLLRDHUP) < 0) {
+			close(fd);
+			c->watch.fd = -1;
+			continue;
+		}
+		pending_read(c);      /* the request often comes with the connect */
 	}
 }
 
@@ -576,6 +680,8 @@ int query_server_start(const struct config *cfg, struct store *st)
 	Q.cfg = cfg;
 	Q.store = st;
 	collector_status_start(cfg, st);
+	for (size_t i = 0; i < QUERY_SERVER_MAX_PENDING; i++)
+		Q.pending[i].watch.fd = -1;
 	if (gethostname(Q.host, sizeof(Q.host) - 1) < 0)
 		strlcpy(Q.host, "localhost", sizeof(Q.host));
 	snprintf(Q.target, sizeof(Q.target), "unix:%s", cfg->query_socket_path);
@@ -611,6 +717,8 @@ void query_server_stop(void)
 {
 	if (Q.listener.fd < 0)
 		return;
+	for (size_t i = 0; i < QUERY_SERVER_MAX_PENDING; i++)
+		pending_close(&Q.pending[i]);
 	loop_remove(&Q.listener);
 	close(Q.listener.fd);
 	Q.listener.fd = -1;

@@ -9,18 +9,23 @@
 #include "config.h"
 #include "store.h"
 
-#define QUERY_SERVER_READ_TIMEOUT_MS 2000
-#define QUERY_SERVER_SEND_TIMEOUT_MS 5000
+#define QUERY_SERVER_READ_TIMEOUT_MS 2000   /* a whole request, from connect */
+#define QUERY_SERVER_SEND_TIMEOUT_MS 5000   /* a whole answer */
+#define QUERY_SERVER_MAX_PENDING 64         /* requests being read */
+#define QUERY_SERVER_MAX_PER_UID 8          /* of them, from one uid */
 /* A user's identical request within this long is audited only once. */
 #define QUERY_AUDIT_REPEAT_MS 60000
 
 struct query_server_counters {
 	uint64_t served, denied, bad_request, failed;
+	uint64_t busy;                     /* refused: too many pending */
 	uint64_t audited, audit_failed;    /* "Audit Trail Queried" records */
 };
 
 int query_server_start(const struct config *cfg, struct store *st);
 void query_server_stop(void);
+/* Closes requests not whole within QUERY_SERVER_READ_TIMEOUT_MS. */
+void query_server_tick(void);
 const struct query_server_counters *query_server_counters(void);
 
 /*

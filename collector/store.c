@@ -65,6 +65,7 @@ enum statement_id {
 	SQL_ROLLBACK,
 	SQL_FRONTIER_PUT,
 	SQL_FRONTIER_GET,
+	SQL_RECORD_SEEN,
 	SQL_COUNT
 };
 
@@ -86,6 +87,10 @@ static const char *const statement_sql[SQL_COUNT] = {
 	[SQL_FRONTIER_PUT] = "INSERT OR REPLACE INTO tree_frontier (one, size, hashes)"
 		" VALUES (1, ?1, ?2)",
 	[SQL_FRONTIER_GET] = "SELECT size, hashes FROM tree_frontier WHERE one = 1",
+	/* By the time index; the columns are store_schema_values' order. */
+	[SQL_RECORD_SEEN] = "SELECT 1 FROM records WHERE timestamp_ns = ?2"
+		" AND uid IS ?10 AND seq IS ?17 AND event_type = ?6"
+		" AND end_user_id IS ?7 AND target IS ?13 LIMIT 1",
 };
 
 static const char schema_sql[] =
@@ -406,6 +411,33 @@ int store_append(struct store *st, struct record *r)
 	if (st->pending++ == 0)
 		st->first_pending_ms = loop_now_ms();
 	return 0;
+}
+
+int store_record_seen(struct store *st, const struct record *r)
+{
+	sqlite3_stmt *stmt = st->statements[SQL_RECORD_SEEN];
+	struct store_value values[STORE_DERIVED_COLUMN_COUNT];
+	static const int columns[] = { 2, 6, 7, 10, 13, 17 };   /* ?N, from 1 */
+	size_t i;
+	int rc;
+
+	store_schema_values(r, values);
+	for (i = 0; i < sizeof(columns) / sizeof(columns[0]); i++) {
+		const struct store_value *v = &values[columns[i] - 1];
+
+		if (v->kind == STORE_VALUE_INT)
+			sqlite3_bind_int64(stmt, columns[i], v->number);
+		else if (v->kind == STORE_VALUE_TEXT)
+			sqlite3_bind_text(stmt, columns[i], v->text, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(stmt, columns[i]);
+	}
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc) ? sqlite_to_errno(rc) : -EIO;
 }
 
 int store_progress_put(struct store *st, const struct store_progress *p)

@@ -63,6 +63,13 @@ int64_t store_next_id(const struct store *st);
  */
 int store_append(struct store *st, struct record *r);
 
+/*
+ * 1 when a record with r's time (to the nanosecond), uid, seq, event,
+ * patient and target is in the store or the open transaction (a replay of
+ * a record already stored), 0 when none is, or -errno.
+ */
+int store_record_seen(struct store *st, const struct record *r);
+
 int store_progress_put(struct store *st, const struct store_progress *p);
 int store_progress_update(struct store *st, const char *name, int64_t offset,
 			  int64_t next_seq);

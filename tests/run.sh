@@ -123,13 +123,36 @@ if [ -z "$pattern" ]; then
 	done
 fi
 
+# run_e2e SCRIPT OUT: runs it in a session of its own; a process of that
+# session still alive 2 s after the script ended (a server it did not stop)
+# is listed, killed, and fails the test (status 99).
+run_e2e() {
+	setsid sh "$1" >"$2" 2>&1 &
+	sid=$!
+	wait "$sid"
+	rc=$?
+	i=0
+	while [ -n "$(ps -o pid= -s "$sid")" ] && [ $i -lt 20 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	left=$(ps -o pid=,args= -s "$sid")
+	if [ -n "$left" ]; then
+		echo "FAIL: processes left behind by the test:" >>"$2"
+		echo "$left" >>"$2"
+		ps -o pid= -s "$sid" | xargs -r kill -KILL 2>/dev/null
+		rc=99
+	fi
+	return "$rc"
+}
+
 echo "== end-to-end and fault scenarios"
 for t in tests/e2e/*.sh tests/fault/*.sh; do
 	name=$(basename "$t" .sh)
 	[ "$name" = lib ] && continue
 	case "$name" in *"$pattern"*) ;; *) continue ;; esac
 	out="$log_dir/e2e-$name.log"
-	sh "$t" >"$out" 2>&1
+	run_e2e "$t" "$out"
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))

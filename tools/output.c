@@ -7,8 +7,8 @@
  *
  * Owns: escaping. Whatever bytes a record holds (paths are arbitrary bytes),
  * JSON output is always valid JSON and UTF-8, CSV fields are always quoted
- * where needed, and the table never sends a control character to the
- * terminal.
+ * where needed, never start a spreadsheet formula and hold no control byte,
+ * and the table never sends a control character to the terminal.
  * Must never: decode or fetch records (its callers do), or print anything
  * but the records and the table's count line on the stream it is given.
  */
@@ -72,20 +72,60 @@ cli_json_string(FILE *stream, const char *s)
 	return stream_status(stream);
 }
 
+/*
+ * Bytes at p that must never reach a terminal or a spreadsheet as they are:
+ * C0 controls, DEL, C1 controls (U+0080..U+009F, two bytes in UTF-8) and
+ * bytes that are not part of valid UTF-8. Returns how many bytes at p are
+ * such a control (0: p starts a printable character). The one definition
+ * that the table, the reports and CSV share.
+ */
+size_t
+cli_control_length(const unsigned char *p)
+{
+	size_t n = cli_utf8_sequence(p);
+
+	if (*p < 0x20 || *p == 0x7f || n == 0)
+		return 1;
+	if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+		return 2;
+	return 0;
+}
+
+/* OWASP: a cell starting with one of these is a formula to a spreadsheet. */
+static int
+csv_formula_start(unsigned char c)
+{
+	return c != '\0' && strchr("=+-@\t\r", c) != NULL;
+}
+
 int
 cli_csv_field(FILE *stream, const char *s)
 {
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, stream);
-		return stream_status(stream);
-	}
-	fputc('"', stream);
-	for (; *s; s++) {
-		if (*s == '"')
+	const unsigned char *p = (const unsigned char *)s;
+	int formula = csv_formula_start(*p);
+	int quote = formula || strpbrk(s, ",\"") != NULL;
+
+	if (quote)
+		fputc('"', stream);
+	if (formula)
+		fputc('\'', stream);
+	while (*p) {
+		size_t n = cli_control_length(p);
+		if (n > 0) {
+			while (n-- > 0)
+				fprintf(stream, "\\x%02x", *p++);
+			continue;
+		}
+		if (*p == '"')
 			fputc('"', stream);
-		fputc(*s, stream);
+		else if (*p == '\\')
+			fputc('\\', stream);
+		n = cli_utf8_sequence(p);
+		fwrite(p, 1, n, stream);
+		p += n;
 	}
-	fputc('"', stream);
+	if (quote)
+		fputc('"', stream);
 	return stream_status(stream);
 }
 
@@ -137,18 +177,13 @@ cli_printable_dup(const char *s)
 	if (copy == NULL)
 		return NULL;
 	while (*p) {
-		size_t n = cli_utf8_sequence(p);
-		if (*p < 0x20 || *p == 0x7f || n == 0) {
+		size_t n = cli_control_length(p);
+		if (n > 0) {
 			*o++ = '?';
-			p++;
+			p += n;
 			continue;
 		}
-		/* C1 controls (U+0080..U+009F) are terminal escapes too. */
-		if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
-			*o++ = '?';
-			p += 2;
-			continue;
-		}
+		n = cli_utf8_sequence(p);
 		memcpy(o, p, n);
 		o += n;
 		p += n;

@@ -63,7 +63,14 @@ void cli_output_free(struct cli_output *out);
  * told from its neighbours.
  */
 int cli_json_string(FILE *stream, const char *s);
-/* RFC 4180 field: quoted when it holds ',', '"', CR or LF; '"' doubled. */
+/*
+ * RFC 4180 field, safe to open in a spreadsheet and to print on a
+ * terminal: a control byte (see cli_control_length) is written as \xHH
+ * and '\\' as "\\\\", so no CR, LF, TAB, ESC or BEL is ever written raw
+ * and the bytes stay recoverable; a field starting with = + - @ TAB or CR
+ * (OWASP's formula starts) is written as text: quoted, with a leading '\''.
+ * Quoted too when it holds ',' or '"'; '"' doubled.
+ */
 int cli_csv_field(FILE *stream, const char *s);
 /* The record as one JSON object (no newline). */
 int cli_json_record(FILE *stream, const struct record *r);
@@ -76,6 +83,12 @@ size_t cli_display_width(const char *s);
  */
 void cli_shorten_left(const char *s, size_t width, char *out,
 		      size_t out_size);
+/*
+ * How many bytes at p form a control that must not reach a terminal or a
+ * spreadsheet raw: 1 for a C0 control, DEL or a byte that is not valid
+ * UTF-8, 2 for a C1 control (U+0080..U+009F), 0 for a printable character.
+ */
+size_t cli_control_length(const unsigned char *p);
 /* Copies s with control characters and bad UTF-8 bytes replaced by '?'. */
 char *cli_printable_dup(const char *s);
 

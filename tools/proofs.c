@@ -50,6 +50,7 @@
 #include <string.h>
 
 #include "integrity.h"
+#include "output.h"
 #include "proofs.h"
 #include "record.h"
 #include "store_schema.h"
@@ -277,9 +278,15 @@ static void describe(const struct record *r, char *out, size_t size)
 
 	integrity_time_text((uint64_t)store_schema_ns(r->timestamp_sec, r->timestamp_nsec),
 			    when);
+	char *actor = cli_printable_dup(r->actor_user_id ? r->actor_user_id : "-");
+	char *patient = cli_printable_dup(r->end_user_id ? r->end_user_id : "-");
+
+	/* Ids are the user's bytes: never a control character on the terminal. */
 	snprintf(out, size, "%s, %s, actor %s, patient %s", event_type_name(r->event_type)
-		 ? event_type_name(r->event_type) : "?", when, r->actor_user_id,
-		 r->end_user_id ? r->end_user_id : "-");
+		 ? event_type_name(r->event_type) : "?", when, actor ? actor : "?",
+		 patient ? patient : "?");
+	free(actor);
+	free(patient);
 }
 
 int proofs_verify_inclusion_file(const char *path,

@@ -364,16 +364,21 @@ write_text(FILE *out, const struct report *rep)
 			report_time_text(grp->last_sec, when2, sizeof(when2)));
 		for (size_t i = grp->first; i < grp->first + grp->count; i++) {
 			const struct report_item *it = &rep->items[i];
-			fprintf(out, "  %s  %-26s ",
-				report_time_text(it->sec, when, sizeof(when)),
-				it->event ? it->event : "");
+			fprintf(out, "  %s  ",
+				report_time_text(it->sec, when, sizeof(when)));
+			put_printable(out, it->event ? it->event : "");
+			fprintf(out, "%*s ", it->event && strlen(it->event) < 26 ?
+				(int)(26 - strlen(it->event)) : 0, "");
 			if (rep->kind == REPORT_ACTOR) {
 				put_printable(out, it->exe ? it->exe : "?");
 				fputc(' ', out);
 			}
 			put_printable(out, it->target ? it->target : "");
-			if (it->result && strcmp(it->result, "ok") != 0)
-				fprintf(out, "  [%s]", it->result);
+			if (it->result && strcmp(it->result, "ok") != 0) {
+				fputs("  [", out);
+				put_printable(out, it->result);
+				fputc(']', out);
+			}
 			fputc('\n', out);
 		}
 	}

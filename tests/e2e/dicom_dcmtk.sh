@@ -45,13 +45,13 @@ grep -q '(0010,0020) LO \[8800\]' "$T/dump3" || fail "generated file does not ho
 expect_count 2 --event "PHI File Viewed" --patient 4711 --exe "$(command -v dcmdump)"
 expect_count 1 --event "PHI File Viewed" --patient 8800 --exe "$(command -v dcmdump)"
 
-(cd "$T/other/store" && shim storescp -od "$T/other/store" "$PORT" >"$T/storescp.log" 2>&1) &
+(cd "$T/other/store" && exec "$PHITRAIL" run --config "$CONF" -- storescp -od "$T/other/store" "$PORT" >"$T/storescp.log" 2>&1) &
 SCP=$!
+track_pid "$SCP"
 wait_port "$PORT"
 shim storescu 127.0.0.1 "$PORT" "$D/ct-8800.dcm" || fail "storescu failed under the shim"
 wait_count 1 --event "PHI Message Received" --patient 8800
-kill "$SCP" 2>/dev/null
-wait "$SCP" 2>/dev/null
+stop_pid "$SCP"
 ls "$T/other/store" | grep -q . || fail "storescp stored nothing"
 
 expect_count 1 --event "PHI Connection Opened" --rule pacs-out

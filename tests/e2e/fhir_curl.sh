@@ -28,8 +28,9 @@ printf '{"resourceType":"Patient","id":"4711","name":[{"family":"Doe","given":["
 printf '{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/4711"},"valueQuantity":{"value":5.4}}}]}' \
 	>"$W/fhir/Observation"
 
-(cd "$W" && shim python3 -m http.server --bind 127.0.0.1 "$PORT" >"$T/server.log" 2>&1) &
+(cd "$W" && exec "$PHITRAIL" run --config "$CONF" -- python3 -m http.server --bind 127.0.0.1 "$PORT" >"$T/server.log" 2>&1) &
 SERVER=$!
+track_pid "$SERVER"
 wait_port "$PORT"
 shim curl -sS -o "$T/patient.json" "http://127.0.0.1:$PORT/fhir/Patient/4711" ||
 	fail "curl failed under the shim"
@@ -40,8 +41,7 @@ cmp -s "$T/obs.json" "$W/fhir/Observation" || fail "curl got another search body
 
 wait_count 4 --event "PHI Message Sent" --patient 4711
 wait_count 4 --event "PHI Message Received" --patient 4711
-kill "$SERVER" 2>/dev/null
-wait "$SERVER" 2>/dev/null
+stop_pid "$SERVER"
 
 expect_count 2 --event "PHI Connection Opened"
 expect_count 3 --event "PHI Connection Accepted"   # two curls and wait_port's probe

@@ -39,7 +39,24 @@ pass() {
 	exit 0
 }
 
+# track_pid PID: a server the scenario started in the background (its own
+# pid, not a subshell's: start it as "( cd DIR && exec shim ... ) &"),
+# stopped by cleanup however the scenario ends.
+TRACKED_PIDS=""
+track_pid() {
+	TRACKED_PIDS="$TRACKED_PIDS $1"
+}
+
+# stop_pid PID: stops a tracked server now and waits for it.
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 cleanup() {
+	for p in $TRACKED_PIDS; do
+		stop_pid "$p"
+	done
 	if [ -n "$COLLECTOR_PID" ] && kill -0 "$COLLECTOR_PID" 2>/dev/null; then
 		kill -TERM "$COLLECTOR_PID" 2>/dev/null
 		wait "$COLLECTOR_PID" 2>/dev/null

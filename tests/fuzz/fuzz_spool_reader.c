@@ -11,6 +11,8 @@
  *      right so the fuzzer reaches the record rules
  *   2  the same in incoming/ (fallback header, identity from the owner)
  *   3  as 2 with the checksums left as the fuzzer wrote them
+ *   4  as 2, then the same file again under another name (a replay): the
+ *      copy must store no record of its own
  * The writer (a pid that does not exist) is gone, so every file must end
  * read to its end and deleted, or set aside in quarantine/; the store must
  * never fail; no more records may be stored than the file has frames plus
@@ -135,42 +137,18 @@ static void fix_checksums(unsigned char *buf, size_t size, size_t pos)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Writes one file, has it adopted (or registered) and read to its end. */
+static void follow_one(int mode, const unsigned char *file, size_t len,
+		       uint64_t start_ticks)
 {
-	static unsigned char file[SPOOL_HEADER_BYTES + 256 * 1024];
-	struct spool_header h = { .version = SPOOL_FORMAT_VERSION, .pid = DEAD_PID,
-				  .uid = 0, .start_time_ticks = 12345 };
-	const struct follow_counters *c = follow_counters();
-	uint64_t records_before, failures_before;
 	char base[64];
-	size_t len, frames_max;
-	int mode, fd, round;
+	int fd, round;
 
-	if (fuzz_dir[0] == '\0')
-		fuzz_init();
-	if (size < 1 || size - 1 > sizeof(file) - SPOOL_HEADER_BYTES)
-		return 0;
-	mode = data[0] % 4;
-	h.flags = mode == 1 ? SPOOL_FLAG_COLLECTOR : SPOOL_FLAG_FALLBACK;
-	h.uid = (uint32_t)getuid();
-	if (mode == 0) {
-		memcpy(file, data + 1, size - 1);
-		len = size - 1;
-	} else {
-		spool_header_encode(&h, file);
-		memcpy(file + SPOOL_HEADER_BYTES, data + 1, size - 1);
-		len = SPOOL_HEADER_BYTES + size - 1;
-		if (mode != 3)
-			fix_checksums(file, len, SPOOL_HEADER_BYTES);
-	}
-	frames_max = len / (SPOOL_FRAME_HEADER_BYTES + 1) + 1;
 	snprintf(base, sizeof(base), "%lu.fuzz.spool", fuzz_runs++);
 	fd = openat(mode == 1 ? F.active_fd : F.incoming_fd, base,
 		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	assert(fd >= 0);
 	assert(write(fd, file, len) == (ssize_t)len);
-	records_before = c->records;
-	failures_before = c->commit_failures;
 	if (mode == 1) {
 		struct writer_identity who;
 
@@ -178,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		who.pid = DEAD_PID;
 		who.uid = getuid();
 		who.gid = getgid();
-		who.start_time_ticks = h.start_time_ticks;
+		who.start_time_ticks = start_ticks;
 		strlcpy(who.kind, IDENTITY_VERIFIED, sizeof(who.kind));
 		identity_resolve_actor(&who);
 		assert(follow_register_active(base, fd, &who, SPOOL_FLAG_COLLECTOR) == 0);
@@ -204,8 +182,48 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Every file is read to its end and gone: deleted or set aside. */
 	assert(F.file_count == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static unsigned char file[SPOOL_HEADER_BYTES + 256 * 1024];
+	struct spool_header h = { .version = SPOOL_FORMAT_VERSION, .pid = DEAD_PID,
+				  .uid = 0, .start_time_ticks = 12345 };
+	const struct follow_counters *c = follow_counters();
+	uint64_t records_before, failures_before;
+	size_t len, frames_max;
+	int mode;
+
+	if (fuzz_dir[0] == '\0')
+		fuzz_init();
+	if (size < 1 || size - 1 > sizeof(file) - SPOOL_HEADER_BYTES)
+		return 0;
+	mode = data[0] % 5;
+	h.flags = mode == 1 ? SPOOL_FLAG_COLLECTOR : SPOOL_FLAG_FALLBACK;
+	h.uid = (uint32_t)getuid();
+	if (mode == 0) {
+		memcpy(file, data + 1, size - 1);
+		len = size - 1;
+	} else {
+		spool_header_encode(&h, file);
+		memcpy(file + SPOOL_HEADER_BYTES, data + 1, size - 1);
+		len = SPOOL_HEADER_BYTES + size - 1;
+		if (mode != 3)
+			fix_checksums(file, len, SPOOL_HEADER_BYTES);
+	}
+	frames_max = len / (SPOOL_FRAME_HEADER_BYTES + 1) + 1;
+	records_before = c->records;
+	failures_before = c->commit_failures;
+	follow_one(mode, file, len, h.start_time_ticks);
 	assert(c->commit_failures == failures_before);
 	assert(c->records - records_before <= frames_max);
+	if (mode == 4) {
+		/* The same bytes again: every record is stored already. */
+		records_before = c->records;
+		follow_one(mode, file, len, h.start_time_ticks);
+		assert(c->commit_failures == failures_before);
+		assert(c->records == records_before);
+	}
 	empty_dir("spool/quarantine");
 	if (fuzz_runs % RESTART_EVERY == 0) {
 		follow_fini();

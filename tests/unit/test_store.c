@@ -100,6 +100,48 @@ static int64_t run_query(struct store *st, const struct query_request *q,
 	return count;
 }
 
+/* A record already stored, in the open group or committed, is seen; one
+ * differing in time by 1 ns, uid, seq, event, patient or target is not. */
+static void test_record_seen(void)
+{
+	struct store *st;
+	struct record r;
+
+	fresh_db();
+	st = open_store();
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	make_record(&r, 1);
+	CHECK_INT(store_record_seen(st, &r), 0);
+	CHECK_INT(store_append(st, &r), 0);
+	make_record(&r, 1);
+	CHECK_INT(store_record_seen(st, &r), 1);     /* in the open group */
+	CHECK_INT(store_commit(st), 0);
+	CHECK_INT(store_record_seen(st, &r), 1);     /* committed */
+	r.pid = 999;                                 /* the pid is not a key */
+	CHECK_INT(store_record_seen(st, &r), 1);
+	make_record(&r, 1);
+	r.timestamp_nsec++;
+	CHECK_INT(store_record_seen(st, &r), 0);
+	make_record(&r, 1);
+	r.uid = 1001;
+	CHECK_INT(store_record_seen(st, &r), 0);
+	make_record(&r, 1);
+	r.seq = 2;
+	CHECK_INT(store_record_seen(st, &r), 0);
+	make_record(&r, 1);
+	r.event_type = EVENT_FILE_MODIFIED;
+	CHECK_INT(store_record_seen(st, &r), 0);
+	make_record(&r, 1);
+	r.end_user_id = NULL;
+	CHECK_INT(store_record_seen(st, &r), 0);
+	make_record(&r, 1);
+	r.target = "/srv/ehr/a/other.txt";
+	CHECK_INT(store_record_seen(st, &r), 0);
+	store_close(st);
+}
+
 static void test_ids_commit_restart(void)
 {
 	struct store *st;
@@ -541,6 +583,7 @@ int main(void)
 	if (mkdtemp(dir) == NULL || merkle_init() < 0)
 		return 1;
 	RUN(test_ids_commit_restart);
+	RUN(test_record_seen);
 	RUN(test_stored_bytes_and_leaf_hash);
 	RUN(test_progress_rows);
 	RUN(test_query_filters);

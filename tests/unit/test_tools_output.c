@@ -124,9 +124,38 @@ test_csv_quoting(void)
 	check_csv("a,b", "\"a,b\"");
 	check_csv("say \"hi\"", "\"say \"\"hi\"\"\"");
 	check_csv("\"", "\"\"\"\"");
-	check_csv("two\nlines", "\"two\nlines\"");
-	check_csv("cr\r", "\"cr\r\"");
-	check_csv("tab\there", "tab\there");
+	check_csv("two\nlines", "two\\x0alines");
+	check_csv("cr\r", "cr\\x0d");
+	check_csv("tab\there", "tab\\x09here");
+	check_csv("back\\slash", "back\\\\slash");
+}
+
+/* OWASP CSV injection: a formula start becomes text ('-prefixed, quoted). */
+static void
+test_csv_formula_starts(void)
+{
+	check_csv("=cmd|' /C calc'!A0", "\"'=cmd|' /C calc'!A0\"");
+	check_csv("+1+1", "\"'+1+1\"");
+	check_csv("-2+3", "\"'-2+3\"");
+	check_csv("@SUM(A1)", "\"'@SUM(A1)\"");
+	check_csv("\tx", "\"'\\x09x\"");
+	check_csv("\rx", "\"'\\x0dx\"");
+	check_csv("=a,\"b\"", "\"'=a,\"\"b\"\"\"");
+	check_csv("a=b", "a=b");                /* only the first byte counts */
+	check_csv("4711", "4711");
+}
+
+/* Terminal escapes: C0, DEL, C1 and bad UTF-8 bytes as \xHH, never raw. */
+static void
+test_csv_control_bytes(void)
+{
+	check_csv("\x1b]0;owned\x07", "\\x1b]0;owned\\x07");
+	check_csv("a\x1b[31mred", "a\\x1b[31mred");
+	check_csv("del\x7f", "del\\x7f");
+	check_csv("csi\xc2\x9b" "2J", "csi\\xc2\\x9b2J");
+	check_csv("bad\xff", "bad\\xff");
+	check_csv("\xc3\xa9t\xc3\xa9", "\xc3\xa9t\xc3\xa9");   /* UTF-8 kept */
+	check_csv("\x01\x1f", "\\x01\\x1f");
 }
 
 static void
@@ -360,6 +389,8 @@ main(void)
 	RUN(test_json_valid_utf8_kept);
 	RUN(test_json_invalid_utf8_escaped);
 	RUN(test_csv_quoting);
+	RUN(test_csv_formula_starts);
+	RUN(test_csv_control_bytes);
 	RUN(test_json_record_schema_order);
 	RUN(test_json_record_nil_and_awkward);
 	RUN(test_csv_record);
