@@ -35,13 +35,28 @@ static int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+#define CLAIMED_MARK " (claimed)"
+
+/* Whether a and b name the same program, with or without CLAIMED_MARK:
+ * one notice may come while its sender lives and the next after it left. */
+static int same_program(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), lm = strlen(CLAIMED_MARK);
+
+	if (la > lm && strcmp(a + la - lm, CLAIMED_MARK) == 0)
+		la -= lm;
+	if (lb > lm && strcmp(b + lb - lm, CLAIMED_MARK) == 0)
+		lb -= lm;
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
 /* The slot of (exe, uid, reason), or a free or the oldest slot, cleared. */
 static size_t slot_for(const char *exe, int64_t uid, const char *reason)
 {
 	size_t i, oldest = 0;
 
 	for (i = 0; i < used; i++) {
-		if (table[i].uid == uid && strcmp(table[i].exe, exe) == 0 &&
+		if (table[i].uid == uid && same_program(table[i].exe, exe) &&
 		    strcmp(table[i].reason, reason) == 0)
 			return i;
 		if (table[i].last_ns < table[oldest].last_ns)
@@ -84,7 +99,7 @@ int unaudited_receive(int sock, const unsigned char *bytes, size_t len,
 	else {
 		/* gone already: its own word, marked as such */
 		strlcpy(exe, claimed[0] ? claimed : "unknown", sizeof(exe) - 10);
-		strlcat(exe, " (claimed)", sizeof(exe));
+		strlcat(exe, CLAIMED_MARK, sizeof(exe));
 	}
 	i = slot_for(exe, (int64_t)cred.uid, reason);
 	table[i].pid = cred.pid;
