@@ -75,6 +75,7 @@ static void shim_init(void)
 	    shim_config.error_count == 0 &&
 	    (shim_config.pattern_count > 0 || shim_config.address_count > 0)) {
 		identity_load();
+		alias_load();
 		if (pthread_atfork(NULL, NULL, shim_fork_child) == 0) {
 			fdstate_adopt_inherited();
 			__atomic_store_n(&shim_state, SHIM_STATE_AUDITING,

@@ -95,6 +95,7 @@ struct policy_match {
 	int rule;                          /* index into shim_config.rules */
 	char path[PATH_MAX];               /* absolute, normalised */
 	char patient[SHIM_PATIENT_MAX];    /* "" when the rule captures none */
+	char real[PATH_MAX];               /* alias.c: the kernel's path, or "" */
 };
 
 /*
@@ -104,6 +105,24 @@ struct policy_match {
  * m->path holds the resolved path, or "" when it could not be resolved.
  */
 int policy_match_at(int dirfd, const char *path, struct policy_match *m);
+
+/* ---- alias.c: PHI known by the file the kernel opened ---------------- */
+
+/* 1 once some file rule's root was found at start-up (read-only after). */
+extern int alias_active;
+
+/* At start-up, after the policy is loaded: learns each rule root. */
+void alias_load(void);
+
+/*
+ * For a descriptor just opened by a path that matched no rule: 1 when the
+ * file it opened is PHI all the same (a symlink, /proc/self/fd/N, a bind
+ * mount or a symlinked rule root led to it); m->rule, m->patient and
+ * m->real (the kernel's path of it) are then filled, m->path is left as
+ * it was. One statx for a file on a filesystem no rule root is on.
+ * Keeps errno.
+ */
+int alias_match_fd(int fd, struct policy_match *m);
 
 /* The working directory changed: drop the cached copy. */
 void policy_cwd_invalidate(void);
@@ -124,6 +143,7 @@ struct phi_file {
 	unsigned reported;                 /* FD_* bits, atomic */
 	char path[PATH_MAX];
 	char patient[SHIM_PATIENT_MAX];
+	char real[PATH_MAX];               /* "" unless matched by alias.c */
 };
 
 /*
@@ -233,6 +253,7 @@ void identity_atfork_child(void);
 struct emit_event {
 	enum event_type type;
 	const char *target, *target2;
+	const char *target_real;           /* NULL or "": as target */
 	int rule;
 	const char *patient;               /* NULL or "": none */
 	int error;                         /* 0: "ok", else the errno */

@@ -61,6 +61,7 @@ void rw_after(struct phi_file *f, unsigned bit, int succeeded)
 			struct emit_event ev = {
 				.type = rw_event_of_bit(bit),
 				.target = f->path,
+				.target_real = f->real,
 				.rule = f->rule,
 				.patient = f->patient,
 			};
