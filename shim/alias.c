@@ -17,18 +17,16 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
 
 #include "real.h"
 #include "shim.h"
-
-#define ALIAS_MAX_ROOTS 32
 
 /* A file pattern's root: where a match can start, as written and real. */
 struct alias_root {
@@ -42,6 +40,8 @@ struct alias_root {
 int alias_active;
 static struct alias_root alias_roots[ALIAS_MAX_ROOTS];
 static unsigned alias_root_count;
+uint64_t alias_devs[ALIAS_MAX_ROOTS];
+unsigned alias_dev_count;
 
 /* The root of glob: its bytes up to the last '/' of the literal prefix. */
 static size_t alias_glob_root(const struct pathglob *g, char *out, size_t size)
@@ -59,12 +59,21 @@ static size_t alias_glob_root(const struct pathglob *g, char *out, size_t size)
 	return n;
 }
 
+static void alias_add_dev(uint64_t dev)
+{
+	for (unsigned i = 0; i < alias_dev_count; i++)
+		if (alias_devs[i] == dev)
+			return;
+	alias_devs[alias_dev_count++] = dev;
+}
+
 void alias_load(void)
 {
 	char lex[PATHGLOB_MAX];
 	struct statx sx;
 
 	alias_root_count = 0;
+	alias_dev_count = 0;
 	for (size_t i = 0; i < shim_config.pattern_count &&
 	     alias_root_count < ALIAS_MAX_ROOTS; i++) {
 		struct alias_root *r = &alias_roots[alias_root_count];
@@ -89,6 +98,7 @@ void alias_load(void)
 		r->dev_minor = sx.stx_dev_minor;
 		r->mnt_id = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
 		alias_root_count++;
+		alias_add_dev((uint64_t)sx.stx_dev_major << 32 | sx.stx_dev_minor);
 	}
 	alias_active = alias_root_count > 0;
 }
@@ -235,24 +245,32 @@ static size_t alias_through_root_mount(const char *path, size_t len,
 			    m[1].point, strlen(m[1].point), out, size);
 }
 
-int alias_match_fd(int fd, struct policy_match *m)
+/* "/proc/self/fd/N" into link (32 bytes), without stdio. */
+static void alias_fd_link(int fd, char *link)
+{
+	static const char head[] = "/proc/self/fd/";
+	char digits[12];
+	unsigned v = (unsigned)fd, n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	memcpy(link, head, sizeof(head) - 1);
+	for (unsigned k = 0; k < n; k++)
+		link[sizeof(head) - 1 + k] = digits[n - 1 - k];
+	link[sizeof(head) - 1 + n] = '\0';
+}
+
+int alias_match_fd(int fd, const struct statx *sxp, struct policy_match *m)
 {
 	char link[32], kernel[PATH_MAX], moved[PATH_MAX], asw[PATH_MAX];
-	struct statx sx;
+	const struct statx sx = *sxp;
 	int saved_errno = errno, rule = -1;
 	ssize_t len;
-	unsigned i;
+	unsigned i = 0;
 
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC,
-		  STATX_TYPE | STATX_MNT_ID, &sx) != 0)
-		goto out;
-	for (i = 0; i < alias_root_count; i++)
-		if (alias_roots[i].dev_major == sx.stx_dev_major &&
-		    alias_roots[i].dev_minor == sx.stx_dev_minor)
-			break;
-	if (i == alias_root_count)
-		goto out;                  /* the common case: not a PHI filesystem */
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	alias_fd_link(fd, link);
 	len = readlink(link, kernel, sizeof(kernel) - 1);
 	if (len <= 0 || (size_t)len >= sizeof(kernel) - 1 || kernel[0] != '/')
 		goto out;

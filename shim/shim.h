@@ -10,8 +10,12 @@
 #ifndef PHITRAIL_SHIM_H
 #define PHITRAIL_SHIM_H
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -114,15 +118,64 @@ extern int alias_active;
 /* At start-up, after the policy is loaded: learns each rule root. */
 void alias_load(void);
 
+#define ALIAS_MAX_ROOTS 32
+extern uint64_t alias_devs[ALIAS_MAX_ROOTS];   /* distinct, major << 32 | minor */
+extern unsigned alias_dev_count;
+
+#define ALIAS_STATX_FLAGS (AT_EMPTY_PATH | AT_STATX_DONT_SYNC)
+#define ALIAS_STATX_MASK (STATX_TYPE | STATX_NLINK | STATX_INO | STATX_MNT_ID)
+
+/* statx of fd itself: 0 or a negative errno, errno untouched. */
+static inline long alias_statx(int fd, struct statx *sx)
+{
+#if defined(__x86_64__)
+	/* the system call itself: no errno to save and put back */
+	register long r10 __asm__("r10") = ALIAS_STATX_MASK;
+	register long r8 __asm__("r8") = (long)sx;
+	long ret;
+
+	__asm__ volatile ("syscall"
+			  : "=a"(ret)
+			  : "0"((long)SYS_statx), "D"((long)fd), "S"(""),
+			    "d"((long)ALIAS_STATX_FLAGS), "r"(r10), "r"(r8)
+			  : "rcx", "r11", "memory");
+	return ret;
+#else
+	int saved_errno = errno;
+	long ret = statx(fd, "", ALIAS_STATX_FLAGS, ALIAS_STATX_MASK, sx);
+
+	if (ret != 0)
+		ret = -errno;
+	errno = saved_errno;
+	return ret;
+#endif
+}
+
 /*
  * For a descriptor just opened by a path that matched no rule: 1 when the
- * file it opened is PHI all the same (a symlink, /proc/self/fd/N, a bind
- * mount or a symlinked rule root led to it); m->rule, m->patient and
- * m->real (the kernel's path of it) are then filled, m->path is left as
- * it was. One statx for a file on a filesystem no rule root is on.
- * Keeps errno.
+ * file is on a filesystem some rule root is on (sx filled by one statx),
+ * else 0 (the common case, nothing more to do). Keeps errno.
  */
-int alias_match_fd(int fd, struct policy_match *m);
+static inline int alias_fd_on_phi_fs(int fd, struct statx *sx)
+{
+	uint64_t dev;
+
+	if (alias_statx(fd, sx) != 0)
+		return 0;
+	dev = (uint64_t)sx->stx_dev_major << 32 | sx->stx_dev_minor;
+	for (unsigned i = 0; i < alias_dev_count; i++)
+		if (alias_devs[i] == dev)
+			return 1;
+	return 0;
+}
+
+/*
+ * Then: 1 when the file fd opened is PHI all the same (a symlink,
+ * /proc/self/fd/N, a bind mount or a symlinked rule root led to it);
+ * m->rule, m->patient and m->real (the kernel's path of it) are filled,
+ * m->path is left as it was. Keeps errno.
+ */
+int alias_match_fd(int fd, const struct statx *sx, struct policy_match *m);
 
 /* The working directory changed: drop the cached copy. */
 void policy_cwd_invalidate(void);

@@ -73,7 +73,8 @@ static unsigned open_may(int flags)
  * (fd closed) when deny mode cannot hand a record off.
  */
 static __attribute__((noinline)) int
-open_alias(int fd, const char *path, const char *normal, int flags)
+open_alias_phi(int fd, const struct statx *sx, const char *path,
+	       const char *normal, int flags)
 {
 	struct policy_match m;
 	struct record_detail detail[1];
@@ -81,7 +82,7 @@ open_alias(int fd, const char *path, const char *normal, int flags)
 	unsigned reported = 0;
 	int saved_errno = errno;
 
-	if ((flags & O_PATH) || !alias_match_fd(fd, &m))
+	if (!alias_match_fd(fd, sx, &m))
 		return fd;
 	if (!shim_enter())
 		return fd;
@@ -108,6 +109,17 @@ open_alias(int fd, const char *path, const char *normal, int flags)
 	shim_leave();
 	errno = saved_errno;
 	return fd;
+}
+
+/* The part every open pays while a rule root is known: one statx. */
+static inline __attribute__((always_inline)) int
+open_alias(int fd, const char *path, const char *normal, int flags)
+{
+	struct statx sx;
+
+	if ((flags & O_PATH) || !alias_fd_on_phi_fs(fd, &sx))
+		return fd;
+	return open_alias_phi(fd, &sx, path, normal, flags);
 }
 
 static __attribute__((noinline)) int
