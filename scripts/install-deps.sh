@@ -27,6 +27,9 @@ python3
 procps
 util-linux
 file
+unzip
+zip
+acl
 "
 
 missing=""
