@@ -177,6 +177,15 @@ static inline int alias_fd_on_phi_fs(int fd, struct statx *sx)
  */
 int alias_match_fd(int fd, const struct statx *sx, struct policy_match *m);
 
+/*
+ * wrap_open.c: when fd (opened by path with open(2) flags, sx from
+ * alias_fd_on_phi_fs) is PHI all the same, tracks and reports it as a
+ * matched open would (target: normal, or path normalised). fd, or -1
+ * with errno EACCES (fd closed) when deny mode cannot hand a record off.
+ */
+int open_alias_phi(int fd, const struct statx *sx, const char *path,
+		   const char *normal, int flags);
+
 /* The working directory changed: drop the cached copy. */
 void policy_cwd_invalidate(void);
 void policy_atfork_child(void);

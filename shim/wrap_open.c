@@ -72,7 +72,7 @@ static unsigned open_may(int flags)
  * detail.real_path the kernel's. Returns fd, or -1 with errno EACCES
  * (fd closed) when deny mode cannot hand a record off.
  */
-static __attribute__((noinline)) int
+__attribute__((noinline)) int
 open_alias_phi(int fd, const struct statx *sx, const char *path,
 	       const char *normal, int flags)
 {
