@@ -51,6 +51,7 @@
 
 #include <bsd/string.h>
 
+#include "fanotify.h"
 #include "follow.h"
 #include "handoff.h"
 #include "identity.h"
@@ -325,6 +326,8 @@ static int file_store_payload(struct followed_file *f, const unsigned char *payl
 	r.received_sec = RECORD_ABSENT;
 	r.received_nsec = 0;
 	rc = store_append(F.store, &r);
+	if (rc == 0)
+		safetynet_note_shim(&r);   /* covers the kernel's view of it */
 	if (rc == -EINVAL) {
 		/* Decoded but does not encode again (collector fields too long). */
 		F.counters.undecodable++;

@@ -35,6 +35,7 @@
 
 #include "checkpointer.h"
 #include "config.h"
+#include "fanotify.h"
 #include "follow.h"
 #include "handoff.h"
 #include "ingest.h"
@@ -159,6 +160,7 @@ static void on_timer(struct loop_watch *w, uint32_t events)
 	}
 	ingest_tick();
 	follow_tick();
+	safetynet_tick();
 	checkpointer_tick();
 	show_state();
 }
@@ -294,6 +296,7 @@ int main(int argc, char **argv)
 		pidfile_remove(pidfh);
 		daemon_fatal("cannot listen (see above): is the socket directory writable?");
 	}
+	(void)safetynet_start(&cfg, store);
 	daemon_info("collecting: ingest %s, queries %s, store %s (flush = %s)",
 		    cfg.socket_path, cfg.query_socket_path, cfg.database,
 		    cfg.flush == CONFIG_FLUSH_EVERY_RECORD ? "every-record" : "batch");
@@ -332,6 +335,7 @@ int main(int argc, char **argv)
 	setproctitle("stopping");
 	ingest_stop();
 	query_server_stop();
+	safetynet_stop();
 	rc = follow_stop();
 	if (rc < 0) {
 		daemon_error("stopped without storing everything (%s): the spool files "

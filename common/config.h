@@ -94,6 +94,7 @@ struct config {
 	unsigned checkpoint_interval_s;  /* signed checkpoint period */
 	unsigned retention_days;
 	int follow_exec;                 /* keep the shim across exec with a scrubbed env */
+	int kernel_safety_net;           /* collector: fanotify over the PHI trees */
 
 	struct config_rule rules[CONFIG_MAX_RULES];
 	size_t rule_count;
