@@ -53,6 +53,7 @@
 
 #include "fanotify.h"
 #include "follow.h"
+#include "links.h"
 #include "handoff.h"
 #include "identity.h"
 #include "log.h"
@@ -325,6 +326,7 @@ static int file_store_payload(struct followed_file *f, const unsigned char *payl
 	r.id = RECORD_ABSENT;
 	r.received_sec = RECORD_ABSENT;
 	r.received_nsec = 0;
+	links_complete(&r);              /* a hard link: the name in the tree */
 	rc = store_append(F.store, &r);
 	if (rc == 0)
 		safetynet_note_shim(&r);   /* covers the kernel's view of it */

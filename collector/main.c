@@ -39,6 +39,7 @@
 #include "follow.h"
 #include "handoff.h"
 #include "ingest.h"
+#include "links.h"
 #include "log.h"
 #include "loop.h"
 #include "merkle.h"
@@ -161,6 +162,7 @@ static void on_timer(struct loop_watch *w, uint32_t events)
 	ingest_tick();
 	follow_tick();
 	safetynet_tick();
+	links_tick();
 	checkpointer_tick();
 	show_state();
 }
@@ -297,6 +299,7 @@ int main(int argc, char **argv)
 		daemon_fatal("cannot listen (see above): is the socket directory writable?");
 	}
 	(void)safetynet_start(&cfg, store);
+	(void)links_start(&cfg);
 	daemon_info("collecting: ingest %s, queries %s, store %s (flush = %s)",
 		    cfg.socket_path, cfg.query_socket_path, cfg.database,
 		    cfg.flush == CONFIG_FLUSH_EVERY_RECORD ? "every-record" : "batch");
@@ -337,6 +340,7 @@ int main(int argc, char **argv)
 	query_server_stop();
 	safetynet_stop();
 	rc = follow_stop();
+	links_stop();
 	if (rc < 0) {
 		daemon_error("stopped without storing everything (%s): the spool files "
 			     "are kept and the next start reads them", strerror(-rc));

@@ -10,21 +10,28 @@
  * on a filesystem a root is on; only then is the kernel's path of it read
  * (readlink of /proc/self/fd/N), moved into the root's mount when another
  * mount led to it (/proc/self/mountinfo, read only then), put back under
- * the root as the policy writes it, and matched. This file never allocates
- * after start-up, never calls a wrapped function, and keeps errno.
+ * the root as the policy writes it, and matched. A file with more than one
+ * link that still matched nothing is looked up by (device, inode) in the
+ * collector's index of multi-link PHI files (phi_inodes.h, mapped at
+ * start-up); a hit is reported with detail.inode, and the collector, which
+ * knows the names, adds the patient and the real path. This file never
+ * allocates after start-up, never calls a wrapped function, and keeps errno.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
 
+#include "phi_inodes.h"
 #include "real.h"
 #include "shim.h"
 
@@ -40,6 +47,8 @@ struct alias_root {
 int alias_active;
 static struct alias_root alias_roots[ALIAS_MAX_ROOTS];
 static unsigned alias_root_count;
+static const void *alias_index;       /* the collector's phi-inodes, mapped */
+static size_t alias_index_size;
 uint64_t alias_devs[ALIAS_MAX_ROOTS];
 unsigned alias_dev_count;
 
@@ -65,6 +74,35 @@ static void alias_add_dev(uint64_t dev)
 		if (alias_devs[i] == dev)
 			return;
 	alias_devs[alias_dev_count++] = dev;
+}
+
+/* Maps the collector's index of multi-link PHI files, when there is one. */
+static void alias_map_index(void)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	void *map;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", shim_config.spool,
+			     PHI_INODES_NAME) >= sizeof(path))
+		return;
+	fd = REAL(open)(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    st.st_uid == 0 && !(st.st_mode & 022)) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		if (map != MAP_FAILED) {
+			if (phi_inodes_valid(map, (size_t)st.st_size)) {
+				alias_index = map;
+				alias_index_size = (size_t)st.st_size;
+			} else {
+				munmap(map, (size_t)st.st_size);
+			}
+		}
+	}
+	REAL(close)(fd);
 }
 
 void alias_load(void)
@@ -101,6 +139,8 @@ void alias_load(void)
 		alias_add_dev((uint64_t)sx.stx_dev_major << 32 | sx.stx_dev_minor);
 	}
 	alias_active = alias_root_count > 0;
+	if (alias_active)
+		alias_map_index();
 }
 
 /*
@@ -300,6 +340,22 @@ int alias_match_fd(int fd, const struct statx *sxp, struct policy_match *m)
 					   sizeof(m->patient));
 		if (rule >= 0)
 			strlcpy(m->real, real, sizeof(m->real));
+	}
+	if (rule < 0 && sx.stx_nlink > 1 && S_ISREG(sx.stx_mode) &&
+	    alias_index != NULL) {
+		/* a hard link: PHI by identity; the collector names it */
+		uint64_t dev = (uint64_t)sx.stx_dev_major << 32 | sx.stx_dev_minor;
+		const struct phi_inode *e = phi_inodes_find(alias_index,
+							    alias_index_size,
+							    dev, sx.stx_ino);
+
+		if (e != NULL && e->rule < shim_config.rule_count) {
+			rule = (int)e->rule;
+			m->patient[0] = '\0';
+			snprintf(m->inode, sizeof(m->inode), "%llu:%llu",
+				 (unsigned long long)dev,
+				 (unsigned long long)sx.stx_ino);
+		}
 	}
 	if (rule >= 0)
 		m->rule = rule;

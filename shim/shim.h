@@ -100,6 +100,7 @@ struct policy_match {
 	char path[PATH_MAX];               /* absolute, normalised */
 	char patient[SHIM_PATIENT_MAX];    /* "" when the rule captures none */
 	char real[PATH_MAX];               /* alias.c: the kernel's path, or "" */
+	char inode[40];                    /* alias.c: "DEV:INO" of a hard link, or "" */
 };
 
 /*
@@ -206,6 +207,7 @@ struct phi_file {
 	char path[PATH_MAX];
 	char patient[SHIM_PATIENT_MAX];
 	char real[PATH_MAX];               /* "" unless matched by alias.c */
+	char inode[40];                    /* "" unless a hard link (alias.c) */
 };
 
 /*
@@ -316,6 +318,7 @@ struct emit_event {
 	enum event_type type;
 	const char *target, *target2;
 	const char *target_real;           /* NULL or "": as target */
+	const char *inode;                 /* NULL or "": not a hard link */
 	int rule;
 	const char *patient;               /* NULL or "": none */
 	int error;                         /* 0: "ok", else the errno */

@@ -62,6 +62,7 @@ void rw_after(struct phi_file *f, unsigned bit, int succeeded)
 				.type = rw_event_of_bit(bit),
 				.target = f->path,
 				.target_real = f->real,
+				.inode = f->inode,
 				.rule = f->rule,
 				.patient = f->patient,
 			};
