@@ -41,7 +41,7 @@
 #define FANOTIFY_DEDUP_MS 10000        /* one report per process, file, kind */
 #define FANOTIFY_REWALK_MS 5000
 #define FANOTIFY_MAX_PASS 4096         /* events read per loop wake */
-#define FANOTIFY_PENDING 4096
+#define FANOTIFY_PENDING 1024         /* about 5.5 MiB when all in use */
 #define FANOTIFY_PATH_MAX 1024         /* longer paths are decided at once */
 #define FANOTIFY_SEEN_SLOTS 16384      /* power of two */
 #define FANOTIFY_MAX_DIRS 65536
