@@ -198,6 +198,8 @@ static const struct choice choices[] = {
 	  offsetof(struct config, follow_exec) },
 	{ "kernel_safety_net", { "off", "on", NULL },
 	  offsetof(struct config, kernel_safety_net) },
+	{ "follow_aliases", { "no", "yes", NULL },
+	  offsetof(struct config, follow_aliases) },
 };
 
 static void key_choice(struct parse *p, const struct main_key *k, const char *value)
@@ -243,6 +245,7 @@ static const struct main_key main_keys[] = {
 	STRING_KEY("key_file", key_path, key_file),
 	CHOICE_KEY("follow_exec"),
 	CHOICE_KEY("kernel_safety_net"),
+	CHOICE_KEY("follow_aliases"),
 };
 
 #define MAIN_KEY_COUNT (sizeof(main_keys) / sizeof(main_keys[0]))
@@ -260,7 +263,8 @@ static void main_key(struct parse *p, const char *name, const char *value)
 			     "workspace_id, socket, query_socket, database, spool, "
 			     "on_collector_down, flush, batch_delay_ms, "
 			     "checkpoint_interval, retention_days, auditors, "
-			     "key_file, follow_exec or kernel_safety_net)", name);
+			     "key_file, follow_exec, kernel_safety_net or "
+			     "follow_aliases)", name);
 		return;
 	}
 	if (p->main_key_line[i] != 0) {
@@ -682,6 +686,7 @@ void config_defaults(struct config *cfg)
 	cfg->retention_days = 2190;
 	cfg->follow_exec = 1;
 	cfg->kernel_safety_net = 1;
+	cfg->follow_aliases = 1;
 }
 
 const char *config_choose_path(const char *explicit_path)

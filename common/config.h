@@ -95,6 +95,7 @@ struct config {
 	unsigned retention_days;
 	int follow_exec;                 /* keep the shim across exec with a scrubbed env */
 	int kernel_safety_net;           /* collector: fanotify over the PHI trees */
+	int follow_aliases;              /* shim: PHI by the file opened, not the name */
 
 	struct config_rule rules[CONFIG_MAX_RULES];
 	size_t rule_count;

@@ -112,6 +112,9 @@ void alias_load(void)
 
 	alias_root_count = 0;
 	alias_dev_count = 0;
+	alias_active = 0;
+	if (!shim_config.follow_aliases)
+		return;                    /* paths matched as written only */
 	for (size_t i = 0; i < shim_config.pattern_count &&
 	     alias_root_count < ALIAS_MAX_ROOTS; i++) {
 		struct alias_root *r = &alias_roots[alias_root_count];
