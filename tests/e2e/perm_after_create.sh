@@ -33,8 +33,11 @@ rm -f "$P/4711/note.txt"
 perm "$P/4711/note.txt" shim unzip -q "$T/other/notes.zip" -d "$P/4711"
 perm "$P/4711/*" shim sed -i 's/hypertension/HTN/' "$P/4711/chart.txt"
 grep -q HTN "$P/4711/chart.txt" || fail "sed -i did not edit the chart"
-perm "$P/4711/db.sqlite*" shim sqlite3 "$P/4711/db.sqlite" \
-	'create table t(x); insert into t values (1);'
+if [ "$(id -u)" = 0 ]; then
+	# SQLite gives its journal the database's owner only as root
+	perm "$P/4711/db.sqlite*" shim sqlite3 "$P/4711/db.sqlite" \
+		'create table t(x); insert into t values (1);'
+fi
 perm "$P/4711/chart.txt" shim setfacl -m u:nobody:r "$P/4711/chart.txt"
 getfacl -p "$P/4711/chart.txt" 2>/dev/null | grep -q '^user:nobody:r--' ||
 	fail "setfacl set no ACL"
