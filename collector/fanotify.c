@@ -32,6 +32,7 @@
 #include <bsd/string.h>
 
 #include "fanotify.h"
+#include "follow.h"
 #include "identity.h"
 #include "log.h"
 #include "loop.h"
@@ -216,30 +217,12 @@ static void fan_flush(int force)
 	}
 }
 
+/* The kernel dropped events: stored as the collector's own Records Lost. */
 static void fan_lost(const char *reason)
 {
-	struct record r;
-
-	record_init(&r);
-	r.workspace_id = N.cfg->workspace_id;
-	r.event_type = EVENT_RECORDS_LOST;
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		r.timestamp_sec = ts.tv_sec;
-		r.timestamp_nsec = (uint32_t)ts.tv_nsec;
-	}
-	r.host = N.host[0] != '\0' ? N.host : NULL;
-	r.actor_user_id = "phitraild";
-	r.identity = IDENTITY_COLLECTOR;
-	r.pid = getpid();
-	r.detail[0] = (struct record_detail){ .key = "source", .str = "kernel" };
-	r.detail[1] = (struct record_detail){ .key = "reason", .str = reason };
-	r.detail_count = 2;
 	N.overflows++;
 	daemon_warn("kernel safety net: %s", reason);
-	(void)store_append(N.st, &r);
+	(void)follow_collector_event(EVENT_RECORDS_LOST, "source", "kernel");
 }
 
 /* One event on a file: queued when it is PHI and not reported lately. */
