@@ -51,7 +51,9 @@
 
 #include <bsd/string.h>
 
+#include "fanotify.h"
 #include "follow.h"
+#include "links.h"
 #include "handoff.h"
 #include "identity.h"
 #include "log.h"
@@ -335,7 +337,10 @@ static int file_store_payload(struct followed_file *f, const unsigned char *payl
 	r.id = RECORD_ABSENT;
 	r.received_sec = RECORD_ABSENT;
 	r.received_nsec = 0;
+	links_complete(&r);              /* a hard link: the name in the tree */
 	rc = store_append(F.store, &r);
+	if (rc == 0)
+		safetynet_note_shim(&r);   /* covers the kernel's view of it */
 	if (rc == -EINVAL) {
 		/* Decoded but does not encode again (collector fields too long). */
 		F.counters.undecodable++;

@@ -36,11 +36,13 @@
 
 #include "checkpointer.h"
 #include "config.h"
+#include "fanotify.h"
 #include "follow.h"
 #include "forward.h"
 #include "forward_syslog.h"
 #include "handoff.h"
 #include "ingest.h"
+#include "links.h"
 #include "log.h"
 #include "loop.h"
 #include "merkle.h"
@@ -163,6 +165,8 @@ static void on_timer(struct loop_watch *w, uint32_t events)
 	ingest_tick();
 	query_server_tick();
 	follow_tick();
+	safetynet_tick();
+	links_tick();
 	checkpointer_tick();
 	forward_tick();
 	show_state();
@@ -316,6 +320,8 @@ int main(int argc, char **argv)
 		pidfile_remove(pidfh);
 		daemon_fatal("cannot listen (see above): is the socket directory writable?");
 	}
+	(void)safetynet_start(&cfg, store);
+	(void)links_start(&cfg);
 	daemon_info("collecting: ingest %s, queries %s, store %s (flush = %s)",
 		    cfg.socket_path, cfg.query_socket_path, cfg.database,
 		    cfg.flush == CONFIG_FLUSH_EVERY_RECORD ? "every-record" : "batch");
@@ -355,7 +361,9 @@ int main(int argc, char **argv)
 	setproctitle("stopping");
 	ingest_stop();
 	query_server_stop();
+	safetynet_stop();
 	rc = follow_stop();
+	links_stop();
 	if (rc < 0) {
 		daemon_error("stopped without storing everything (%s): the spool files "
 			     "are kept and the next start reads them", strerror(-rc));

@@ -200,6 +200,10 @@ static const struct choice choices[] = {
 	  offsetof(struct config, flush) },
 	{ "follow_exec", { "no", "yes", NULL },
 	  offsetof(struct config, follow_exec) },
+	{ "kernel_safety_net", { "off", "on", NULL },
+	  offsetof(struct config, kernel_safety_net) },
+	{ "follow_aliases", { "no", "yes", NULL },
+	  offsetof(struct config, follow_aliases) },
 };
 
 static void key_choice(struct parse *p, const struct main_key *k, const char *value)
@@ -244,6 +248,8 @@ static const struct main_key main_keys[] = {
 	STRING_KEY("auditors", key_name, auditors),
 	STRING_KEY("key_file", key_path, key_file),
 	CHOICE_KEY("follow_exec"),
+	CHOICE_KEY("kernel_safety_net"),
+	CHOICE_KEY("follow_aliases"),
 };
 
 #define MAIN_KEY_COUNT (sizeof(main_keys) / sizeof(main_keys[0]))
@@ -283,7 +289,8 @@ static void main_key(struct parse *p, const char *name, const char *value)
 	table_key(p, main_keys, MAIN_KEY_COUNT, p->main_key_line, "phitrail",
 		  "workspace_id, socket, query_socket, database, spool, "
 		  "on_collector_down, flush, batch_delay_ms, checkpoint_interval, "
-		  "retention_days, auditors, key_file or follow_exec", name, value);
+		  "retention_days, auditors, key_file, follow_exec, "
+		  "kernel_safety_net or follow_aliases", name, value);
 }
 
 /* ---- [syslog] keys (struct config_syslog) ---- */
@@ -783,6 +790,8 @@ void config_defaults(struct config *cfg)
 	cfg->syslog.facility = 10;          /* authpriv, as IHE ATNA suggests */
 	cfg->syslog.stall_s = 60;
 	cfg->syslog.max_pending = 1024;
+	cfg->kernel_safety_net = 1;
+	cfg->follow_aliases = 1;
 }
 
 const char *config_choose_path(const char *explicit_path)

@@ -116,6 +116,8 @@ struct config {
 	unsigned retention_days;
 	int follow_exec;                 /* keep the shim across exec with a scrubbed env */
 	struct config_syslog syslog;     /* [syslog] */
+	int kernel_safety_net;           /* collector: fanotify over the PHI trees */
+	int follow_aliases;              /* shim: PHI by the file opened, not the name */
 
 	struct config_rule rules[CONFIG_MAX_RULES];
 	size_t rule_count;

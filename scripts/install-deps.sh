@@ -32,6 +32,9 @@ libgnutls28-dev
 gnutls-bin
 rsyslog
 rsyslog-gnutls
+unzip
+zip
+acl
 "
 
 # The official FHIR R4 JSON schema, for tests/e2e/fhir_auditevent.sh only:

@@ -187,6 +187,14 @@ static void emit_fill(struct record *r, const struct emit_event *ev,
 		emit_errno_name(ev->error, errbuf, errsize);
 	for (size_t i = 0; i < ev->detail_count && i < RECORD_MAX_DETAIL; i++)
 		r->detail[r->detail_count++] = ev->detail[i];
+	if (ev->target_real != NULL && ev->target_real[0] != '\0' &&
+	    r->detail_count < RECORD_MAX_DETAIL)
+		r->detail[r->detail_count++] = (struct record_detail){
+			.key = "real_path", .str = ev->target_real };
+	if (ev->inode != NULL && ev->inode[0] != '\0' &&
+	    r->detail_count < RECORD_MAX_DETAIL)
+		r->detail[r->detail_count++] = (struct record_detail){
+			.key = "inode", .str = ev->inode };
 }
 
 /* One record being handed off, and the counts its last encoding carried. */
@@ -309,6 +317,8 @@ int emit_path_event(enum event_type type, const struct policy_match *m,
 	struct emit_event ev = {
 		.type = type,
 		.target = m->path,
+		.target_real = m->real,
+		.inode = m->inode,
 		.target2 = target2,
 		.rule = m->rule,
 		.patient = m->patient,

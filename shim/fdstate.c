@@ -105,6 +105,8 @@ int fdstate_open(int fd, const struct policy_match *m, unsigned reported)
 		f->rule = m->rule;
 		fdstate_copy(f->path, m->path, sizeof(f->path));
 		fdstate_copy(f->patient, m->patient, sizeof(f->patient));
+		fdstate_copy(f->real, m->real, sizeof(f->real));
+		fdstate_copy(f->inode, m->inode, sizeof(f->inode));
 		__atomic_store_n(&f->reported, reported, __ATOMIC_RELEASE);
 		fdstate_install(fd, i + 1);
 		return 0;
@@ -139,6 +141,8 @@ int fdstate_describe(int fd, struct policy_match *m, unsigned *reported)
 	m->rule = -1;
 	m->path[0] = '\0';
 	m->patient[0] = '\0';
+	m->real[0] = '\0';
+	m->inode[0] = '\0';
 	if ((unsigned)fd >= FDSTATE_MAX_FDS)
 		return 0;
 	slot = __atomic_load_n(&fdstate_slot_of_fd[fd], __ATOMIC_ACQUIRE);
@@ -148,6 +152,8 @@ int fdstate_describe(int fd, struct policy_match *m, unsigned *reported)
 	m->rule = f->rule;
 	fdstate_copy(m->path, f->path, sizeof(m->path));
 	fdstate_copy(m->patient, f->patient, sizeof(m->patient));
+	fdstate_copy(m->real, f->real, sizeof(m->real));
+	fdstate_copy(m->inode, f->inode, sizeof(m->inode));
 	if (reported != NULL)
 		*reported = __atomic_load_n(&f->reported, __ATOMIC_ACQUIRE);
 	fdstate_unref(slot);

@@ -94,6 +94,8 @@ int policy_match_at(int dirfd, const char *path, struct policy_match *m)
 
 	m->path[0] = '\0';
 	m->patient[0] = '\0';
+	m->real[0] = '\0';
+	m->inode[0] = '\0';
 	m->rule = -1;
 	if (path == NULL || path[0] == '\0')
 		return 0;

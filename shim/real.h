@@ -25,6 +25,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -91,7 +92,8 @@ int __vdprintf_chk(int fd, int flag, const char *format, __gnuc_va_list ap);
 	X(__pread64_chk) X(readv) X(preadv) X(preadv64) X(preadv2) X(preadv64v2) \
 	X(pwritev2) X(pwritev64v2) X(splice) X(mmap) X(mmap64) X(ioctl) \
 	X(chmod) X(fchmod) X(fchmodat) X(chown) X(fchown) X(lchown) \
-	X(fchownat) X(link) X(linkat) X(symlink) X(symlinkat) \
+	X(fchownat) X(setxattr) X(lsetxattr) X(fsetxattr) X(removexattr) \
+	X(lremovexattr) X(fremovexattr) X(link) X(linkat) X(symlink) X(symlinkat) \
 	X(opendir) X(closedir) X(readdir) X(readdir64) X(scandir) \
 	X(scandir64) X(scandirat) X(nftw) X(nftw64) X(ftw) X(ftw64) \
 	X(glob) X(glob64) \

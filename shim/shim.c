@@ -87,6 +87,7 @@ static void shim_init(void)
 			sizeof(reason));
 	} else {
 		identity_load();
+		alias_load();
 		if (pthread_atfork(NULL, NULL, shim_fork_child) == 0) {
 			fdstate_adopt_inherited();
 			__atomic_store_n(&shim_state, SHIM_STATE_AUDITING,

@@ -10,8 +10,12 @@
 #ifndef PHITRAIL_SHIM_H
 #define PHITRAIL_SHIM_H
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -101,6 +105,8 @@ struct policy_match {
 	int rule;                          /* index into shim_config.rules */
 	char path[PATH_MAX];               /* absolute, normalised */
 	char patient[SHIM_PATIENT_MAX];    /* "" when the rule captures none */
+	char real[PATH_MAX];               /* alias.c: the kernel's path, or "" */
+	char inode[40];                    /* alias.c: "DEV:INO" of a hard link, or "" */
 };
 
 /*
@@ -110,6 +116,82 @@ struct policy_match {
  * m->path holds the resolved path, or "" when it could not be resolved.
  */
 int policy_match_at(int dirfd, const char *path, struct policy_match *m);
+
+/* ---- alias.c: PHI known by the file the kernel opened ---------------- */
+
+/* 1 once some file rule's root was found at start-up (read-only after). */
+extern int alias_active;
+
+/* At start-up, after the policy is loaded: learns each rule root. */
+void alias_load(void);
+
+#define ALIAS_MAX_ROOTS 32
+extern uint64_t alias_devs[ALIAS_MAX_ROOTS];   /* distinct, major << 32 | minor */
+extern unsigned alias_dev_count;
+
+#define ALIAS_STATX_FLAGS (AT_EMPTY_PATH | AT_STATX_DONT_SYNC)
+#define ALIAS_STATX_MASK (STATX_TYPE | STATX_NLINK | STATX_INO | STATX_MNT_ID)
+
+/* statx of fd itself: 0 or a negative errno, errno untouched. */
+static inline long alias_statx(int fd, struct statx *sx)
+{
+#if defined(__x86_64__)
+	/* the system call itself: no errno to save and put back */
+	register long r10 __asm__("r10") = ALIAS_STATX_MASK;
+	register long r8 __asm__("r8") = (long)sx;
+	long ret;
+
+	__asm__ volatile ("syscall"
+			  : "=a"(ret)
+			  : "0"((long)SYS_statx), "D"((long)fd), "S"(""),
+			    "d"((long)ALIAS_STATX_FLAGS), "r"(r10), "r"(r8)
+			  : "rcx", "r11", "memory");
+	return ret;
+#else
+	int saved_errno = errno;
+	long ret = statx(fd, "", ALIAS_STATX_FLAGS, ALIAS_STATX_MASK, sx);
+
+	if (ret != 0)
+		ret = -errno;
+	errno = saved_errno;
+	return ret;
+#endif
+}
+
+/*
+ * For a descriptor just opened by a path that matched no rule: 1 when the
+ * file is on a filesystem some rule root is on (sx filled by one statx),
+ * else 0 (the common case, nothing more to do). Keeps errno.
+ */
+static inline int alias_fd_on_phi_fs(int fd, struct statx *sx)
+{
+	uint64_t dev;
+
+	if (alias_statx(fd, sx) != 0)
+		return 0;
+	dev = (uint64_t)sx->stx_dev_major << 32 | sx->stx_dev_minor;
+	for (unsigned i = 0; i < alias_dev_count; i++)
+		if (alias_devs[i] == dev)
+			return 1;
+	return 0;
+}
+
+/*
+ * Then: 1 when the file fd opened is PHI all the same (a symlink,
+ * /proc/self/fd/N, a bind mount or a symlinked rule root led to it);
+ * m->rule, m->patient and m->real (the kernel's path of it) are filled,
+ * m->path is left as it was. Keeps errno.
+ */
+int alias_match_fd(int fd, const struct statx *sx, struct policy_match *m);
+
+/*
+ * wrap_open.c: when fd (opened by path with open(2) flags, sx from
+ * alias_fd_on_phi_fs) is PHI all the same, tracks and reports it as a
+ * matched open would (target: normal, or path normalised). fd, or -1
+ * with errno EACCES (fd closed) when deny mode cannot hand a record off.
+ */
+int open_alias_phi(int fd, const struct statx *sx, const char *path,
+		   const char *normal, int flags);
 
 /* The working directory changed: drop the cached copy. */
 void policy_cwd_invalidate(void);
@@ -130,6 +212,8 @@ struct phi_file {
 	unsigned reported;                 /* FD_* bits, atomic */
 	char path[PATH_MAX];
 	char patient[SHIM_PATIENT_MAX];
+	char real[PATH_MAX];               /* "" unless matched by alias.c */
+	char inode[40];                    /* "" unless a hard link (alias.c) */
 };
 
 /*
@@ -239,6 +323,8 @@ void identity_atfork_child(void);
 struct emit_event {
 	enum event_type type;
 	const char *target, *target2;
+	const char *target_real;           /* NULL or "": as target */
+	const char *inode;                 /* NULL or "": not a hard link */
 	int rule;
 	const char *patient;               /* NULL or "": none */
 	int error;                         /* 0: "ok", else the errno */

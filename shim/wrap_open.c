@@ -7,12 +7,19 @@
  * file that existed); a PHI path refused with EACCES/EPERM reports Access
  * Denied. The descriptor is remembered (fdstate) so reads and writes report
  * Viewed and Modified once. A path that is not PHI costs a lexical match
- * and nothing else. Same return value, same errno, same descriptor as libc.
+ * and nothing else, plus one statx of the new descriptor while some rule
+ * root was found (alias.c: a symlink or another mount may have led into a
+ * PHI tree). Same return value, same errno, same descriptor as libc.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/stat.h>
+
+#include <bsd/string.h>
+
+#include "pathglob.h"
 
 #include "real.h"
 #include "shim.h"
@@ -58,6 +65,63 @@ static unsigned open_may(int flags)
 	}
 }
 
+/*
+ * After an open whose path matched no rule: when the file opened is PHI all
+ * the same (alias.c), it is tracked and reported as if matched, target the
+ * path as written (normal: its normal form, or NULL to make it here) and
+ * detail.real_path the kernel's. Returns fd, or -1 with errno EACCES
+ * (fd closed) when deny mode cannot hand a record off.
+ */
+__attribute__((noinline)) int
+open_alias_phi(int fd, const struct statx *sx, const char *path,
+	       const char *normal, int flags)
+{
+	struct policy_match m;
+	struct record_detail detail[1];
+	char flag_text[160];
+	unsigned reported = 0;
+	int saved_errno = errno;
+
+	if (!alias_match_fd(fd, sx, &m))
+		return fd;
+	if (!shim_enter())
+		return fd;
+	if (normal != NULL && normal[0] != '\0')
+		strlcpy(m.path, normal, sizeof(m.path));
+	else if (path[0] != '/' ||
+		 pathglob_normalise(NULL, path, m.path, sizeof(m.path)) < 0)
+		strlcpy(m.path, path, sizeof(m.path));
+	if (shim_may_proceed() < 0) {
+		REAL(close)(fd);
+		shim_leave();
+		errno = EACCES;
+		return -1;
+	}
+	if ((flags & O_TRUNC) && (flags & O_TMPFILE) != O_TMPFILE) {
+		reported |= FD_REPORTED_MODIFIED;
+		detail[0] = (struct record_detail){
+			.key = "flags",
+			.str = emit_open_flags(flags, flag_text, sizeof(flag_text)),
+		};
+		emit_path_event(EVENT_FILE_MODIFIED, &m, NULL, 0, detail, 1);
+	}
+	fdstate_track(fd, &m, reported, open_may(flags));
+	shim_leave();
+	errno = saved_errno;
+	return fd;
+}
+
+/* The part every open pays while a rule root is known: one statx. */
+static inline __attribute__((always_inline)) int
+open_alias(int fd, const char *path, const char *normal, int flags)
+{
+	struct statx sx;
+
+	if ((flags & O_PATH) || !alias_fd_on_phi_fs(fd, &sx))
+		return fd;
+	return open_alias_phi(fd, &sx, path, normal, flags);
+}
+
 static __attribute__((noinline)) int
 open_audited(enum open_entry entry, int dirfd, const char *path, int flags,
 	     mode_t mode)
@@ -73,8 +137,11 @@ open_audited(enum open_entry entry, int dirfd, const char *path, int flags,
 	if (!policy_match_at(dirfd, path, &m)) {
 		shim_leave();
 		fd = open_real(entry, dirfd, path, flags, mode);
-		if (fd >= 0)
-			fdstate_close(fd);      /* a new description: not PHI */
+		if (fd >= 0) {
+			fdstate_close(fd);      /* a new description */
+			if (alias_active)
+				fd = open_alias(fd, path, m.path, flags);
+		}
 		return fd;
 	}
 	if ((flags & O_CREAT) && !(flags & O_EXCL)) {
@@ -135,8 +202,11 @@ open_entry(enum open_entry entry, int dirfd, const char *path, int flags,
 	if (!shim_path_passes(path))
 		return open_audited(entry, dirfd, path, flags, mode);
 	fd = open_real(entry, dirfd, path, flags, mode);
-	if (fd >= 0)
-		fdstate_close(fd);      /* a new description: not PHI */
+	if (fd >= 0) {
+		fdstate_close(fd);      /* a new description */
+		if (alias_active)
+			fd = open_alias(fd, path, NULL, flags);
+	}
 	return fd;
 }
 

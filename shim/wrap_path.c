@@ -3,8 +3,8 @@
  * unlink, unlinkat, remove (Deleted), rename, renameat, renameat2 (Renamed:
  * target = old path, target2 = new path; PHI when either side matches,
  * patient and rule from the new side's match, else the old's), truncate,
- * truncate64 (Modified), the chmod and chown families (Permissions
- * Changed, every time), link/linkat/symlink/symlinkat into or out of a PHI
+ * truncate64 (Modified), the chmod and chown families and the ACL xattrs
+ * (Permissions Changed, every time), link/linkat/symlink/symlinkat into or out of a PHI
  * path (Created for the new name, target2 = what it points at, detail
  * link = hard | symbolic), and chdir/fchdir, which only drop the cached
  * working directory.
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <bsd/string.h>
 #include <time.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "real.h"
@@ -45,7 +46,26 @@ static int path_begin(int dirfd, const char *path, struct policy_match *m)
 	return 1;
 }
 
-/* After the real call: reports, releases the guard, keeps ret and errno. */
+/*
+ * After the real call: reports (with detail, n entries), releases the
+ * guard, keeps ret and errno.
+ */
+static int path_end_detail(int ret, enum event_type ok_event,
+			   const struct policy_match *m,
+			   const struct record_detail *detail, size_t n)
+{
+	int saved_errno = errno;
+
+	if (ret == 0)
+		emit_path_event(ok_event, m, NULL, 0, detail, n);
+	else if (saved_errno == EACCES || saved_errno == EPERM)
+		emit_path_event(EVENT_FILE_ACCESS_DENIED, m, NULL, saved_errno,
+				detail, n);
+	shim_leave();
+	errno = saved_errno;
+	return ret;
+}
+
 static int path_end(int ret, enum event_type ok_event,
 		    const struct policy_match *m)
 {
@@ -202,52 +222,95 @@ SHIM_EXPORT int fchdir(int fd)
 	return ret;
 }
 
-/* ---- permissions and ownership: Permissions Changed, every time ------- */
+/*
+ * ---- permissions and ownership: Permissions Changed, every time -------
+ *
+ * Also on a file the same process just created (gzip -k, tar x, sed -i,
+ * SQLite's journal give a new file its mode and owner this way: a chart
+ * made world-readable right after it was written is what an auditor looks
+ * for). detail mode = the mode asked for ("0644"), owner and group = the
+ * ids asked for (-1: unchanged).
+ */
+
+/* Detail entries for a mode: one "mode" string in octal (buf: 8 bytes). */
+static size_t perm_mode_detail(struct record_detail *d, mode_t mode, char *buf)
+{
+	snprintf(buf, 8, "%04o", (unsigned)(mode & 07777));
+	d[0] = (struct record_detail){ .key = "mode", .str = buf };
+	return 1;
+}
+
+static size_t perm_owner_detail(struct record_detail *d, uid_t owner,
+				gid_t group)
+{
+	d[0] = (struct record_detail){ .key = "owner",
+		.num = owner == (uid_t)-1 ? -1 : (int64_t)owner };
+	d[1] = (struct record_detail){ .key = "group",
+		.num = group == (gid_t)-1 ? -1 : (int64_t)group };
+	return 2;
+}
+
+#define PATH_WRAP_DETAIL(dirfd, path, event, call, fill) do { \
+	struct policy_match m_; \
+	struct record_detail d_[2]; \
+	char buf_[8]; \
+	size_t n_; \
+	int rc_ = path_begin(dirfd, path, &m_); \
+	if (rc_ == 0) \
+		return call; \
+	if (rc_ < 0) \
+		return -1; \
+	(void)buf_; \
+	n_ = fill; \
+	return path_end_detail(call, event, &m_, d_, n_); \
+} while (0)
 
 SHIM_EXPORT int chmod(const char *path, mode_t mode)
 {
-	PATH_WRAP(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED,
-		  REAL(chmod)(path, mode));
+	PATH_WRAP_DETAIL(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED,
+			 REAL(chmod)(path, mode),
+			 perm_mode_detail(d_, mode, buf_));
 }
 
 SHIM_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
-	PATH_WRAP(dirfd, path, EVENT_FILE_PERMISSIONS_CHANGED,
-		  REAL(fchmodat)(dirfd, path, mode, flags));
+	PATH_WRAP_DETAIL(dirfd, path, EVENT_FILE_PERMISSIONS_CHANGED,
+			 REAL(fchmodat)(dirfd, path, mode, flags),
+			 perm_mode_detail(d_, mode, buf_));
 }
 
 SHIM_EXPORT int chown(const char *path, uid_t owner, gid_t group)
 {
-	PATH_WRAP(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED,
-		  REAL(chown)(path, owner, group));
+	PATH_WRAP_DETAIL(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED,
+			 REAL(chown)(path, owner, group),
+			 perm_owner_detail(d_, owner, group));
 }
 
 SHIM_EXPORT int lchown(const char *path, uid_t owner, gid_t group)
 {
-	PATH_WRAP(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED,
-		  REAL(lchown)(path, owner, group));
+	PATH_WRAP_DETAIL(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED,
+			 REAL(lchown)(path, owner, group),
+			 perm_owner_detail(d_, owner, group));
 }
 
 SHIM_EXPORT int fchownat(int dirfd, const char *path, uid_t owner,
 			 gid_t group, int flags)
 {
-	PATH_WRAP(dirfd, path, EVENT_FILE_PERMISSIONS_CHANGED,
-		  REAL(fchownat)(dirfd, path, owner, group, flags));
+	PATH_WRAP_DETAIL(dirfd, path, EVENT_FILE_PERMISSIONS_CHANGED,
+			 REAL(fchownat)(dirfd, path, owner, group, flags),
+			 perm_owner_detail(d_, owner, group));
 }
 
 /*
  * The descriptor forms: the PHI file behind fd (fdstate), reported on
- * every successful change or refusal, except on a file this open file
- * description created (its Created record covers the mode it is given:
- * sed -i copying the original's mode onto its temporary file). 1: audited (guard held, m filled);
- * 0: pass through; -1: refused in deny mode (errno EACCES).
+ * every successful change or refusal, a file this process just created
+ * included. 1: audited (guard held, m filled); 0: pass through; -1:
+ * refused in deny mode (errno EACCES).
  */
 static int path_fd_begin(int fd, struct policy_match *m)
 {
-	unsigned reported = 0;
-
 	if (!fdstate_known(fd) || shim_busy() ||
-	    !fdstate_describe(fd, m, &reported) || (reported & FD_CREATED))
+	    !fdstate_describe(fd, m, NULL))
 		return 0;
 	if (!shim_enter())
 		return 0;
@@ -259,25 +322,95 @@ static int path_fd_begin(int fd, struct policy_match *m)
 	return 1;
 }
 
-#define PATH_FD_WRAP(fd, event, call) do { \
+#define PATH_FD_WRAP(fd, event, call, fill) do { \
 	struct policy_match m_; \
+	struct record_detail d_[2]; \
+	char buf_[8]; \
+	size_t n_; \
 	int rc_ = path_fd_begin(fd, &m_); \
 	if (rc_ == 0) \
 		return call; \
 	if (rc_ < 0) \
 		return -1; \
-	return path_end(call, event, &m_); \
+	(void)buf_; \
+	n_ = fill; \
+	return path_end_detail(call, event, &m_, d_, n_); \
 } while (0)
 
 SHIM_EXPORT int fchmod(int fd, mode_t mode)
 {
-	PATH_FD_WRAP(fd, EVENT_FILE_PERMISSIONS_CHANGED, REAL(fchmod)(fd, mode));
+	PATH_FD_WRAP(fd, EVENT_FILE_PERMISSIONS_CHANGED, REAL(fchmod)(fd, mode),
+		     perm_mode_detail(d_, mode, buf_));
 }
 
 SHIM_EXPORT int fchown(int fd, uid_t owner, gid_t group)
 {
 	PATH_FD_WRAP(fd, EVENT_FILE_PERMISSIONS_CHANGED,
-		     REAL(fchown)(fd, owner, group));
+		     REAL(fchown)(fd, owner, group),
+		     perm_owner_detail(d_, owner, group));
+}
+
+/*
+ * ---- ACLs: the xattrs that change who may read a file ----------------
+ *
+ * setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr and
+ * fremovexattr of system.posix_acl_access or system.posix_acl_default
+ * (setfacl, cp -a, tar --acls) report Permissions Changed with detail
+ * xattr = the name; every other attribute passes through untouched.
+ */
+static int perm_is_acl(const char *name)
+{
+	return name != NULL && strncmp(name, "system.posix_acl_", 17) == 0 &&
+		(strcmp(name + 17, "access") == 0 ||
+		 strcmp(name + 17, "default") == 0);
+}
+
+#define XATTR_PATH_WRAP(path, name, call) do { \
+	if (!perm_is_acl(name)) \
+		return call; \
+	PATH_WRAP_DETAIL(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED, call, \
+		(d_[0] = (struct record_detail){ .key = "xattr", .str = name }, 1)); \
+} while (0)
+
+#define XATTR_FD_WRAP(fd, name, call) do { \
+	if (!perm_is_acl(name)) \
+		return call; \
+	PATH_FD_WRAP(fd, EVENT_FILE_PERMISSIONS_CHANGED, call, \
+		(d_[0] = (struct record_detail){ .key = "xattr", .str = name }, 1)); \
+} while (0)
+
+SHIM_EXPORT int setxattr(const char *path, const char *name, const void *value,
+			 size_t size, int flags)
+{
+	XATTR_PATH_WRAP(path, name, REAL(setxattr)(path, name, value, size, flags));
+}
+
+SHIM_EXPORT int lsetxattr(const char *path, const char *name, const void *value,
+			  size_t size, int flags)
+{
+	XATTR_PATH_WRAP(path, name,
+			REAL(lsetxattr)(path, name, value, size, flags));
+}
+
+SHIM_EXPORT int fsetxattr(int fd, const char *name, const void *value,
+			  size_t size, int flags)
+{
+	XATTR_FD_WRAP(fd, name, REAL(fsetxattr)(fd, name, value, size, flags));
+}
+
+SHIM_EXPORT int removexattr(const char *path, const char *name)
+{
+	XATTR_PATH_WRAP(path, name, REAL(removexattr)(path, name));
+}
+
+SHIM_EXPORT int lremovexattr(const char *path, const char *name)
+{
+	XATTR_PATH_WRAP(path, name, REAL(lremovexattr)(path, name));
+}
+
+SHIM_EXPORT int fremovexattr(int fd, const char *name)
+{
+	XATTR_FD_WRAP(fd, name, REAL(fremovexattr)(fd, name));
 }
 
 /* ---- links: Created for the new name, into or out of PHI paths -------- */

@@ -61,6 +61,8 @@ void rw_after(struct phi_file *f, unsigned bit, int succeeded)
 			struct emit_event ev = {
 				.type = rw_event_of_bit(bit),
 				.target = f->path,
+				.target_real = f->real,
+				.inode = f->inode,
 				.rule = f->rule,
 				.patient = f->patient,
 			};

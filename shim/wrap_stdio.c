@@ -60,6 +60,27 @@ static int stdio_parse_mode(const char *mode, struct stdio_mode *out)
 	return 0;
 }
 
+/*
+ * A stream whose path matched no rule but whose file is PHI all the same
+ * (alias.c): tracked like one opened by a matching path. In deny mode,
+ * when no record can be handed off, it is closed underneath and its first
+ * call fails (stdio has no way to refuse it at fopen).
+ */
+static void stdio_alias(FILE *fp, const char *path, const char *normal,
+			const char *mode)
+{
+	struct stdio_mode how;
+	struct statx sx;
+	int fd = fileno(fp), flags;
+
+	if (stdio_parse_mode(mode, &how) < 0 || !alias_fd_on_phi_fs(fd, &sx))
+		return;
+	flags = how.reads && how.writes ? O_RDWR : how.writes ? O_WRONLY : O_RDONLY;
+	if (how.truncates)
+		flags |= O_TRUNC;
+	(void)open_alias_phi(fd, &sx, path, normal, flags);
+}
+
 static FILE *stdio_audited(enum stdio_entry entry, const char *path,
 			   const char *mode, FILE *stream)
 {
@@ -78,8 +99,11 @@ static FILE *stdio_audited(enum stdio_entry entry, const char *path,
 	    stdio_parse_mode(mode, &how) < 0) {
 		shim_leave();
 		fp = stdio_real(entry, path, mode, stream);
-		if (fp != NULL)
+		if (fp != NULL) {
 			fdstate_close(fileno(fp));
+			if (alias_active)
+				stdio_alias(fp, path, m.path, mode);
+		}
 		return fp;
 	}
 	if (how.writes && !how.exclusive) {

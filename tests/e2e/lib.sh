@@ -84,6 +84,7 @@ database     = $T/db/audit.db
 spool        = $T/spool
 key_file     = $T/db/signing.key
 batch_delay_ms = 20
+kernel_safety_net = ${SAFETY_NET:-off}
 ${1:-}
 
 [rule charts]

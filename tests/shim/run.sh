@@ -104,6 +104,8 @@ scenario cp_to_public "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U" \
 	cp "$P/chart.txt" "$T/x/out.txt"
 scenario sed_in_place "$S" "PHI File Viewed|$C/chart.txt|4711|ok|$U
 PHI File Created|$C/SEDTMP|4711|ok|$U
+PHI File Permissions Changed|$C/SEDTMP|4711|ok|$U
+PHI File Permissions Changed|$C/SEDTMP|4711|ok|$U
 PHI File Renamed|$C/SEDTMP>$C/chart.txt|4711|ok|$U" \
 	sh -c "sed -i s/chart/CHART/ '$P/chart.txt'"
 check sed_changed_content grep -q CHART "$P/chart.txt"
@@ -161,10 +163,15 @@ if command -v c++ >/dev/null; then
 		"$T/ifstream" "$P/chart.txt"
 fi
 if command -v sqlite3 >/dev/null; then
-	# two transactions: a rollback journal created, read and deleted twice
+	# two transactions: a rollback journal created, given the database's
+	# owner (SQLite does that only as root), read and deleted twice
+	chown_journal=""
+	[ "$(id -u)" = 0 ] && chown_journal="PHI File Permissions Changed|$C/db.sqlite-journal|4711|ok|$U
+PHI File Permissions Changed|$C/db.sqlite-journal|4711|ok|$U"
 	scenario sqlite3_create "$S" "PHI File Created|$C/db.sqlite|4711|ok|$U
 PHI File Viewed|$C/db.sqlite|4711|ok|$U
 PHI File Created|$C/db.sqlite-journal|4711|ok|$U
+$chown_journal
 PHI File Viewed|$C/db.sqlite-journal|4711|ok|$U
 PHI File Deleted|$C/db.sqlite-journal|4711|ok|$U
 PHI File Created|$C/db.sqlite-journal|4711|ok|$U

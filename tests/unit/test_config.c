@@ -92,6 +92,8 @@ static void test_defaults(void)
 	CHECK_INT(cfg.checkpoint_interval_s, 60);
 	CHECK_INT(cfg.retention_days, 2190);
 	CHECK_INT(cfg.follow_exec, 1);
+	CHECK_INT(cfg.kernel_safety_net, 1);
+	CHECK_INT(cfg.follow_aliases, 1);
 	CHECK_INT(cfg.rule_count, 0);
 }
 
@@ -105,7 +107,9 @@ static void test_all_main_keys(void)
 			   "retention_days = 1\n"
 			   "auditors = hipaa-auditors\n"
 			   "key_file = /etc/phitrail/key\n"
-			   "follow_exec = no\n"), "OK");
+			   "follow_exec = no\n"
+			   "kernel_safety_net = off\n"
+			   "follow_aliases = no\n"), "OK");
 	CHECK_INT(cfg.on_collector_down, CONFIG_ON_DOWN_DENY);
 	CHECK_INT(cfg.flush, CONFIG_FLUSH_EVERY_RECORD);
 	CHECK_INT(cfg.batch_delay_ms, 0);
@@ -114,6 +118,8 @@ static void test_all_main_keys(void)
 	CHECK_STR(cfg.auditors, "hipaa-auditors");
 	CHECK_STR(cfg.key_file, "/etc/phitrail/key");
 	CHECK_INT(cfg.follow_exec, 0);
+	CHECK_INT(cfg.kernel_safety_net, 0);
+	CHECK_INT(cfg.follow_aliases, 0);
 }
 
 static void test_rule_keys(void)
@@ -151,6 +157,10 @@ static const struct error_case error_cases[] = {
 	  "phitrail.conf:2: flush must be batch or every-record, not 'sometimes'" },
 	{ "[phitrail]\nfollow_exec = true\n",
 	  "phitrail.conf:2: follow_exec must be no or yes, not 'true'" },
+	{ "[phitrail]\nkernel_safety_net = yes\n",
+	  "phitrail.conf:2: kernel_safety_net must be off or on, not 'yes'" },
+	{ "[phitrail]\nfollow_aliases = on\n",
+	  "phitrail.conf:2: follow_aliases must be no or yes, not 'on'" },
 	{ "[rule x]\nfiles = /srv/{x\n",
 	  "phitrail.conf:2: bad glob '/srv/{x': '{' without '}'" },
 	{ "[rule x]\nfiles = srv/x\n",
@@ -193,7 +203,7 @@ static const struct error_case error_cases[] = {
 	{ "[phitrail]\nworkspace_id = two words\n",
 	  "phitrail.conf:2: workspace_id must be one word, not 'two words'" },
 	{ "[phitrail]\ncolour = red\n",
-	  "phitrail.conf:2: unknown key 'colour' in [phitrail] (expected workspace_id, socket, query_socket, database, spool, on_collector_down, flush, batch_delay_ms, checkpoint_interval, retention_days, auditors, key_file or follow_exec)" },
+	  "phitrail.conf:2: unknown key 'colour' in [phitrail] (expected workspace_id, socket, query_socket, database, spool, on_collector_down, flush, batch_delay_ms, checkpoint_interval, retention_days, auditors, key_file, follow_exec, kernel_safety_net or follow_aliases)" },
 	{ "[rule a]\nconnect = 10.0.0.5\n",
 	  "phitrail.conf:2: bad connect address '10.0.0.5': expected HOST:PORT" },
 	{ "[rule a]\nconnect = 10.0.0.5:0\n",
