@@ -27,6 +27,11 @@ python3
 procps
 util-linux
 file
+dpkg-dev
+debhelper
+lintian
+systemd
+openssh-server
 "
 
 missing=""
