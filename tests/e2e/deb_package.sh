@@ -121,8 +121,8 @@ unit_value() {
 exec_start=$(unit_value ExecStart)
 user=$(unit_value User)
 group=$(unit_value Group)
-caps=$(unit_value AmbientCapabilities | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
-bound=$(unit_value CapabilityBoundingSet | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+caps=$(unit_value AmbientCapabilities | tr '[:upper:]' '[:lower:]' | sed 's/cap_/+/g; s/ /,/g')
+bound=$(unit_value CapabilityBoundingSet | tr '[:upper:]' '[:lower:]' | sed 's/cap_/+/g; s/ /,/g')
 umask_value=$(unit_value UMask)
 [ -n "$exec_start" ] && [ -n "$user" ] && [ -n "$caps" ] || fail "cannot read the unit"
 install -d -m "$(unit_value RuntimeDirectoryMode)" -o "$user" -g "$group" \
