@@ -94,8 +94,8 @@ for prog in bash python3 suid-cat; do
 	[ "$(by_exe "$prog" "PHI File Viewed")" -ge 1 ] || fail "$prog reading the chart not recorded"
 done
 # su's cat runs as nobody; the setuid copy as root (its effective uid).
-[ "$(q --patient 4711 --event viewed | jq -r 'select(.exe | endswith("/suid-cat")) | .uid')" = 0 ] ||
-	fail "the setuid program's read is not recorded with its effective uid 0"
+[ "$(q --patient 4711 --event viewed | jq -r 'select(.exe | endswith("/suid-cat")) | "\(.uid) \(.identity)"')" = "0 verified" ] ||
+	fail "the setuid program's read is not recorded, verified, with its effective uid 0"
 q --patient 4711 --event viewed | jq -s -e 'any(.uid == 65534 and (.exe | endswith("/cat")))' \
 	>/dev/null || fail "the read by su's cat (as nobody) is not recorded"
 # sshd -t reads no PHI: nothing from it.
