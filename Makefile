@@ -4,7 +4,9 @@
 #   make test          unit, fuzz-smoke and end-to-end tests ("N passed, N failed")
 #   make test-quick    the same without sanitizer builds and fuzzing
 #   make demo          a collector on a scratch store, real programs, the trail
-#   make install       PREFIX (/usr/local) and DESTDIR honoured
+#   make install       PREFIX (/usr/local) and DESTDIR honoured; the systemd
+#                      unit, sysusers.d, tmpfiles.d and a sample
+#                      /etc/phitrail/phitrail.conf (never over an existing one)
 #   make deps          install the Debian packages needed (as root)
 
 PREFIX ?= /usr/local
@@ -13,6 +15,10 @@ BINDIR = $(PREFIX)/bin
 SBINDIR = $(PREFIX)/sbin
 LIBDIR = $(PREFIX)/lib
 MANDIR = $(PREFIX)/share/man
+SYSTEMDUNITDIR = $(PREFIX)/lib/systemd/system
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+TMPFILESDIR = $(PREFIX)/lib/tmpfiles.d
+SYSCONFDIR = /etc
 
 CC ?= cc
 FUZZCC ?= clang
@@ -23,7 +29,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DPHITRAIL_LIBDIR=\"$(LIBDIR)\" -Icommon $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE -DPHITRAIL_LIBDIR=\"$(LIBDIR)\" -Icommon $(PKG_CFLAGS) -MMD -MP
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 COMMON_SRCS := $(sort $(wildcard common/*.c))
@@ -72,13 +78,13 @@ $(B)/asan/%.o: %.c
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
 
 $(B)/libphitrail.so: $(SHIM_OBJS) $(COMMON_PIC_OBJS)
-	$(CC) -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -o $@ $^ $(SHIM_LIBS)
+	$(CC) $(LDFLAGS) -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -o $@ $^ $(SHIM_LIBS)
 
 $(B)/phitraild: $(COLLECTOR_OBJS) $(COMMON_OBJS)
-	$(CC) -o $@ $^ $(COLLECTOR_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
 
 $(B)/phitrail: $(TOOLS_OBJS) $(COMMON_OBJS)
-	$(CC) -o $@ $^ $(TOOLS_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TOOLS_LIBS)
 
 $(B)/asan/phitraild: $(COLLECTOR_ASAN_OBJS) $(COMMON_ASAN_OBJS)
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(COLLECTOR_LIBS)
@@ -113,6 +119,13 @@ $(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS)
 	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRCS) $(TOOLS_LIBS)
 
 fuzz: $(FUZZ_BINS)
+
+# PHITRAIL_LIBDIR is compiled into tools/run.c (where "phitrail run" looks
+# for the shim): rebuilt whenever LIBDIR differs from the last build's.
+$(B)/libdir.stamp: FORCE
+	@mkdir -p $(B)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(LIBDIR)" ] || echo "$(LIBDIR)" >$@
+$(B)/obj/tools/run.o $(B)/asan/tools/run.o: $(B)/libdir.stamp
 
 unit: $(UNIT_BINS)
 
@@ -162,10 +175,18 @@ install: all
 		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 		install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/phitraild.service.in >$(B)/phitraild.service
+	install -m 0644 $(B)/phitraild.service $(DESTDIR)$(SYSTEMDUNITDIR)/phitraild.service
+	install -m 0644 dist/phitrail.sysusers $(DESTDIR)$(SYSUSERSDIR)/phitrail.conf
+	install -m 0644 dist/phitrail.tmpfiles $(DESTDIR)$(TMPFILESDIR)/phitrail.conf
+	install -d $(DESTDIR)$(SYSCONFDIR)/phitrail
+	[ -e $(DESTDIR)$(SYSCONFDIR)/phitrail/phitrail.conf ] || \
+		install -m 0644 dist/phitrail.conf $(DESTDIR)$(SYSCONFDIR)/phitrail/phitrail.conf
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all asan unit unit-quick fuzz test test-quick test-transparency demo bench bench-quick deps install clean
+.PHONY: all asan unit unit-quick fuzz test test-quick test-transparency demo bench bench-quick deps install clean FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -93,7 +93,7 @@ int identity_proc_stat(pid_t pid, uint64_t *start_time_ticks, int64_t *ppid)
 
 int identity_proc_uid(pid_t pid, int64_t *uid)
 {
-	char buf[4096], *p;
+	char buf[4096], *p, *end;
 	ssize_t n;
 
 	n = read_proc_file(pid, "status", buf, sizeof(buf));
@@ -102,7 +102,10 @@ int identity_proc_uid(pid_t pid, int64_t *uid)
 	p = strstr(buf, "\nUid:");
 	if (p == NULL)
 		return -EBADMSG;
-	*uid = strtoll(p + 5, NULL, 10);
+	(void)strtoll(p + 5, &end, 10);           /* real, then effective */
+	*uid = strtoll(end, &p, 10);
+	if (p == end)
+		return -EBADMSG;
 	return 0;
 }
 

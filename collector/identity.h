@@ -37,7 +37,11 @@ void identity_clear(struct writer_identity *w);
  */
 int identity_proc_stat(pid_t pid, uint64_t *start_time_ticks, int64_t *ppid);
 
-/* Real uid of /proc/PID/status, or a negative errno. */
+/*
+ * Effective uid of /proc/PID/status (its second Uid: field), or a negative
+ * errno: the uid SO_PEERCRED reports and a spool file is created with, which
+ * differs from the real uid in a setuid program.
+ */
 int identity_proc_uid(pid_t pid, int64_t *uid);
 
 /*

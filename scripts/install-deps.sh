@@ -35,6 +35,11 @@ rsyslog-gnutls
 unzip
 zip
 acl
+dpkg-dev
+debhelper
+lintian
+systemd
+openssh-server
 "
 
 # The official FHIR R4 JSON schema, for tests/e2e/fhir_auditevent.sh only:
