@@ -11,6 +11,11 @@ msgpack module), so every byte is under the test's control.
                                      SPOOL/incoming/... whose header claims
                                      pid 1 (alive, with its real start time)
                                      and uid 0
+  forge.py claim SOCK SPOOL PATIENT  the same records in a file of its own,
+                                     SPOOL/incoming/....claim, whose header
+                                     claims pid 1 and uid 0, then the claim
+                                     (PHTCLAIM with its descriptor) of a
+                                     forked child
   forge.py bad SOCK KIND...          per KIND, one connection doing one bad
                                      thing (see BAD below); prints what the
                                      collector did
@@ -142,6 +147,20 @@ def cmd_fallback(spool, patient):
     print("fallback: %s claims pid 1 uid 0, written by uid %d" % (path, os.getuid()))
 
 
+def cmd_claim(sock, spool, patient):
+    path = "%s/incoming/%d.%d.forged.claim" % (spool, os.getpid(), start_ticks(os.getpid()))
+    body = header(1, 0, 0, start_ticks(1), 0x2)
+    body += b"".join(frame(r) for r in lies(patient))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+    os.write(fd, body)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sock)
+    socket.send_fds(s, [b"PHTCLAIM" + struct.pack("<II", 1, 0)], [fd])
+    s.close()
+    os.close(fd)
+    print("claim: %s claims pid 1 uid 0, sent by pid %d uid %d" % (path, os.getpid(), os.getuid()))
+
+
 def nested(depth):
     return b"\x81\xa1k" * depth + b"\x01"
 
@@ -208,7 +227,7 @@ def bad_one(sock, kind):
 
 def main():
     cmd, *args = sys.argv[1:]
-    {"socket": cmd_socket, "fallback": cmd_fallback, "bad": cmd_bad,
+    {"socket": cmd_socket, "fallback": cmd_fallback, "claim": cmd_claim, "bad": cmd_bad,
      "badheader": cmd_badheader}[cmd](*args)
 
 
