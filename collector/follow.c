@@ -1188,10 +1188,16 @@ static void file_watch_exit(struct followed_file *f)
 {
 	int fd = (int)syscall(SYS_pidfd_open, (pid_t)f->writer_pid, 0);
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* Gone already (a forked child's claim is often read after its
+		 * exit): read to the end now, not at the next liveness check. */
+		if (errno == ESRCH)
+			f->writer_gone = f->dirty = 1;
 		return;
+	}
 	if (!identity_alive(f->writer_pid, f->writer_start_ticks)) {
 		close(fd);
+		f->writer_gone = f->dirty = 1;
 		return;
 	}
 	f->exit_watch.fd = fd;
