@@ -231,8 +231,8 @@ static void log_rejected(int sock, const char *why)
 
 /*
  * Receives one message into msg (size bytes); *fd gets the one descriptor
- * it carried (else -1; more than one, or a truncated list, are closed and
- * make the message a bad one: returned as length 0 with *fd -1).
+ * it carried (else -1). More than one, or a truncated list, are closed and
+ * make it a bad message: -1 with errno EBADMSG.
  */
 static ssize_t receive_message(int sock, unsigned char *msg, size_t size, int *fd)
 {
@@ -269,7 +269,8 @@ static ssize_t receive_message(int sock, unsigned char *msg, size_t size, int *f
 	if (bad) {
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
-		return 0;
+		errno = EBADMSG;
+		return -1;
 	}
 	if (nfds == 1)
 		*fd = fds[0];
@@ -303,6 +304,12 @@ static void handle_hello(struct pending_connection *c)
 	n = receive_message(sock, msg, sizeof(msg), &fd);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
+	if (n < 0 && errno == EBADMSG) {
+		I.counters.bad_hello++;
+		log_rejected(sock, "bad hello: more than one descriptor");
+		connection_close(c);
+		return;
+	}
 	if (n == HANDOFF_MESSAGE_BYTES && fd >= 0 &&
 	    memcmp(msg, HANDOFF_CLAIM_MAGIC, 8) == 0 &&
 	    get_le32(msg + 8) == HANDOFF_VERSION) {

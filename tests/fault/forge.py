@@ -17,8 +17,9 @@ msgpack module), so every byte is under the test's control.
                                      (PHTCLAIM with its descriptor) of a
                                      forked child
   forge.py bad SOCK KIND...          per KIND, one connection doing one bad
-                                     thing (see BAD below); prints what the
-                                     collector did
+                                     thing (see BAD below: hellos, messages
+                                     with wrong descriptors, spool input);
+                                     prints what the collector did
   forge.py badheader SPOOL PATIENT   a fallback spool file whose header
                                      checksum is wrong
 Prints one line per step; exits 0 when every step was possible.
@@ -173,6 +174,10 @@ BAD = {
     "long-hello": ("hello", HELLO + b"x" * 4000),
     "wrong-version": ("hello", b"PHTHELLO" + struct.pack("<II", 99, 0)),
     "empty-hello": ("hello", b""),
+    "hello-with-fd": ("fds", (HELLO, 1)),
+    "claim-no-fd": ("fds", (b"PHTCLAIM" + struct.pack("<II", 1, 0), 0)),
+    "claim-two-fds": ("fds", (b"PHTCLAIM" + struct.pack("<II", 1, 0), 2)),
+    "claim-pipe": ("fds", (b"PHTCLAIM" + struct.pack("<II", 1, 0), 1)),
     "garbage-frames": ("raw", b"\x13\x37" * 2500),
     "huge-length": ("raw", struct.pack("<II", 0x7FFFFFFF, 0) + b"x" * 64),
     "bad-crc": ("frame", frame(record("6001", 0), bad_crc=True)),
@@ -218,6 +223,22 @@ def bad_one(sock, kind):
         except (socket.timeout, ConnectionResetError) as e:
             print("%s: collector closed (%s)" % (kind, type(e).__name__))
         s.close()
+        return
+    if stage == "fds":                 # a message carrying n pipe ends
+        msg, n = data
+        pipes = [os.pipe() for _ in range(n)]
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.connect(sock)
+        socket.send_fds(s, [msg], [p[0] for p in pipes])
+        s.settimeout(3)
+        try:
+            print("%s: collector answered %r" % (kind, s.recv(64)[:8]))
+        except (socket.timeout, ConnectionResetError) as e:
+            print("%s: collector closed (%s)" % (kind, type(e).__name__))
+        s.close()
+        for p in pipes:
+            os.close(p[0])
+            os.close(p[1])
         return
     fd = handoff(sock)
     os.write(fd, data)
