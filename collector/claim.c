@@ -89,10 +89,16 @@ static int claim_identity(int sock, const struct spool_header *h,
 	who->gid = cred.gid;
 	who->start_time_ticks = h->start_time_ticks;
 	proc = *who;
-	if (identity_read_proc(&proc) == 0 &&
-	    proc.start_time_ticks == h->start_time_ticks &&
-	    identity_proc_uid(cred.pid, &proc_uid) == 0 && proc_uid == (int64_t)cred.uid)
+	if (identity_read_proc(&proc) == 0) {
+		/* A process with the pid runs: the peer, or the header lies
+		 * (a file whose start time is wrong would be retired while its
+		 * writer still writes: an ordinary fallback file instead). */
+		if (proc.start_time_ticks != h->start_time_ticks ||
+		    identity_proc_uid(cred.pid, &proc_uid) < 0 ||
+		    proc_uid != (int64_t)cred.uid)
+			return -EPERM;
 		*who = proc;          /* still running: its /proc details too */
+	}
 	strlcpy(who->kind, IDENTITY_VERIFIED, sizeof(who->kind));
 	identity_resolve_actor(who);
 	return 0;
