@@ -29,8 +29,10 @@
  *     skipped record(s) are reported lost, never silently dropped;
  *   - a file is deleted (then its progress row) only after everything read
  *     from it is committed and its writer (pid + start time) is gone;
- *   - only incoming/ names ending in ".spool" are adopted, and never an
- *     inode already followed under another name (no record read twice).
+ *   - only incoming/ names ending in ".spool" are adopted (and ".claim"
+ *     ones whose claim was lost: handoff.h; claim.c takes the others), and
+ *     never an inode already followed under another name (no record read
+ *     twice).
  * Must never trust a byte of a spool file: every length is checked by
  * spool_frame_decode and every payload by record_decode.
  */
@@ -98,6 +100,7 @@ static struct {
 	char host[256];
 	int64_t retry_after_ms, last_rescan_ms;
 	int rescan_wanted;
+	int starting;                  /* the first scan: every .claim is orphaned */
 	uint64_t frames_this_pass;      /* frames read by follow_process */
 	struct follow_counters counters;
 	unsigned char buffer[READ_BUFFER_BYTES];
@@ -757,13 +760,16 @@ static struct followed_file *file_new(const char *dir, int dirfd, const char *ba
 }
 
 /* 1 when base ends in ".spool", the name every writer gives its file. */
+static int name_has_suffix(const char *base, const char *suffix)
+{
+	size_t n = strlen(base), k = strlen(suffix);
+
+	return n > k && strcmp(base + n - k, suffix) == 0;
+}
+
 static int name_is_spool(const char *base)
 {
-	static const char suffix[] = ".spool";
-	size_t n = strlen(base);
-
-	return n > sizeof(suffix) - 1 &&
-	       strcmp(base + n - (sizeof(suffix) - 1), suffix) == 0;
+	return name_has_suffix(base, ".spool");
 }
 
 /* The followed file that is the same inode as st, if any. */
@@ -815,13 +821,15 @@ static void adopt_incoming(const char *base)
 	struct followed_file *f;
 	struct stat st;
 	char name[STORE_NAME_MAX];
-	int fd, rc;
+	int fd, rc, claim;
 
 	if (base[0] == '.' || F.file_count >= FOLLOW_MAX_FILES)
 		return;
 	/* Only finished names: a file written elsewhere and renamed into
-	 * place is taken once, under its final name. */
-	if (!name_is_spool(base))
+	 * place is taken once, under its final name. A .claim file is taken
+	 * here only when its claim was lost (handoff.h). */
+	claim = name_has_suffix(base, HANDOFF_CLAIM_SUFFIX);
+	if (!claim && !name_is_spool(base))
 		return;
 	if ((size_t)snprintf(name, sizeof(name), SPOOL_DIR_INCOMING "/%s", base) >=
 	    sizeof(name) || file_find(name) != NULL)
@@ -838,6 +846,10 @@ static void adopt_incoming(const char *base)
 		daemon_warn("incoming/%s is not a plain regular file: removed", base);
 		(void)unlinkat(F.incoming_fd, base, 0);
 		close(fd);
+		return;
+	}
+	if (claim && !F.starting && time(NULL) - st.st_mtime < HANDOFF_CLAIM_GRACE_S) {
+		close(fd);                 /* its claim may still be queued */
 		return;
 	}
 	if (file_find_inode(&st) != NULL) {
@@ -1151,7 +1163,9 @@ int follow_start(const struct config *cfg, struct store *st)
 		rc = store_progress_each(F.store, adopt_row, NULL);
 	if (rc == 0)
 		scan_active_orphans();
-	scan_incoming();
+	F.starting = 1;                /* no claim can be queued yet: */
+	scan_incoming();               /* ingest_start comes after us */
+	F.starting = 0;
 	if (rc == 0)
 		rc = file_commit();
 	if (rc < 0) {
@@ -1193,10 +1207,16 @@ static void file_watch_exit(struct followed_file *f)
 {
 	int fd = (int)syscall(SYS_pidfd_open, (pid_t)f->writer_pid, 0);
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* Gone already (a forked child's claim is often read after its
+		 * exit): read to the end now, not at the next liveness check. */
+		if (errno == ESRCH)
+			f->writer_gone = f->dirty = 1;
 		return;
+	}
 	if (!identity_alive(f->writer_pid, f->writer_start_ticks)) {
 		close(fd);
+		f->writer_gone = f->dirty = 1;
 		return;
 	}
 	f->exit_watch.fd = fd;
@@ -1243,6 +1263,42 @@ int follow_register_active(const char *base, int fd,
 	}
 	file_watch_exit(f);
 	return 0;
+}
+
+int follow_register_incoming(const char *base, int fd,
+			     const struct writer_identity *who, uint32_t flags)
+{
+	struct followed_file *f;
+
+	if (F.file_count >= FOLLOW_MAX_FILES) {
+		close(fd);                 /* a later rescan adopts it */
+		return -EMFILE;
+	}
+	f = file_new(SPOOL_DIR_INCOMING, F.incoming_fd, base, fd);
+	if (f == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	f->progress.who = *who;
+	f->progress.offset = f->committed_offset = SPOOL_HEADER_BYTES;
+	f->progress.next_seq = f->committed_next_seq = -1;
+	f->progress.flags = flags;
+	f->writer_pid = who->pid;
+	f->writer_start_ticks = who->start_time_ticks;
+	f->last_alive_check_ms = monotonic_ms();
+	f->needs_put = 1;          /* with the next group commit, as adopted ones */
+	file_watch_exit(f);
+	return 0;
+}
+
+int follow_incoming_dirfd(void)
+{
+	return F.incoming_fd;
+}
+
+int follow_is_followed(const struct stat *st)
+{
+	return file_find_inode(st) != NULL;
 }
 
 int follow_stop(void)

@@ -44,6 +44,22 @@ int follow_register_active(const char *base, int fd,
 			   const struct writer_identity *who, uint32_t flags);
 
 /*
+ * Starts following a file in incoming/ whose writer claim.c verified (base
+ * name after its rename to .spool), like an adopted one: its progress row
+ * goes with the next group commit (a crash before it leaves an ordinary
+ * fallback file). Takes fd in every case.
+ */
+int follow_register_incoming(const char *base, int fd,
+			     const struct writer_identity *who, uint32_t flags);
+
+/* The descriptor of <spool>/incoming. */
+int follow_incoming_dirfd(void);
+
+/* 1 when the file st describes is followed already (under any name). */
+struct stat;
+int follow_is_followed(const struct stat *st);
+
+/*
  * Reads every file with news, commits when due. Call after each loop round.
  * Returns the number of frames read.
  */

@@ -11,7 +11,8 @@
  * spool file in active/: O_EXCL, 0600, header with SPOOL_FLAG_COLLECTOR,
  * progress row committed BEFORE the O_WRONLY|O_APPEND descriptor is sent
  * (or, when the hello asks for a mapped spool file and wake.c is ready, the
- * O_RDWR descriptor with the wake page and eventfd: handoff.h).
+ * O_RDWR descriptor with the wake page and eventfd: handoff.h); a
+ * claim (a message carrying one descriptor) goes to claim.c, unanswered.
  * A "runs unaudited" notice instead of a hello goes to unaudited.c.
  * Must never block (every socket is non-blocking), never believe anything
  * the peer says beyond the hello's magic and version, and never keep a
@@ -34,6 +35,7 @@
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
+#include "claim.h"
 #include "follow.h"
 #include "handoff.h"
 #include "identity.h"
@@ -232,6 +234,69 @@ static void log_rejected(int sock, const char *why)
 		    (unsigned)cred.uid, why);
 }
 
+/*
+ * Receives one message into msg (size bytes); *fd gets the one descriptor
+ * it carried (else -1). More than one, or a truncated list, are closed and
+ * make it a bad message: -1 with errno EBADMSG.
+ */
+static ssize_t receive_message(int sock, unsigned char *msg, size_t size, int *fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 2)];
+	} control;
+	struct iovec iov = { .iov_base = msg, .iov_len = size };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cm;
+	int fds[2], nfds = 0, bad = 0;
+	ssize_t n;
+
+	*fd = -1;
+	memset(&control, 0, sizeof(control));
+	n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t count;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count && nfds < 2; i++)
+			memcpy(&fds[nfds++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+	}
+	if (nfds > 1 || (mh.msg_flags & MSG_CTRUNC))
+		bad = 1;
+	if (bad) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		errno = EBADMSG;
+		return -1;
+	}
+	if (nfds == 1)
+		*fd = fds[0];
+	return n;
+}
+
+/* A claim (handoff.h) arrived on c with descriptor fd: take it, no reply. */
+static void handle_claim(struct pending_connection *c, int fd)
+{
+	const char *why = "";
+	int rc = claim_take(c->watch.fd, fd, &why);
+
+	if (rc < 0) {
+		I.counters.refused++;
+		log_rejected(c->watch.fd, why);
+	} else {
+		I.counters.claimed++;
+	}
+	connection_close(c);
+}
+
 /* A whole hello arrived on c: answer it and close. */
 static void handle_hello(struct pending_connection *c)
 {
@@ -240,11 +305,30 @@ static void handle_hello(struct pending_connection *c)
 	const char *notice_why = NULL;
 	char base[128];
 	ssize_t n;
-	int sock = c->watch.fd, read_fd = -1, write_fd = -1, err, rc, mapped;
+	int sock = c->watch.fd, read_fd = -1, write_fd = -1, err, rc, mapped, fd;
 
-	n = recv(sock, msg, sizeof(msg), MSG_DONTWAIT);
+	n = receive_message(sock, msg, sizeof(msg), &fd);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
+	if (n < 0 && errno == EBADMSG) {
+		I.counters.bad_hello++;
+		log_rejected(sock, "bad hello: more than one descriptor");
+		connection_close(c);
+		return;
+	}
+	if (n == HANDOFF_MESSAGE_BYTES && fd >= 0 &&
+	    memcmp(msg, HANDOFF_CLAIM_MAGIC, 8) == 0 &&
+	    get_le32(msg + 8) == HANDOFF_VERSION) {
+		handle_claim(c, fd);
+		return;
+	}
+	if (fd >= 0) {
+		close(fd);         /* only a claim carries a descriptor */
+		I.counters.bad_hello++;
+		log_rejected(sock, "bad hello: unexpected descriptor");
+		connection_close(c);
+		return;
+	}
 	if (n >= 8 && memcmp(msg, HANDOFF_NOTICE_MAGIC, 8) == 0) {
 		if (unaudited_receive(sock, msg, (size_t)n, &notice_why) < 0) {
 			I.counters.bad_hello++;

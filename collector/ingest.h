@@ -14,7 +14,7 @@
 #define INGEST_HELLO_TIMEOUT_MS 1000
 
 struct ingest_counters {
-	uint64_t accepted, handed_out, bad_hello, timed_out, refused;
+	uint64_t accepted, handed_out, claimed, bad_hello, timed_out, refused;
 };
 
 /* Listens on cfg->socket_path (a stale socket file is replaced). */

@@ -45,6 +45,25 @@
  *   16+E R  the reason, e.g. "/etc/phitrail/phitrail.conf:7: ..."
  * No byte of either text is NUL; nothing follows. handoff_notice.c reads
  * and writes it.
+ *
+ * A forked child, whose first record must not wait for the collector,
+ * sends a claim instead and waits for nothing:
+ *   0  8  magic "PHTCLAIM"
+ *   8  4  protocol version, little endian
+ *   12 4  flags: zero
+ * carrying one descriptor (SCM_RIGHTS): a spool file the child created in
+ * incoming/ as <pid>.<start ticks>.<random hex>.claim (O_EXCL, 0600,
+ * header flagged SPOOL_FLAG_FALLBACK, opened O_WRONLY | O_APPEND), which it
+ * appends to at once. No reply is sent. The collector takes the claim when
+ * the descriptor is that file (same inode, one link, owned by the peer's
+ * uid) and the header's pid and uid are the peer's (SO_PEERCRED, taken by
+ * the kernel at connect, so still true after the child exits): it renames
+ * the file to <...>.spool and follows it with the peer's verified identity
+ * (its /proc details too while the child still runs). Any other claim is
+ * refused and its file, when it is one, renamed to <...>.spool: an
+ * ordinary fallback file. A .claim file whose claim never arrived (the
+ * collector was killed first) is adopted as a fallback file when a
+ * collector starts, or once unchanged for HANDOFF_CLAIM_GRACE_S.
  */
 #ifndef PHITRAIL_HANDOFF_H
 #define PHITRAIL_HANDOFF_H
@@ -52,6 +71,9 @@
 #define HANDOFF_VERSION 1
 #define HANDOFF_HELLO_MAGIC "PHTHELLO"
 #define HANDOFF_READY_MAGIC "PHTREADY"
+#define HANDOFF_CLAIM_MAGIC "PHTCLAIM"
+#define HANDOFF_CLAIM_SUFFIX ".claim"     /* incoming/ name until claimed */
+#define HANDOFF_CLAIM_GRACE_S 10          /* then an unclaimed one is adopted */
 #define HANDOFF_MESSAGE_BYTES 16
 #define HANDOFF_REPLY_TIMEOUT_MS 500     /* the shim's one bounded wait */
 #define HANDOFF_FLAG_MAPPED 0x1u          /* hello: map the spool file */

@@ -15,7 +15,10 @@
  * Either descriptor is moved to >= HANDOFF_FD_FLOOR, out of the program's
  * way. The program may close it or dup2 over it: the fd wrappers tell us
  * and we forget it (never closing what is no longer ours); the next record
- * gets a new spool file. This file never writes into a descriptor the
+ * gets a new spool file. A forked child does not wait for any answer: it
+ * creates its own file in incoming/ and sends a claim carrying it
+ * (handoff_claim; the collector verifies it by SO_PEERCRED when it reads
+ * the claim), and appends with write(). This file never writes into a descriptor the
  * program owns, never blocks beyond the one bounded wait, and uses only
  * real functions or functions the shim does not wrap.
  */
@@ -43,6 +46,7 @@
 #define HANDOFF_MAX_FDS 4                   /* cmsg room, to spot extras */
 
 static int handoff_fd = -1;                 /* atomic */
+static int handoff_forked;                  /* a fork child: handoff_claim */
 static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void handoff_put_le32(unsigned char *p, uint32_t v)
@@ -238,14 +242,17 @@ static int handoff_make_incoming(void)
 	return 0;
 }
 
-/* Creates our own spool file while the collector is down. */
-static int handoff_fallback(void)
+/*
+ * Creates our own spool file in incoming/, named <pid>.<start>.<random>
+ * followed by suffix (".spool", or ".claim" for handoff_claim); its path
+ * goes to path.
+ */
+static int handoff_create_own(const char *suffix, char *path, size_t path_size)
 {
 	const struct identity *id = identity_get();
 	unsigned char header[SPOOL_HEADER_BYTES];
 	struct spool_header h = { .version = SPOOL_FORMAT_VERSION,
 				  .flags = SPOOL_FLAG_FALLBACK };
-	char path[PATH_MAX];
 	uint64_t random_bits = 0;
 	struct timespec now;
 	ssize_t n;
@@ -255,10 +262,10 @@ static int handoff_fallback(void)
 	if (getrandom(&random_bits, sizeof(random_bits), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(random_bits))
 		random_bits = (uint64_t)now.tv_nsec ^ (uint64_t)(uintptr_t)&h;
-	if (snprintf(path, sizeof(path), "%s/%s/%lld.%llu.%016llx.spool",
+	if (snprintf(path, path_size, "%s/%s/%lld.%llu.%016llx%s",
 		     shim_config.spool, SPOOL_DIR_INCOMING, (long long)id->pid,
 		     (unsigned long long)id->start_ticks,
-		     (unsigned long long)random_bits) >= (int)sizeof(path))
+		     (unsigned long long)random_bits, suffix) >= (int)path_size)
 		return -ENAMETOOLONG;
 	fd = REAL(open)(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
 			O_NOFOLLOW, 0600);
@@ -288,6 +295,80 @@ static int handoff_fallback(void)
 	return fd;
 }
 
+/* Creates our own spool file while the collector is down. */
+static int handoff_fallback(void)
+{
+	char path[PATH_MAX];
+
+	return handoff_create_own(".spool", path, sizeof(path));
+}
+
+/*
+ * A forked child's first record: no round trip it waits on. Connect (a
+ * Unix connect completes at once or fails), create our own file as
+ * <...>.claim in incoming/, and send the claim carrying its descriptor
+ * (handoff.h); the collector verifies us by SO_PEERCRED and the header
+ * when it reads the claim, while we already append. If the claim cannot
+ * be sent, the file becomes an ordinary fallback file (".spool"). Returns
+ * the descriptor (O_WRONLY | O_APPEND) or a negative errno (the collector
+ * is not there: the caller falls back as for any hello).
+ */
+static int handoff_claim(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	unsigned char claim[HANDOFF_MESSAGE_BYTES];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = claim, .iov_len = sizeof(claim) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *c;
+	char path[PATH_MAX], spool_path[PATH_MAX];
+	int sock, fd;
+
+	if (shim_config.socket_path[0] == '\0' ||
+	    strlcpy(addr.sun_path, shim_config.socket_path,
+		    sizeof(addr.sun_path)) >= sizeof(addr.sun_path))
+		return -EINVAL;
+	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (sock < 0)
+		return -errno;
+	if (REAL(connect)(sock, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		fd = -errno;
+		REAL(close)(sock);
+		return fd;
+	}
+	fd = handoff_create_own(HANDOFF_CLAIM_SUFFIX, path, sizeof(path));
+	if (fd < 0) {
+		REAL(close)(sock);
+		return fd;
+	}
+	memcpy(claim, HANDOFF_CLAIM_MAGIC, 8);
+	handoff_put_le32(claim + 8, HANDOFF_VERSION);
+	handoff_put_le32(claim + 12, 0);
+	memset(&control, 0, sizeof(control));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (REAL(sendmsg)(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)sizeof(claim)) {
+		size_t n = strlen(path) - strlen(HANDOFF_CLAIM_SUFFIX);
+
+		/* Unclaimed: adopted as a fallback file, identity from its owner. */
+		if (snprintf(spool_path, sizeof(spool_path), "%.*s.spool", (int)n,
+			     path) < (int)sizeof(spool_path))
+			(void)REAL(rename)(path, spool_path);
+	}
+	REAL(close)(sock);          /* the claim stays queued for the collector */
+	return fd;
+}
+
 int handoff_spool_fd(void)
 {
 	int fd = __atomic_load_n(&handoff_fd, __ATOMIC_ACQUIRE);
@@ -306,7 +387,10 @@ int handoff_spool_fd(void)
 	if (fd >= 0)
 		goto out;
 	spoolmap_retire();            /* its file is not ours any more */
-	fd = handoff_connect(&page_fd, &event_fd);
+	if (handoff_forked)
+		fd = handoff_claim();
+	else
+		fd = handoff_connect(&page_fd, &event_fd);
 	if (fd < 0 && shim_config.on_collector_down == CONFIG_ON_DOWN_SPOOL)
 		fd = handoff_fallback();
 	if (fd >= 0) {
@@ -369,6 +453,7 @@ void handoff_atfork_child(void)
 	int fd = handoff_fd;
 
 	handoff_fd = -1;
+	handoff_forked = 1;
 	pthread_mutex_init(&handoff_lock, NULL);
 	if (fd >= 0)
 		REAL(close)(fd);

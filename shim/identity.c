@@ -3,7 +3,7 @@
  * uid, login uid, audit session, start time, executable and host name.
  *
  * Read once at start-up and again, lazily, in a fork child (the child's
- * first record). Only /proc/self and uname: never NSS (getpwuid) inside a
+ * first record: only what a fork changes, pid, ppid, uid and start time). Only /proc/self and uname: never NSS (getpwuid) inside a
  * host program; names are resolved by the collector. Reads go through the
  * real functions; this file never allocates.
  */
@@ -21,7 +21,9 @@
 #define IDENTITY_UNSET_ID 4294967295LL     /* loginuid/sessionid not set */
 
 static struct identity identity;
-static int identity_stale = 1;
+#define IDENTITY_STALE_ALL 1
+#define IDENTITY_STALE_FORK 2      /* only pid, ppid, uid, start time */
+static int identity_stale = IDENTITY_STALE_ALL;
 
 /* Reads a small /proc file into buf as a NUL-terminated string. */
 static ssize_t identity_read_file(const char *path, char *buf, size_t size)
@@ -80,6 +82,12 @@ void identity_load(void)
 	identity.pid = getpid();
 	identity.ppid = getppid();
 	identity.uid = getuid();
+	if (__atomic_load_n(&identity_stale, __ATOMIC_ACQUIRE) == IDENTITY_STALE_FORK) {
+		/* A fork child: login uid, session, exe and host are the
+		 * parent's (the collector checks them from /proc anyway). */
+		identity.start_ticks = identity_start_ticks();
+		goto done;
+	}
 	identity.auid = identity_read_number("/proc/self/loginuid");
 	identity.session = identity_read_number("/proc/self/sessionid");
 	identity.start_ticks = identity_start_ticks();
@@ -89,6 +97,7 @@ void identity_load(void)
 		strlcpy(identity.host, u.nodename, sizeof(identity.host));
 	else
 		identity.host[0] = '\0';
+done:
 	snprintf(identity.actor, sizeof(identity.actor), "uid:%lld",
 		 (long long)(identity.auid != RECORD_ABSENT &&
 			     identity.auid != IDENTITY_UNSET_ID ?
@@ -106,5 +115,6 @@ const struct identity *identity_get(void)
 
 void identity_atfork_child(void)
 {
-	identity_stale = 1;
+	if (identity_stale == 0)
+		identity_stale = IDENTITY_STALE_FORK;
 }

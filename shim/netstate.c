@@ -39,6 +39,7 @@ static unsigned netstate_in_use[NETSTATE_MAX_SOCKETS];   /* atomic */
 static unsigned netstate_refs[NETSTATE_MAX_SOCKETS];     /* atomic */
 static struct phi_socket netstate_sockets[NETSTATE_MAX_SOCKETS];
 static struct net_detector netstate_detectors[NETSTATE_MAX_DETECTORS];
+static unsigned netstate_detectors_seen;   /* atomic: 1 + highest ever claimed */
 
 #define NETSTATE_MESSAGES_PER_FEED 8
 #define NETSTATE_FEED_CHUNK 512             /* bytes fed per detector call */
@@ -50,8 +51,18 @@ int netstate_detector_claim(void)
 
 		if (__atomic_load_n(&netstate_detectors[i].in_use, __ATOMIC_RELAXED) == 0 &&
 		    __atomic_compare_exchange_n(&netstate_detectors[i].in_use, &zero, 1, 0,
-						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			unsigned seen = __atomic_load_n(&netstate_detectors_seen,
+							__ATOMIC_RELAXED);
+
+			while (seen < (unsigned)i + 1 &&
+			       !__atomic_compare_exchange_n(&netstate_detectors_seen, &seen,
+							    (unsigned)i + 1, 0,
+							    __ATOMIC_RELAXED,
+							    __ATOMIC_RELAXED))
+				;
 			return i;
+		}
 	}
 	return -1;
 }
@@ -352,7 +363,9 @@ void netstate_atfork_child(void)
 		s->bytes[NET_SENT] = s->bytes[NET_RECEIVED] = 0;
 		s->messages[NET_SENT] = s->messages[NET_RECEIVED] = 0;
 	}
-	for (unsigned i = 0; i < NETSTATE_MAX_DETECTORS; i++)
+	/* Only detectors ever claimed: touching the others would fault in
+	 * (and copy) every page of the table in each child. */
+	for (unsigned i = 0; i < netstate_detectors_seen; i++)
 		netstate_detectors[i].busy[0] = netstate_detectors[i].busy[1] = 0;
 }
 

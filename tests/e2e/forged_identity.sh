@@ -1,7 +1,8 @@
 # Verified identity: a process running as "nobody" (uid 65534) writes
 # records claiming pid 1, uid 0, auid 0, actor root, exe /sbin/init,
-# straight into the spool file the ingest socket gave it, and into a
-# fallback spool file whose header claims pid 1 and uid 0. Every record is
+# straight into the spool file the ingest socket gave it, into a
+# fallback spool file whose header claims pid 1 and uid 0, and into a file
+# of its own it claims as a forked child would (common/handoff.h). Every record is
 # stored under its real identity (the kernel's on the socket, the file's
 # owner for the fallback file: its uid, and its pid only when the kernel
 # confirms it); a record claiming a collector event is refused and
@@ -52,4 +53,16 @@ expect_count 2 --patient 7002
 [ "$(jfield '.actor_user_id' --patient 7002 | sort -u)" != root ] || fail "the claimed actor root was believed"
 grep -q "claims pid 1, which belongs to another user" "$T/collector.log" ||
 	fail "the false pid claim is not in the collector's log"
+
+# --- in a claimed file (the hand-off of a forked child)
+as_nobody "$PY" "$T/forge.py" claim "$T/run/ingest.sock" "$T/spool" 7003 >"$T/forge3.out" ||
+	fail "the forging client failed: $(cat "$T/forge3.out")"
+wait_count 2 --patient 7003
+wait_count 3 --event "Audit Spool Tampered"
+expect_count 2 --patient 7003
+[ "$(jfield '"\(.uid) \(.identity)"' --patient 7003 | sort -u)" = "65534 file-owner" ] ||
+	fail "claimed records not under the file's owner: $(jfield '"\(.uid) \(.identity)"' --patient 7003 | sort -u)"
+[ "$(jfield '.pid' --patient 7003 | sort -u)" != 1 ] || fail "the claimed pid 1 was believed"
+grep -q "closed: header or owner is not the peer" "$T/collector.log" ||
+	fail "the refused claim is not in the collector's log"
 pass

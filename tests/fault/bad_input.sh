@@ -29,10 +29,11 @@ start_collector
 good=$!
 
 HELLO_KINDS="garbage-hello short-hello long-hello wrong-version empty-hello"
+FD_KINDS="hello-with-fd claim-no-fd claim-two-fds claim-pipe"
 FRAME_KINDS="garbage-frames huge-length bad-crc oversized-record"
 RECORD_KINDS="truncated-record not-a-map nested-maps wrong-types huge-string unknown-keys trailing-bytes"
 sleep 0.5
-python3 "$ROOT/tests/fault/forge.py" bad "$T/run/ingest.sock" $HELLO_KINDS $FRAME_KINDS \
+python3 "$ROOT/tests/fault/forge.py" bad "$T/run/ingest.sock" $HELLO_KINDS $FD_KINDS $FRAME_KINDS \
 	$RECORD_KINDS >>"$T/bad.out" 2>&1 || fail "forge.py failed: $(tail -n 3 "$T/bad.out")"
 kill -0 "$COLLECTOR_PID" 2>/dev/null || fail "the collector died on bad input"
 python3 "$ROOT/tests/fault/forge.py" badheader "$T/spool" 6002 >>"$T/bad.out" 2>&1 ||
@@ -53,6 +54,12 @@ kill -0 "$COLLECTOR_PID" 2>/dev/null || fail "the collector died"
 n=$(grep -c "ingest: connection from pid [0-9]* uid 0 closed: bad hello" "$T/collector.log")
 [ "$n" -ge 4 ] || fail "$n bad hellos logged, expected 4"
 grep -q "closed: no hello within" "$T/collector.log" || fail "the silent connection is not logged"
+# Messages with the wrong descriptors (a hello with one, a claim with none,
+# two, or a pipe): each closed with its reason, nothing followed.
+for why in "bad hello: unexpected descriptor" "bad hello: wrong magic" \
+	"bad hello: more than one descriptor" "closed: not a spool file in incoming/"; do
+	grep -q "$why" "$T/collector.log" || fail "not logged: $why"
+done
 # Spool input: one tamper record per bad file, each with a reason.
 spool_kinds=$(( $(echo $FRAME_KINDS $RECORD_KINDS | wc -w) + 1 ))
 wait_count $spool_kinds --event "Audit Spool Tampered"

@@ -11,9 +11,15 @@ msgpack module), so every byte is under the test's control.
                                      SPOOL/incoming/... whose header claims
                                      pid 1 (alive, with its real start time)
                                      and uid 0
+  forge.py claim SOCK SPOOL PATIENT  the same records in a file of its own,
+                                     SPOOL/incoming/....claim, whose header
+                                     claims pid 1 and uid 0, then the claim
+                                     (PHTCLAIM with its descriptor) of a
+                                     forked child
   forge.py bad SOCK KIND...          per KIND, one connection doing one bad
-                                     thing (see BAD below); prints what the
-                                     collector did
+                                     thing (see BAD below: hellos, messages
+                                     with wrong descriptors, spool input);
+                                     prints what the collector did
   forge.py badheader SPOOL PATIENT   a fallback spool file whose header
                                      checksum is wrong
 Prints one line per step; exits 0 when every step was possible.
@@ -142,6 +148,20 @@ def cmd_fallback(spool, patient):
     print("fallback: %s claims pid 1 uid 0, written by uid %d" % (path, os.getuid()))
 
 
+def cmd_claim(sock, spool, patient):
+    path = "%s/incoming/%d.%d.forged.claim" % (spool, os.getpid(), start_ticks(os.getpid()))
+    body = header(1, 0, 0, start_ticks(1), 0x2)
+    body += b"".join(frame(r) for r in lies(patient))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+    os.write(fd, body)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sock)
+    socket.send_fds(s, [b"PHTCLAIM" + struct.pack("<II", 1, 0)], [fd])
+    s.close()
+    os.close(fd)
+    print("claim: %s claims pid 1 uid 0, sent by pid %d uid %d" % (path, os.getpid(), os.getuid()))
+
+
 def nested(depth):
     return b"\x81\xa1k" * depth + b"\x01"
 
@@ -154,6 +174,10 @@ BAD = {
     "long-hello": ("hello", HELLO + b"x" * 4000),
     "wrong-version": ("hello", b"PHTHELLO" + struct.pack("<II", 99, 0)),
     "empty-hello": ("hello", b""),
+    "hello-with-fd": ("fds", (HELLO, 1)),
+    "claim-no-fd": ("fds", (b"PHTCLAIM" + struct.pack("<II", 1, 0), 0)),
+    "claim-two-fds": ("fds", (b"PHTCLAIM" + struct.pack("<II", 1, 0), 2)),
+    "claim-pipe": ("fds", (b"PHTCLAIM" + struct.pack("<II", 1, 0), 1)),
     "garbage-frames": ("raw", b"\x13\x37" * 2500),
     "huge-length": ("raw", struct.pack("<II", 0x7FFFFFFF, 0) + b"x" * 64),
     "bad-crc": ("frame", frame(record("6001", 0), bad_crc=True)),
@@ -200,6 +224,22 @@ def bad_one(sock, kind):
             print("%s: collector closed (%s)" % (kind, type(e).__name__))
         s.close()
         return
+    if stage == "fds":                 # a message carrying n pipe ends
+        msg, n = data
+        pipes = [os.pipe() for _ in range(n)]
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.connect(sock)
+        socket.send_fds(s, [msg], [p[0] for p in pipes])
+        s.settimeout(3)
+        try:
+            print("%s: collector answered %r" % (kind, s.recv(64)[:8]))
+        except (socket.timeout, ConnectionResetError) as e:
+            print("%s: collector closed (%s)" % (kind, type(e).__name__))
+        s.close()
+        for p in pipes:
+            os.close(p[0])
+            os.close(p[1])
+        return
     fd = handoff(sock)
     os.write(fd, data)
     os.close(fd)
@@ -208,7 +248,7 @@ def bad_one(sock, kind):
 
 def main():
     cmd, *args = sys.argv[1:]
-    {"socket": cmd_socket, "fallback": cmd_fallback, "bad": cmd_bad,
+    {"socket": cmd_socket, "fallback": cmd_fallback, "claim": cmd_claim, "bad": cmd_bad,
      "badheader": cmd_badheader}[cmd](*args)
 
 
