@@ -36,6 +36,7 @@
 #include "checkpointer.h"
 #include "config.h"
 #include "follow.h"
+#include "forward.h"
 #include "handoff.h"
 #include "ingest.h"
 #include "log.h"
@@ -160,6 +161,7 @@ static void on_timer(struct loop_watch *w, uint32_t events)
 	ingest_tick();
 	follow_tick();
 	checkpointer_tick();
+	forward_tick();
 	show_state();
 }
 
@@ -282,6 +284,9 @@ int main(int argc, char **argv)
 	rc = start_signals_and_timer();
 	if (rc < 0)
 		daemon_fatal("signals and timer: %s", strerror(-rc));
+	rc = forward_init(store);
+	if (rc < 0)
+		daemon_fatal("forwarding: %s", strerror(-rc));
 	if (follow_start(&cfg, store) < 0) {
 		store_close(store);
 		pidfile_remove(pidfh);
@@ -326,6 +331,7 @@ int main(int argc, char **argv)
 		}
 		frames = follow_pass();
 		checkpointer_tick();
+		(void)forward_pass();
 	}
 	wake_awake();
 
@@ -346,6 +352,7 @@ int main(int argc, char **argv)
 			    fc->records, fc->lost, fc->tampered, wake_signals());
 		(void)checkpointer_stop();
 	}
+	forward_stop();
 	checkpointer_fini();
 	wake_stop();
 	follow_fini();

@@ -49,6 +49,7 @@
 #include "loop.h"
 #include "pathglob.h"
 #include "store.h"
+#include "store_forward.h"
 #include "store_query.h"
 #include "store_schema.h"
 
@@ -91,6 +92,7 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);"
 	STORE_SQL_CREATE_RECORDS
 	STORE_SQL_CREATE_CHECKPOINTS
+	STORE_SQL_CREATE_FORWARD_CURSOR
 	"CREATE TABLE IF NOT EXISTS tree_frontier (one INTEGER PRIMARY KEY"
 	" CHECK (one = 1), size INTEGER NOT NULL, hashes BLOB NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS progress ("
@@ -719,4 +721,15 @@ int store_limit_pages(struct store *st, long pages)
 
 	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %ld", pages);
 	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* The two connections, for store_forward.c only (store_forward.h). */
+sqlite3 *store_writer_connection(struct store *st)
+{
+	return st->db;
+}
+
+sqlite3 *store_reader_connection(struct store *st)
+{
+	return st->reader;
 }

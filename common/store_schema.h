@@ -25,6 +25,10 @@
  *                CHECKPOINT_CUT_BYTES(F)). The other columns are copies of
  *                fields of signed; a verifier decodes signed and checks them.
  *
+ *   forward_cursor  one row per forwarding sink (collector/forward.h):
+ *                sink, through_id (every record id <= it is acknowledged by
+ *                the sink), updated_ns (when it was last written).
+ *
  * The next record id is one more than the larger of max(records.id) and the
  * largest cut's tree_size, so ids never restart after retention removed
  * every record.
@@ -66,6 +70,10 @@
 	" seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, tree_size INTEGER NOT NULL," \
 	" root BLOB NOT NULL, time_ns INTEGER NOT NULL, prev_hash BLOB NOT NULL," \
 	" signed BLOB NOT NULL);"
+
+#define STORE_SQL_CREATE_FORWARD_CURSOR \
+	"CREATE TABLE IF NOT EXISTS forward_cursor (sink TEXT PRIMARY KEY," \
+	" through_id INTEGER NOT NULL, updated_ns INTEGER NOT NULL);"
 
 #define STORE_SQL_INSERT_CHECKPOINT "INSERT INTO checkpoints (kind, tree_size," \
 	" root, time_ns, prev_hash, signed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"

@@ -1,0 +1,479 @@
+/*
+ * forward.c - the forwarding framework (design in forward.h): per sink, the
+ * committed cursor, the acknowledgement windows, reading committed records
+ * and checkpoints in order, the thread-safe queue of acknowledgements that
+ * wakes the event loop through an eventfd, backlog, lag and stall reports.
+ * Owns no transport: a sink's wire is its own file (forward_nats.c ...).
+ * Must never move a cursor past an id that is not acknowledged, never send
+ * an uncommitted record, and never block the loop on a sink.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "forward.h"
+#include "log.h"
+#include "loop.h"
+#include "store.h"
+#include "store_forward.h"
+
+/* Cursor rows are written at most this often (and at every stop). */
+#define FORWARD_CURSOR_WRITE_MS 200
+/* After a refusal, sending starts again this much later. */
+#define FORWARD_RETRY_MS 1000
+#define FORWARD_CHECKPOINT_BATCH 64
+
+struct forward_ack_entry {
+	struct forward_sink *sink;
+	int64_t id;
+	unsigned char stream;
+	unsigned char ok;
+};
+
+struct forward_sink {
+	char name[FORWARD_NAME_MAX];
+	char cursor_name[FORWARD_STREAMS][FORWARD_NAME_MAX + 16];
+	const struct forward_sink_ops *ops;
+	void *state;
+	struct forward_window window[FORWARD_STREAMS];
+	int64_t written[FORWARD_STREAMS];   /* cursor last written to the store */
+	int64_t written_ms;
+	int64_t stall_ms, moved_ms, retry_at_ms;
+	int stalled, started;
+	uint64_t sent, acked, nacked;
+	int64_t tree_size_seen;             /* committed size at the last empty read */
+	int64_t backlog, lag_ms;            /* as of the last tick */
+};
+
+static struct {
+	struct store *store;
+	int initialised;
+	struct forward_sink sinks[FORWARD_MAX_SINKS];
+	size_t count;
+	pthread_mutex_t lock;
+	struct forward_ack_entry *queue;    /* guarded by lock */
+	size_t queue_len, queue_cap;
+	int queue_failed;                   /* an ack could not be queued */
+	struct forward_ack_entry *drained;  /* loop thread only */
+	size_t drained_cap;
+	struct loop_watch watch;
+} F = { .lock = PTHREAD_MUTEX_INITIALIZER, .watch = { .fd = -1 } };
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void queue_ack(struct forward_sink *sink, enum forward_stream stream,
+		      int64_t id, int ok)
+{
+	uint64_t one = 1;
+	int wake;
+
+	pthread_mutex_lock(&F.lock);
+	if (F.queue_len == F.queue_cap) {
+		size_t cap = F.queue_cap ? F.queue_cap * 2 : 1024;
+		void *grown = reallocarray(F.queue, cap, sizeof(*F.queue));
+
+		if (grown == NULL) {
+			/* Losing an ack only delays the cursor: a rewind sends
+			 * everything after it again. */
+			F.queue_failed = 1;
+			pthread_mutex_unlock(&F.lock);
+			return;
+		}
+		F.queue = grown;
+		F.queue_cap = cap;
+	}
+	F.queue[F.queue_len++] = (struct forward_ack_entry){
+		.sink = sink, .id = id, .stream = (unsigned char)stream,
+		.ok = (unsigned char)ok,
+	};
+	wake = F.queue_len == 1;
+	pthread_mutex_unlock(&F.lock);
+	if (wake && F.watch.fd >= 0 && write(F.watch.fd, &one, sizeof(one)) < 0) {
+		/* the counter is already non-zero, or the next tick drains */
+	}
+}
+
+void forward_ack(struct forward_sink *sink, enum forward_stream stream, int64_t id)
+{
+	queue_ack(sink, stream, id, 1);
+}
+
+void forward_nack(struct forward_sink *sink, enum forward_stream stream, int64_t id)
+{
+	queue_ack(sink, stream, id, 0);
+}
+
+/* Applies every queued ack (loop thread). */
+static void drain_acks(void)
+{
+	struct forward_ack_entry *swap;
+	size_t n, i, cap;
+	int failed;
+
+	pthread_mutex_lock(&F.lock);
+	swap = F.queue;
+	cap = F.queue_cap;
+	n = F.queue_len;
+	failed = F.queue_failed;
+	F.queue = F.drained;
+	F.queue_cap = F.drained_cap;
+	F.queue_len = 0;
+	F.queue_failed = 0;
+	pthread_mutex_unlock(&F.lock);
+	F.drained = swap;
+	F.drained_cap = cap;
+
+	for (i = 0; i < n; i++) {
+		struct forward_ack_entry *a = &F.drained[i];
+		struct forward_sink *s = a->sink;
+
+		if (a->stream >= FORWARD_STREAMS)
+			continue;
+		if (a->ok) {
+			s->acked++;
+			if (forward_window_ack(&s->window[a->stream], a->id) &&
+			    a->stream == FORWARD_RECORDS)
+				s->moved_ms = loop_now_ms();
+		} else {
+			s->nacked++;
+			forward_window_rewind(&s->window[a->stream]);
+			s->tree_size_seen = -1;
+			s->retry_at_ms = loop_now_ms() + FORWARD_RETRY_MS;
+		}
+	}
+	if (failed) {
+		for (i = 0; i < F.count; i++) {
+			forward_window_rewind(&F.sinks[i].window[FORWARD_RECORDS]);
+			forward_window_rewind(&F.sinks[i].window[FORWARD_CHECKPOINTS]);
+		}
+	}
+}
+
+static void on_wake(struct loop_watch *w, uint32_t events)
+{
+	uint64_t value;
+
+	(void)events;
+	if (read(w->fd, &value, sizeof(value)) < 0) {
+		/* EAGAIN: already read */
+	}
+	(void)forward_pass();
+}
+
+int forward_cursor_load(struct store *st, const char *name, int64_t *through)
+{
+	return store_forward_cursor_get(st, name, through);
+}
+
+int forward_init(struct store *st)
+{
+	int rc;
+
+	if (F.initialised)
+		return 0;
+	F.store = st;
+	F.watch.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (F.watch.fd < 0)
+		return -errno;
+	F.watch.handler = on_wake;
+	rc = loop_add(&F.watch, EPOLLIN);
+	if (rc < 0) {
+		close(F.watch.fd);
+		F.watch.fd = -1;
+		return rc;
+	}
+	F.initialised = 1;
+	return 0;
+}
+
+int forward_add(const char *name, const struct forward_sink_ops *ops,
+		void *state, int64_t stall_ms, struct forward_sink **out)
+{
+	struct forward_sink *s;
+	int64_t through;
+	int rc, i;
+
+	if (!F.initialised)
+		return -EINVAL;
+	if (F.count == FORWARD_MAX_SINKS)
+		return -ENOSPC;
+	s = &F.sinks[F.count];
+	memset(s, 0, sizeof(*s));
+	if (strlcpy(s->name, name, sizeof(s->name)) >= sizeof(s->name))
+		return -ENAMETOOLONG;
+	snprintf(s->cursor_name[FORWARD_RECORDS], sizeof(s->cursor_name[0]), "%s", name);
+	snprintf(s->cursor_name[FORWARD_CHECKPOINTS], sizeof(s->cursor_name[0]),
+		 "%s/checkpoints", name);
+	for (i = 0; i < FORWARD_STREAMS; i++) {
+		rc = store_forward_cursor_get(F.store, s->cursor_name[i], &through);
+		if (rc < 0)
+			return rc;
+		forward_window_init(&s->window[i], through);
+		s->written[i] = through;
+	}
+	s->ops = ops;
+	s->state = state;
+	s->stall_ms = stall_ms;
+	s->moved_ms = loop_now_ms();
+	s->tree_size_seen = -1;
+	if (out != NULL)
+		*out = s;
+	F.count++;
+	rc = ops->start(state, s);
+	if (rc < 0) {
+		F.count--;
+		return rc;
+	}
+	s->started = 1;
+	daemon_info("forwarding to %s (%s) from record %" PRId64, s->name,
+		    ops->kind, s->window[FORWARD_RECORDS].cursor + 1);
+	return 0;
+}
+
+struct send_context {
+	struct forward_sink *sink;
+	int sent;
+	int blocked;
+};
+
+static int send_one(void *context, const struct forward_record *r)
+{
+	struct send_context *c = context;
+	struct forward_sink *s = c->sink;
+	int rc;
+
+	if (forward_window_room(&s->window[FORWARD_RECORDS]) <= 0) {
+		c->blocked = 1;
+		return 1;
+	}
+	rc = s->ops->send(s->state, r);
+	if (rc < 0) {
+		if (rc != -EAGAIN)
+			daemon_debug("%s: record %" PRId64 " not sent: %s", s->name,
+				     r->id, strerror(-rc));
+		c->blocked = 1;
+		return 1;
+	}
+	if (forward_window_sent(&s->window[FORWARD_RECORDS], r->id) < 0) {
+		c->blocked = 1;   /* a long absent run while acks are due */
+		forward_window_rewind(&s->window[FORWARD_RECORDS]);
+		return 1;
+	}
+	s->sent++;
+	c->sent++;
+	return 0;
+}
+
+static int send_checkpoint_one(void *context, const struct forward_checkpoint *cp)
+{
+	struct send_context *c = context;
+	struct forward_sink *s = c->sink;
+
+	if (forward_window_room(&s->window[FORWARD_CHECKPOINTS]) <= 0 ||
+	    s->ops->send_checkpoint(s->state, cp) < 0 ||
+	    forward_window_sent(&s->window[FORWARD_CHECKPOINTS], cp->seq) < 0) {
+		c->blocked = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Writes the cursors of s that moved (all of them when force). */
+static void write_cursors(struct forward_sink *s, int force)
+{
+	int64_t now = loop_now_ms();
+	int i, rc;
+
+	if (!force && !store_in_transaction(F.store) &&
+	    now - s->written_ms < FORWARD_CURSOR_WRITE_MS)
+		return;
+	for (i = 0; i < FORWARD_STREAMS; i++) {
+		if (s->window[i].cursor == s->written[i])
+			continue;
+		rc = store_forward_cursor_put(F.store, s->cursor_name[i],
+					      s->window[i].cursor, realtime_ns());
+		if (rc < 0) {
+			daemon_warn("%s: cannot write the forwarding cursor: %s "
+				    "(records after it will be sent again)",
+				    s->name, strerror(-rc));
+			return;
+		}
+		s->written[i] = s->window[i].cursor;
+	}
+	s->written_ms = now;
+}
+
+static int pass_sink(struct forward_sink *s)
+{
+	struct send_context c = { .sink = s };
+	int64_t size = (int64_t)store_tree_committed(F.store)->size;
+	int rc;
+
+	write_cursors(s, 0);
+	if (loop_now_ms() < s->retry_at_ms)
+		return 0;
+	/* Nothing new committed since a read found nothing more. */
+	if (size == s->tree_size_seen)
+		return 0;
+	do {
+		int want = FORWARD_READ_BATCH;
+		int before = c.sent;
+
+		rc = store_forward_records(F.store, s->window[FORWARD_RECORDS].sent,
+					   want, send_one, &c);
+		if (rc < 0)
+			return rc;
+		if (c.blocked)
+			return c.sent;
+		if (c.sent - before < want) {
+			s->tree_size_seen = size;
+			break;
+		}
+	} while (c.sent < FORWARD_WINDOW_MAX);
+	return c.sent;
+}
+
+int forward_pass(void)
+{
+	size_t i;
+	int total = 0, rc;
+
+	if (!F.initialised || F.count == 0)
+		return 0;
+	drain_acks();
+	for (i = 0; i < F.count; i++) {
+		rc = pass_sink(&F.sinks[i]);
+		if (rc < 0)
+			return rc;
+		total += rc;
+	}
+	return total;
+}
+
+static void tick_sink(struct forward_sink *s, int64_t now)
+{
+	struct send_context c = { .sink = s };
+	int64_t last = 0, received = -1;
+
+	if (s->ops->tick != NULL)
+		s->ops->tick(s->state, now);
+	if (s->ops->send_checkpoint != NULL && now >= s->retry_at_ms)
+		(void)store_forward_checkpoints(F.store,
+						s->window[FORWARD_CHECKPOINTS].sent,
+						FORWARD_CHECKPOINT_BATCH,
+						send_checkpoint_one, &c);
+	/* a rewind or an absent run may need a read though nothing was committed */
+	s->tree_size_seen = -1;
+	if (store_forward_last_id(F.store, &last) < 0)
+		return;
+	s->backlog = last > s->window[FORWARD_RECORDS].cursor ?
+		last - s->window[FORWARD_RECORDS].cursor : 0;
+	s->lag_ms = 0;
+	if (s->backlog > 0 &&
+	    store_forward_first_after(F.store, s->window[FORWARD_RECORDS].cursor,
+				      &received) == 0 && received >= 0) {
+		int64_t age = (realtime_ns() - received) / 1000000;
+
+		s->lag_ms = age > 0 ? age : 0;
+	}
+	if (s->backlog == 0)
+		s->moved_ms = now;
+	if (!s->stalled && s->backlog > 0 && now - s->moved_ms >= s->stall_ms) {
+		s->stalled = 1;
+		daemon_warn("%s: forwarding stalled: %" PRId64 " record(s) not "
+			    "acknowledged for %" PRId64 " s (shipped through id %"
+			    PRId64 ", oldest unshipped %" PRId64 " s old); they are "
+			    "kept and sent when %s answers", s->name, s->backlog,
+			    (now - s->moved_ms) / 1000,
+			    s->window[FORWARD_RECORDS].cursor, s->lag_ms / 1000,
+			    s->ops->kind);
+	} else if (s->stalled && now - s->moved_ms < s->stall_ms) {
+		s->stalled = 0;
+		daemon_info("%s: forwarding again: shipped through id %" PRId64
+			    ", %" PRId64 " record(s) behind", s->name,
+			    s->window[FORWARD_RECORDS].cursor, s->backlog);
+	}
+}
+
+void forward_tick(void)
+{
+	int64_t now = loop_now_ms();
+	size_t i;
+
+	if (!F.initialised)
+		return;
+	drain_acks();
+	for (i = 0; i < F.count; i++) {
+		tick_sink(&F.sinks[i], now);
+		write_cursors(&F.sinks[i], 1);
+	}
+}
+
+void forward_stop(void)
+{
+	size_t i;
+
+	if (!F.initialised)
+		return;
+	for (i = 0; i < F.count; i++)
+		if (F.sinks[i].started)
+			F.sinks[i].ops->stop(F.sinks[i].state);
+	drain_acks();
+	for (i = 0; i < F.count; i++) {
+		write_cursors(&F.sinks[i], 1);
+		daemon_info("%s: shipped through id %" PRId64 " (%" PRIu64 " sent, %"
+			    PRIu64 " acknowledged, %" PRIu64 " refused this run)",
+			    F.sinks[i].name, F.sinks[i].window[FORWARD_RECORDS].cursor,
+			    F.sinks[i].sent, F.sinks[i].acked, F.sinks[i].nacked);
+	}
+	(void)store_commit(F.store);
+	loop_remove(&F.watch);
+	close(F.watch.fd);
+	F.watch.fd = -1;
+	free(F.queue);
+	free(F.drained);
+	F.queue = F.drained = NULL;
+	F.queue_cap = F.drained_cap = F.queue_len = 0;
+	F.count = 0;
+	F.initialised = 0;
+}
+
+size_t forward_sink_count(void)
+{
+	return F.count;
+}
+
+int forward_status(size_t i, struct forward_status *out)
+{
+	const struct forward_sink *s;
+
+	if (i >= F.count)
+		return -ENOENT;
+	s = &F.sinks[i];
+	out->name = s->name;
+	out->through_id = s->window[FORWARD_RECORDS].cursor;
+	out->sent_id = s->window[FORWARD_RECORDS].sent;
+	out->backlog = s->backlog;
+	out->lag_ms = s->lag_ms;
+	out->checkpoints_through = s->window[FORWARD_CHECKPOINTS].cursor;
+	out->sent = s->sent;
+	out->acked = s->acked;
+	out->nacked = s->nacked;
+	out->stalled = s->stalled;
+	return 0;
+}
