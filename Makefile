@@ -36,12 +36,13 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # only the small libraries DESIGN.md allows inside every host process.
 SHIM_CFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
 SHIM_LIBS := -lmsgpackc -linih -lbsd -ldl
-COLLECTOR_LIBS := -lsqlite3 -lmsgpackc -linih -lbsd -lsodium
+COLLECTOR_LIBS := -lsqlite3 -lmsgpackc -linih -lbsd -lsodium -lnats -lpthread
 TOOLS_LIBS := -lmsgpackc -linih -lbsd -lsodium -lsqlite3
 
 # common/ files the shim leaves out: they need libsodium, which is not
 # loaded into host programs.
-NOT_IN_SHIM := common/merkle.c common/checkpoint.c common/store_query.c
+NOT_IN_SHIM := common/merkle.c common/checkpoint.c common/store_query.c \
+	common/fleet_wire.c
 COMMON_PIC_OBJS := $(filter-out $(NOT_IN_SHIM:%.c=$(B)/pic/%.o),$(COMMON_SRCS:%.c=$(B)/pic/%.o))
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(B)/pic/%.o)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/obj/%.o)
@@ -92,7 +93,7 @@ UNIT_LINK_OBJS := $(COMMON_ASAN_OBJS) \
 
 $(B)/tests/%: tests/unit/%.c $(UNIT_LINK_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -Icollector -Itools -o $@ $< $(UNIT_LINK_OBJS) $(TOOLS_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -Icollector -Itools -o $@ $< $(UNIT_LINK_OBJS) $(TOOLS_LIBS) -lnats -lpthread
 
 # Fuzz targets: libFuzzer with clang; each parser of outside data has one.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Icommon -Icollector $(PKG_CFLAGS) \

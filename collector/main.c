@@ -37,6 +37,7 @@
 #include "config.h"
 #include "follow.h"
 #include "forward.h"
+#include "forward_nats.h"
 #include "handoff.h"
 #include "ingest.h"
 #include "log.h"
@@ -285,6 +286,8 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		daemon_fatal("signals and timer: %s", strerror(-rc));
 	rc = forward_init(store);
+	if (rc == 0 && cfg.forward.enabled)
+		rc = forward_nats_add(&cfg, store);
 	if (rc < 0)
 		daemon_fatal("forwarding: %s", strerror(-rc));
 	if (follow_start(&cfg, store) < 0) {

@@ -40,10 +40,13 @@ enum section_kind {
 	SECTION_NONE = 0,    /* before any section header */
 	SECTION_MAIN,        /* [phitrail] */
 	SECTION_RULE,        /* [rule NAME] */
+	SECTION_FORWARD,     /* [forward] */
+	SECTION_AGGREGATE,   /* [aggregate] */
 	SECTION_UNKNOWN,     /* already reported; its keys are skipped */
 };
 
 #define MAIN_KEY_SLOTS 16
+#define NATS_KEY_SLOTS 20
 
 struct parse {
 	struct config *cfg;
@@ -57,6 +60,8 @@ struct parse {
 	bool key_open;                        /* inih's prev_name is set */
 	bool continuation;                    /* the line continues a value */
 	unsigned main_key_line[MAIN_KEY_SLOTS];
+	char *key_base;                       /* what key offsets are into */
+	unsigned nats_key_line[2][NATS_KEY_SLOTS];  /* [forward], [aggregate] */
 };
 
 static bool is_space(char c);
@@ -141,7 +146,7 @@ struct main_key {
 
 static void *config_field(struct parse *p, const struct main_key *k)
 {
-	return (char *)p->cfg + k->offset;
+	return p->key_base + k->offset;
 }
 
 static void key_name(struct parse *p, const struct main_key *k, const char *value)
@@ -196,6 +201,7 @@ static const struct choice choices[] = {
 	  offsetof(struct config, flush) },
 	{ "follow_exec", { "no", "yes", NULL },
 	  offsetof(struct config, follow_exec) },
+	{ "tls", { "no", "yes", NULL }, offsetof(struct config_nats, tls) },
 };
 
 static void key_choice(struct parse *p, const struct main_key *k, const char *value)
@@ -211,7 +217,7 @@ static void key_choice(struct parse *p, const struct main_key *k, const char *va
 	for (i = 0; c->words[i] != NULL; i++) {
 		if (strcmp(c->words[i], value) == 0) {
 			/* every choice field is an enum or int */
-			*(int *)((char *)p->cfg + c->offset) = (int)i;
+			*(int *)(p->key_base + c->offset) = (int)i;
 			return;
 		}
 	}
@@ -245,32 +251,135 @@ static const struct main_key main_keys[] = {
 #define MAIN_KEY_COUNT (sizeof(main_keys) / sizeof(main_keys[0]))
 _Static_assert(MAIN_KEY_COUNT <= MAIN_KEY_SLOTS, "main_key_line too small");
 
-static void main_key(struct parse *p, const char *name, const char *value)
+/* A key of a section of single keys ([phitrail], [forward], [aggregate]). */
+static void table_key(struct parse *p, const struct main_key *keys, size_t count,
+		      unsigned *lines, const char *section, const char *expected,
+		      const char *name, const char *value)
 {
 	size_t i;
 
-	for (i = 0; i < MAIN_KEY_COUNT; i++)
-		if (strcmp(main_keys[i].name, name) == 0)
+	for (i = 0; i < count; i++)
+		if (strcmp(keys[i].name, name) == 0)
 			break;
-	if (i == MAIN_KEY_COUNT) {
-		config_error(p, p->line, "unknown key '%s' in [phitrail] (expected "
-			     "workspace_id, socket, query_socket, database, spool, "
-			     "on_collector_down, flush, batch_delay_ms, "
-			     "checkpoint_interval, retention_days, auditors, "
-			     "key_file or follow_exec)", name);
+	if (i == count) {
+		config_error(p, p->line, "unknown key '%s' in [%s] (expected %s)",
+			     name, section, expected);
 		return;
 	}
-	if (p->main_key_line[i] != 0) {
+	if (lines[i] != 0) {
 		config_error(p, p->line, "%s is set twice (first on line %u)", name,
-			     p->main_key_line[i]);
+			     lines[i]);
 		return;
 	}
-	p->main_key_line[i] = p->line;
+	lines[i] = p->line;
 	if (value[0] == '\0') {
 		config_error(p, p->line, "%s needs a value", name);
 		return;
 	}
-	main_keys[i].handler(p, &main_keys[i], value);
+	keys[i].handler(p, &keys[i], value);
+}
+
+static void main_key(struct parse *p, const char *name, const char *value)
+{
+	p->key_base = (char *)p->cfg;
+	table_key(p, main_keys, MAIN_KEY_COUNT, p->main_key_line, "phitrail",
+		  "workspace_id, socket, query_socket, database, spool, "
+		  "on_collector_down, flush, batch_delay_ms, checkpoint_interval, "
+		  "retention_days, auditors, key_file or follow_exec", name, value);
+}
+
+/* ---- [forward] and [aggregate] keys (struct config_nats) ---- */
+
+/* servers: comma-separated nats:// or tls:// URLs, no spaces. */
+static void key_servers(struct parse *p, const struct main_key *k, const char *value)
+{
+	const char *s = value;
+
+	if (has_space_or_control(value) || strlen(value) >= k->size) {
+		config_error(p, p->line, "%s must be one word of at most %zu bytes: "
+			     "nats://HOST:PORT[,nats://HOST:PORT...]", k->name,
+			     k->size - 1);
+		return;
+	}
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+
+		if (!((len > 7 && strncmp(s, "nats://", 7) == 0) ||
+		      (len > 6 && strncmp(s, "tls://", 6) == 0))) {
+			config_error(p, p->line, "%s: '%.*s' is not a nats://HOST:PORT "
+				     "or tls://HOST:PORT URL", k->name, (int)len, s);
+			return;
+		}
+		if (comma == NULL)
+			break;
+		s = comma + 1;
+	}
+	strlcpy(config_field(p, k), value, k->size);
+}
+
+/* A NATS name: letters, digits, '-', '_' (and '.' between tokens of a
+ * subject when k is subject_prefix). */
+static void key_nats_name(struct parse *p, const struct main_key *k, const char *value)
+{
+	int dots = strcmp(k->name, "subject_prefix") == 0;
+	size_t i;
+
+	for (i = 0; value[i] != '\0'; i++) {
+		char c = value[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_')
+			continue;
+		if (dots && c == '.' && i > 0 && value[i + 1] != '\0' &&
+		    value[i + 1] != '.')
+			continue;
+		config_error(p, p->line, "%s may hold only letters, digits, '-' and "
+			     "'_'%s, not '%s'", k->name, dots ? " (and '.' between "
+			     "words)" : "", value);
+		return;
+	}
+	key_name(p, k, value);
+}
+
+#define NATS_STRING_KEY(key, handler, field) \
+	{ key, handler, offsetof(struct config_nats, field), \
+	  sizeof(((struct config_nats *)0)->field), 0, 0 }
+#define NATS_NUMBER_KEY(key, field, min, max) \
+	{ key, key_number, offsetof(struct config_nats, field), 0, min, max }
+
+static const struct main_key nats_keys[] = {
+	NATS_STRING_KEY("servers", key_servers, servers),
+	NATS_STRING_KEY("stream", key_nats_name, stream),
+	NATS_STRING_KEY("subject_prefix", key_nats_name, subject_prefix),
+	NATS_STRING_KEY("host", key_nats_name, host),
+	NATS_STRING_KEY("durable", key_nats_name, durable),
+	NATS_STRING_KEY("user", key_name, user),
+	NATS_STRING_KEY("password", key_name, password),
+	NATS_STRING_KEY("credentials", key_path, credentials),
+	NATS_STRING_KEY("tls_ca", key_path, tls_ca),
+	NATS_STRING_KEY("tls_cert", key_path, tls_cert),
+	NATS_STRING_KEY("tls_key", key_path, tls_key),
+	NATS_STRING_KEY("tls_hostname", key_name, tls_hostname),
+	CHOICE_KEY("tls"),
+	NATS_NUMBER_KEY("stall_time", stall_s, 1, 86400),
+	NATS_NUMBER_KEY("replicas", replicas, 1, 5),
+	NATS_NUMBER_KEY("max_pending", max_pending, 1, 65536),
+};
+
+#define NATS_KEY_COUNT (sizeof(nats_keys) / sizeof(nats_keys[0]))
+_Static_assert(NATS_KEY_COUNT <= NATS_KEY_SLOTS, "nats_key_line too small");
+
+static void nats_key(struct parse *p, const char *name, const char *value)
+{
+	int aggregate = p->section == SECTION_AGGREGATE;
+
+	p->key_base = (char *)(aggregate ? &p->cfg->aggregate : &p->cfg->forward);
+	table_key(p, nats_keys, NATS_KEY_COUNT, p->nats_key_line[aggregate],
+		  aggregate ? "aggregate" : "forward",
+		  "servers, stream, subject_prefix, host, durable, user, password, "
+		  "credentials, tls, tls_ca, tls_cert, tls_key, tls_hostname, "
+		  "stall_time, replicas or max_pending", name, value);
 }
 
 /* ---- [rule NAME] keys ---- */
@@ -454,6 +563,10 @@ static int config_handler(void *user, const char *section, const char *name,
 	case SECTION_RULE:
 		rule_key(p, name, value);
 		break;
+	case SECTION_FORWARD:
+	case SECTION_AGGREGATE:
+		nats_key(p, name, value);
+		break;
 	case SECTION_UNKNOWN:
 		break;
 	}
@@ -469,6 +582,15 @@ static void section_close(struct parse *p)
 
 		config_error(p, rule->line, "rule '%s' says what it covers with "
 			     "none of files, connect, accept or unix", rule->name);
+	}
+	if ((p->section == SECTION_FORWARD || p->section == SECTION_AGGREGATE)) {
+		const struct config_nats *n = p->section == SECTION_FORWARD ?
+			&p->cfg->forward : &p->cfg->aggregate;
+
+		if (n->servers[0] == '\0')
+			config_error(p, n->line, "[%s] needs servers = "
+				     "nats://HOST:PORT[,...]", p->section ==
+				     SECTION_FORWARD ? "forward" : "aggregate");
 	}
 	p->section = SECTION_UNKNOWN;
 	p->rule_has_target = false;
@@ -499,10 +621,24 @@ static void section_open(struct parse *p, char *name)
 		p->section = SECTION_MAIN;
 		return;
 	}
+	if (strcmp(name, "forward") == 0 || strcmp(name, "aggregate") == 0) {
+		struct config_nats *n = name[0] == 'f' ? &cfg->forward :
+			&cfg->aggregate;
+
+		if (n->enabled) {
+			config_error(p, p->line, "[%s] appears twice (first on line %u)",
+				     name, n->line);
+			return;
+		}
+		n->enabled = 1;
+		n->line = p->line;
+		p->section = name[0] == 'f' ? SECTION_FORWARD : SECTION_AGGREGATE;
+		return;
+	}
 	if (strncmp(name, "rule", 4) != 0 || (name[4] != ' ' && name[4] != '\t' &&
 	    name[4] != '\0')) {
-		config_error(p, p->line, "unknown section [%s] (expected [phitrail] "
-			     "or [rule NAME])", name);
+		config_error(p, p->line, "unknown section [%s] (expected [phitrail], "
+			     "[rule NAME], [forward] or [aggregate])", name);
 		return;
 	}
 	name += 4;
@@ -655,6 +791,16 @@ blank:
  * the counts. The shim's configuration lives in every host process; clearing
  * it all would make some 300 KiB of it resident there for nothing.
  */
+static void config_nats_defaults(struct config_nats *n)
+{
+	strlcpy(n->stream, "PHITRAIL", sizeof(n->stream));
+	strlcpy(n->subject_prefix, "phitrail", sizeof(n->subject_prefix));
+	strlcpy(n->durable, "phitrail-aggregate", sizeof(n->durable));
+	n->stall_s = 60;
+	n->replicas = 1;
+	n->max_pending = 16384;
+}
+
 void config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, offsetof(struct config, rules));
@@ -678,6 +824,8 @@ void config_defaults(struct config *cfg)
 	cfg->checkpoint_interval_s = 60;
 	cfg->retention_days = 2190;
 	cfg->follow_exec = 1;
+	config_nats_defaults(&cfg->forward);
+	config_nats_defaults(&cfg->aggregate);
 }
 
 const char *config_choose_path(const char *explicit_path)
