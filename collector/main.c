@@ -33,6 +33,7 @@
 #include <bsd/string.h>
 #include <bsd/unistd.h>
 
+#include "aggregate.h"
 #include "checkpointer.h"
 #include "config.h"
 #include "follow.h"
@@ -52,6 +53,7 @@
 #endif
 
 static volatile int stopping;
+static int aggregating;   /* aggregate.c runs instead of ingest and follow */
 
 /* A pass that read fewer frames than this waits a little for more. */
 #define BUSY_FEW_FRAMES 64
@@ -61,11 +63,13 @@ static struct loop_watch signal_watch = { .fd = -1 }, timer_watch = { .fd = -1 }
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: phitraild [--config FILE]\n"
+		"usage: phitraild [--config FILE] [--aggregate]\n"
 		"  Collects phitrail audit records into the store; runs in the\n"
 		"  foreground until SIGTERM or SIGINT.\n"
 		"  --config FILE  configuration (default: $" CONFIG_ENV ", else "
 		CONFIG_DEFAULT_PATH ")\n"
+		"  --aggregate    consume the fleet's records ([aggregate]) into\n"
+		"                 the store instead of collecting this host's\n"
 		"  --help         this text\n"
 		"  --version      the version\n");
 }
@@ -159,6 +163,8 @@ static void on_timer(struct loop_watch *w, uint32_t events)
 	if (read(w->fd, &expirations, sizeof(expirations)) < 0) {
 		/* nothing to do: the next tick comes anyway */
 	}
+	if (aggregating)
+		return;
 	ingest_tick();
 	follow_tick();
 	checkpointer_tick();
@@ -199,6 +205,7 @@ int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "aggregate", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -210,13 +217,16 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	struct pidfh *pidfh;
 	pid_t other = -1;
-	int opt, rc, status = 0, frames;
+	int opt, rc, status = 0, frames, aggregate = 0;
 
 	setproctitle_init(argc, argv, environ);
 	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_arg = optarg;
+			break;
+		case 'a':
+			aggregate = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -245,6 +255,9 @@ int main(int argc, char **argv)
 	}
 	if (merkle_init() < 0)
 		daemon_fatal("libsodium cannot start");
+	if (aggregate && !cfg.aggregate.enabled)
+		daemon_fatal("--aggregate needs an [aggregate] section in %s", path);
+	aggregate = aggregating = cfg.aggregate.enabled;
 
 	make_parent_dir(cfg.database, 0750);
 	snprintf(pid_path, sizeof(pid_path), "%s.pid", cfg.database);
@@ -285,6 +298,21 @@ int main(int argc, char **argv)
 	rc = start_signals_and_timer();
 	if (rc < 0)
 		daemon_fatal("signals and timer: %s", strerror(-rc));
+	if (aggregate) {
+		if (query_server_start(&cfg, store) < 0)
+			daemon_fatal("cannot listen (see above)");
+		daemon_info("aggregating from %s into %s", cfg.aggregate.servers,
+			    cfg.database);
+		setproctitle("aggregating");
+		status = aggregate_run(&cfg, store, &stopping);
+		query_server_stop();
+		(void)checkpointer_stop();
+		checkpointer_fini();
+		store_close(store);
+		loop_fini();
+		pidfile_remove(pidfh);
+		return status;
+	}
 	rc = forward_init(store);
 	if (rc == 0 && cfg.forward.enabled)
 		rc = forward_nats_add(&cfg, store);

@@ -77,6 +77,14 @@ static int credentials_private(const char *path, const char **why)
 	return 0;
 }
 
+/* cnats thread: given so that a connect to servers that are down returns
+ * at once and goes on in the background. */
+static void on_connected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	(void)closure;
+}
+
 int nats_conn_open(const struct config_nats *n, natsConnection **nc,
 		   const char **why)
 {
@@ -105,7 +113,8 @@ int nats_conn_open(const struct config_nats *n, natsConnection **nc,
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectWait(opts, NATS_CONN_RECONNECT_WAIT_MS);
 	if (s == NATS_OK)
-		s = natsOptions_SetRetryOnFailedConnect(opts, true, NULL, NULL);
+		s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected,
+							 NULL);
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(opts, 2000);
 	if (s == NATS_OK)
