@@ -49,7 +49,7 @@ nats_cluster_start() {
 		routes=""
 		j=1
 		while [ "$j" -le "$NATS_N" ]; do
-			[ "$j" -ne "$i" ] && routes="$routes nats-route://127.0.0.1:$(nats_cport $j)"
+			[ "$j" -ne "$i" ] && routes="${routes:+$routes, }nats-route://127.0.0.1:$(nats_cport $j)"
 			j=$((j + 1))
 		done
 		cat >"$T/nats/n$i.conf" <<NATSEOF
@@ -185,6 +185,6 @@ fleet_cleanup() {
 	for pid in $FLEET_PIDS; do
 		wait "$pid" 2>/dev/null
 	done
-	cleanup
+	[ -n "${KEEP:-}" ] || cleanup
 }
 trap fleet_cleanup EXIT
