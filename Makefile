@@ -3,6 +3,7 @@
 #   make               build/libphitrail.so, build/phitraild, build/phitrail
 #   make test          unit, fuzz-smoke and end-to-end tests ("N passed, N failed")
 #   make demo          a collector on a scratch store, real programs, the trail
+#   make demo-fleet    two hosts and an aggregator over NATS JetStream
 #   make install       PREFIX (/usr/local) and DESTDIR honoured
 #   make deps          install the Debian packages needed (as root)
 
@@ -115,6 +116,9 @@ test-transparency: all
 demo: deps all
 	sh scripts/demo.sh
 
+demo-fleet: all
+	sh scripts/demo_fleet.sh
+
 bench: all
 	sh bench/run.sh
 
@@ -138,6 +142,6 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all asan unit fuzz test test-transparency demo bench bench-quick deps install clean
+.PHONY: all asan unit fuzz test test-transparency demo demo-fleet bench bench-quick deps install clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

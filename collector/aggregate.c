@@ -33,8 +33,7 @@
 #include "store.h"
 #include "store_forward.h"
 
-#define AGGREGATE_FETCH_BATCH 512
-#define AGGREGATE_FETCH_MAX_BYTES (8 << 20)   /* bounds the memory of a batch */
+#define AGGREGATE_FETCH_BATCH 256
 #define AGGREGATE_FETCH_WAIT_MS 200
 #define AGGREGATE_ACK_WAIT_S 30
 #define AGGREGATE_MAX_ACK_PENDING 20000
@@ -364,16 +363,20 @@ static int pass(void)
 {
 	static enum outcome outcomes[AGGREGATE_FETCH_BATCH];
 	natsMsgList list = { 0 };
-	jsFetchRequest fr;
 	natsStatus s;
 	int i, rc = 0;
 
-	jsFetchRequest_Init(&fr);
-	fr.Batch = AGGREGATE_FETCH_BATCH;
-	fr.MaxBytes = AGGREGATE_FETCH_MAX_BYTES;
-	fr.Expires = (int64_t)AGGREGATE_FETCH_WAIT_MS * 1000000;
-	s = natsSubscription_FetchRequest(&list, A.sub, &fr);
-	if (s != NATS_OK || list.Count == 0) {
+	/* natsSubscription_FetchRequest (with MaxBytes) of cnats 3.4.1 was
+	 * seen returning more messages than its list holds under load: the
+	 * plain fetch, whose batch bounds memory (AGGREGATE_FETCH_BATCH times
+	 * the server's max_payload), and a check of the count. */
+	s = natsSubscription_Fetch(&list, A.sub, AGGREGATE_FETCH_BATCH,
+				   AGGREGATE_FETCH_WAIT_MS, NULL);
+	if (s != NATS_OK || list.Count <= 0 || list.Count > AGGREGATE_FETCH_BATCH) {
+		if (s == NATS_OK && list.Count > AGGREGATE_FETCH_BATCH)
+			daemon_error("[aggregate] a fetch returned %d messages for a "
+				     "batch of %d: ignored (delivered again)",
+				     list.Count, AGGREGATE_FETCH_BATCH);
 		natsMsgList_Destroy(&list);
 		return 0;
 	}

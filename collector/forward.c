@@ -51,6 +51,8 @@ struct forward_sink {
 	int stalled, started;
 	uint64_t sent, acked, nacked;
 	int64_t tree_size_seen;             /* committed size at the last empty read */
+	int64_t *retry;                     /* refused record ids to send again */
+	size_t retry_count;
 	int64_t backlog, lag_ms;            /* as of the last tick */
 };
 
@@ -151,13 +153,24 @@ static void drain_acks(void)
 				s->moved_ms = loop_now_ms();
 		} else {
 			s->nacked++;
-			forward_window_rewind(&s->window[a->stream]);
-			s->tree_size_seen = -1;
 			s->retry_at_ms = loop_now_ms() + FORWARD_RETRY_MS;
+			if (!forward_window_outstanding(&s->window[a->stream], a->id))
+				continue;   /* acked since, or an older copy's refusal */
+			if (a->stream == FORWARD_RECORDS && s->retry != NULL &&
+			    s->retry_count < FORWARD_WINDOW_MAX) {
+				/* only this one again: a rewind per refusal would
+				 * resend the window once per timed-out publish */
+				s->retry[s->retry_count++] = a->id;
+				continue;
+			}
+			forward_window_rewind(&s->window[a->stream]);
+			s->retry_count = 0;
+			s->tree_size_seen = -1;
 		}
 	}
 	if (failed) {
 		for (i = 0; i < F.count; i++) {
+			F.sinks[i].retry_count = 0;
 			forward_window_rewind(&F.sinks[i].window[FORWARD_RECORDS]);
 			forward_window_rewind(&F.sinks[i].window[FORWARD_CHECKPOINTS]);
 		}
@@ -226,6 +239,9 @@ int forward_add(const char *name, const struct forward_sink_ops *ops,
 		forward_window_init(&s->window[i], through);
 		s->written[i] = through;
 	}
+	s->retry = calloc(FORWARD_WINDOW_MAX, sizeof(*s->retry));
+	if (s->retry == NULL)
+		return -ENOMEM;
 	s->ops = ops;
 	s->state = state;
 	s->stall_ms = stall_ms;
@@ -237,6 +253,8 @@ int forward_add(const char *name, const struct forward_sink_ops *ops,
 	rc = ops->start(state, s);
 	if (rc < 0) {
 		F.count--;
+		free(s->retry);
+		s->retry = NULL;
 		return rc;
 	}
 	s->started = 1;
@@ -318,6 +336,44 @@ static void write_cursors(struct forward_sink *s, int force)
 	s->written_ms = now;
 }
 
+/* Sends one refused record again (still outstanding in the window). */
+static int resend_one(void *context, const struct forward_record *r)
+{
+	struct send_context *c = context;
+	int rc = c->sink->ops->send(c->sink->state, r);
+
+	if (rc < 0) {
+		c->blocked = 1;
+		return 1;
+	}
+	c->sink->sent++;
+	c->sent++;
+	return 0;
+}
+
+/* The refused records, oldest refusal first; 0 when all went out. */
+static int resend_refused(struct forward_sink *s, struct send_context *c)
+{
+	size_t done = 0;
+	int rc;
+
+	while (done < s->retry_count && !c->blocked) {
+		int64_t id = s->retry[done];
+
+		if (forward_window_outstanding(&s->window[FORWARD_RECORDS], id)) {
+			rc = store_forward_records(F.store, id - 1, 1, resend_one, c);
+			if (rc < 0)
+				return rc;
+			if (c->blocked)
+				break;
+		}
+		done++;
+	}
+	memmove(s->retry, s->retry + done, (s->retry_count - done) * sizeof(*s->retry));
+	s->retry_count -= done;
+	return s->retry_count == 0 ? 0 : 1;
+}
+
 static int pass_sink(struct forward_sink *s)
 {
 	struct send_context c = { .sink = s };
@@ -327,6 +383,11 @@ static int pass_sink(struct forward_sink *s)
 	write_cursors(s, 0);
 	if (loop_now_ms() < s->retry_at_ms)
 		return 0;
+	if (s->retry_count > 0) {
+		rc = resend_refused(s, &c);
+		if (rc != 0)
+			return rc < 0 ? rc : c.sent;
+	}
 	/* Nothing new committed since a read found nothing more. */
 	if (size == s->tree_size_seen)
 		return 0;
@@ -436,6 +497,8 @@ void forward_stop(void)
 	drain_acks();
 	for (i = 0; i < F.count; i++) {
 		write_cursors(&F.sinks[i], 1);
+		free(F.sinks[i].retry);
+		F.sinks[i].retry = NULL;
 		daemon_info("%s: shipped through id %" PRId64 " (%" PRIu64 " sent, %"
 			    PRIu64 " acknowledged, %" PRIu64 " refused this run)",
 			    F.sinks[i].name, F.sinks[i].window[FORWARD_RECORDS].cursor,

@@ -26,8 +26,10 @@
  *              them (send_checkpoint not NULL).
  *   window     At most FORWARD_WINDOW_MAX records are in flight (sent, not
  *              yet acknowledged); acknowledgements may arrive in any order.
- *              A negative acknowledgement (or a sink's forward_rewind) sends
- *              everything after the cursor again.
+ *              A negative acknowledgement sends that record again (after a
+ *              second), oldest refusal first, before new ones; the cursor
+ *              waits for it. A lost acknowledgement queue, or a refused
+ *              checkpoint, sends everything after the cursor again.
  *   acks       A sink may report acknowledgements from any thread (cnats
  *              calls back on its own threads): forward_ack() and
  *              forward_nack() queue them under a mutex and write an eventfd
@@ -45,8 +47,7 @@
  *              it moves on).
  *
  * Thread model of a sink: start/stop/send/tick run on the loop thread;
- * only forward_ack/forward_nack/forward_rewind_async may be called from
- * others.
+ * only forward_ack and forward_nack may be called from others.
  */
 #ifndef PHITRAILD_FORWARD_H
 #define PHITRAILD_FORWARD_H
@@ -142,8 +143,7 @@ int forward_status(size_t i, struct forward_status *out);
 /* From any thread: id of stream was stored by the sink. */
 void forward_ack(struct forward_sink *sink, enum forward_stream stream,
 		 int64_t id);
-/* From any thread: id was refused or lost; everything after the cursor
- * is sent again. */
+/* From any thread: id was refused or lost: it is sent again. */
 void forward_nack(struct forward_sink *sink, enum forward_stream stream,
 		  int64_t id);
 

@@ -52,6 +52,7 @@ struct nats_sink {
 	char public_key[CHECKPOINT_PUBLIC_KEY_TEXT_BYTES];
 	atomic_long in_flight;
 	atomic_ulong failures;
+	atomic_llong last_answer_ms;        /* loop_now_ms of the latest record's answer */
 	int was_up;
 };
 
@@ -80,8 +81,53 @@ static void on_pub_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 			forward_nack(n->sink, stream, id);
 		}
 	}
+	if (stream == FORWARD_RECORDS)
+		atomic_store(&n->last_answer_ms, loop_now_ms());
 	atomic_fetch_sub(&n->in_flight, 1);
 	natsMsg_Destroy(msg);
+}
+
+/* One message of our own as refused (its id from its headers). */
+static void refuse(struct nats_sink *n, natsMsg *msg)
+{
+	const char *kind = NULL, *id_text = NULL;
+
+	if (natsMsgHeader_Get(msg, FLEET_HEADER_ID, &id_text) != NATS_OK ||
+	    id_text == NULL)
+		return;
+	(void)natsMsgHeader_Get(msg, FLEET_HEADER_KIND, &kind);
+	forward_nack(n->sink, kind != NULL && strcmp(kind, FLEET_KIND_CHECKPOINT) == 0 ?
+		     FORWARD_CHECKPOINTS : FORWARD_RECORDS, strtoll(id_text, NULL, 10));
+}
+
+/*
+ * When no record publish was answered for twice the ack wait while some
+ * are in flight (seen after the whole cluster restarted: cnats neither
+ * acknowledged nor timed some out, and the count in flight stayed at its
+ * limit), every pending publish is taken back from cnats and refused, so
+ * it is sent again; nothing is then pending in cnats, whose later answers
+ * to those are dropped, so the count starts again from 0.
+ */
+static void reclaim(struct nats_sink *n, int64_t now_ms)
+{
+	natsMsgList pending = { 0 };
+	int i;
+
+	if (atomic_load(&n->in_flight) <= 0 ||
+	    now_ms - atomic_load(&n->last_answer_ms) < 2 * FORWARD_NATS_ACK_WAIT_MS)
+		return;
+	if (js_PublishAsyncGetPendingList(&pending, n->js) != NATS_OK) {
+		atomic_store(&n->last_answer_ms, now_ms);
+		return;
+	}
+	for (i = 0; i < pending.Count; i++)
+		refuse(n, pending.Msgs[i]);
+	atomic_store(&n->in_flight, 0);
+	if (pending.Count > 0)
+		daemon_info("[forward] %d publish(es) unanswered for %d s: sent again",
+			    pending.Count, 2 * FORWARD_NATS_ACK_WAIT_MS / 1000);
+	natsMsgList_Destroy(&pending);
+	atomic_store(&n->last_answer_ms, now_ms);
 }
 
 static int load_public_key(struct nats_sink *n, const struct config *cfg)
@@ -155,6 +201,8 @@ static int publish(struct nats_sink *n, natsMsg *msg, const char *msg_id)
 	jsPubOptions_Init(&po);
 	po.MsgId = msg_id;
 	po.MaxWait = FORWARD_NATS_ACK_WAIT_MS;
+	if (atomic_load(&n->in_flight) == 0)
+		atomic_store(&n->last_answer_ms, loop_now_ms());
 	atomic_fetch_add(&n->in_flight, 1);
 	s = js_PublishMsgAsync(n->js, &msg, &po);
 	if (s != NATS_OK) {
@@ -246,13 +294,14 @@ static void nats_tick(void *state, int64_t now_ms)
 	struct nats_sink *n = state;
 	int up = nats_conn_up(n->nc);
 
-	(void)now_ms;
 	if (up != n->was_up)
 		daemon_info("[forward] %s %s", n->cfg->servers,
 			    up ? "connected" : "not reachable: records are kept "
 			    "and sent when it is back");
 	n->was_up = up;
 	(void)ready(n);
+	if (up && n->js != NULL)
+		reclaim(n, now_ms);
 }
 
 static void nats_stop(void *state)
