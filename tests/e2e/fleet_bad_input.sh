@@ -8,7 +8,7 @@
 # (1, 2, 5) while it keeps shipping gets "Audit Records Lost" for 3..4.
 . "$(dirname "$0")/lib.sh"
 setup
-. "$ROOT/tests/e2e/lib_fleet.sh"
+. "$ROOT/tests/e2e/fleet.inc"
 
 cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/common" -o "$T/driver" \
 	"$ROOT/tests/collector/driver.c" "$ROOT/common/codec.c" "$ROOT/common/spool.c" \

@@ -9,7 +9,7 @@
 # phitrail verify passes on the central store.
 . "$(dirname "$0")/lib.sh"
 setup
-. "$ROOT/tests/e2e/lib_fleet.sh"
+. "$ROOT/tests/e2e/fleet.inc"
 
 PER_BATCH=${FLEET_BATCH:-25000}
 cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/common" -o "$T/driver" \
