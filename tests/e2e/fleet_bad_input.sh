@@ -133,4 +133,19 @@ n=$("$PHITRAIL" query --config "$T/central/phitrail.conf" --host h1 --count)
 	fail "the table shows no host"
 daemon_stop central
 daemon_stop h1
+# verify: the central chain, and each host's records against its signed roots
+"$PHITRAIL" verify --config "$T/central/phitrail.conf" >"$T/verify.out" 2>&1 ||
+	fail "verify of the central store: $(cat "$T/verify.out")"
+grep -q "^ok: host h1 (store $STORE): .* signed checkpoint(s) of the host hold" "$T/verify.out" ||
+	fail "verify did not check h1's chain: $(cat "$T/verify.out")"
+grep -q "^  records from 3 on are not all here" "$T/verify.out" ||
+	fail "verify did not say h9's records are incomplete: $(cat "$T/verify.out")"
+# a host's copy changed centrally (one byte of record 5's origin bytes)
+cp "$T/central/db/central.db" "$T/central.db.orig"
+central_sql "UPDATE origin SET bytes = CAST(replace(CAST(bytes AS TEXT), 'genuine', 'genuinf') AS BLOB)
+	WHERE store_id = '$STORE' AND record_id = 5"
+"$PHITRAIL" verify --config "$T/central/phitrail.conf" >"$T/verify.out" 2>&1 &&
+	fail "verify passed a changed host record: $(cat "$T/verify.out")"
+grep -q "record 5 of host h1" "$T/verify.out" ||
+	fail "verify did not name h1's record 5: $(cat "$T/verify.out")"
 pass
