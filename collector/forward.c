@@ -31,6 +31,10 @@
 /* After a refusal, sending starts again this much later. */
 #define FORWARD_RETRY_MS 1000
 #define FORWARD_CHECKPOINT_BATCH 64
+/* When the cursor has not moved for this long while records are out, the
+ * ones still unanswered are sent again (a sink may lose an answer). */
+#define FORWARD_RESEND_MS 30000
+#define FORWARD_RESEND_MAX 4096
 
 struct forward_ack_entry {
 	struct forward_sink *sink;
@@ -47,7 +51,7 @@ struct forward_sink {
 	struct forward_window window[FORWARD_STREAMS];
 	int64_t written[FORWARD_STREAMS];   /* cursor last written to the store */
 	int64_t written_ms;
-	int64_t stall_ms, moved_ms, retry_at_ms;
+	int64_t stall_ms, moved_ms, retry_at_ms, resent_ms;
 	int stalled, started;
 	uint64_t sent, acked, nacked;
 	int64_t tree_size_seen;             /* committed size at the last empty read */
@@ -426,6 +430,31 @@ int forward_pass(void)
 	return total;
 }
 
+/* Records out for FORWARD_RESEND_MS without the cursor moving: their
+ * answers may be lost; the unanswered ones go again (oldest first). */
+static void resend_unanswered(struct forward_sink *s, int64_t now)
+{
+	struct forward_window *w = &s->window[FORWARD_RECORDS];
+	int64_t id, queued = 0;
+
+	if (w->sent == w->cursor || s->retry_count > 0 ||
+	    now - s->moved_ms < FORWARD_RESEND_MS ||
+	    now - s->resent_ms < FORWARD_RESEND_MS)
+		return;
+	s->resent_ms = now;
+	for (id = w->cursor + 1; id <= w->sent && queued < FORWARD_RESEND_MAX &&
+	     s->retry_count < FORWARD_WINDOW_MAX; id++) {
+		if (forward_window_outstanding(w, id)) {
+			s->retry[s->retry_count++] = id;
+			queued++;
+		}
+	}
+	if (queued > 0)
+		daemon_info("%s: %" PRId64 " record(s) from id %" PRId64 " unanswered "
+			    "for %d s: sent again", s->name, queued, w->cursor + 1,
+			    FORWARD_RESEND_MS / 1000);
+}
+
 static void tick_sink(struct forward_sink *s, int64_t now)
 {
 	struct send_context c = { .sink = s };
@@ -433,6 +462,7 @@ static void tick_sink(struct forward_sink *s, int64_t now)
 
 	if (s->ops->tick != NULL)
 		s->ops->tick(s->state, now);
+	resend_unanswered(s, now);
 	if (s->ops->send_checkpoint != NULL && now >= s->retry_at_ms)
 		(void)store_forward_checkpoints(F.store,
 						s->window[FORWARD_CHECKPOINTS].sent,

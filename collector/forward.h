@@ -28,7 +28,9 @@
  *              yet acknowledged); acknowledgements may arrive in any order.
  *              A negative acknowledgement sends that record again (after a
  *              second), oldest refusal first, before new ones; the cursor
- *              waits for it. A lost acknowledgement queue, or a refused
+ *              waits for it. Records unanswered while the cursor has not
+ *              moved for 30 s are sent again too (a sink may lose an
+ *              answer). A lost acknowledgement queue, or a refused
  *              checkpoint, sends everything after the cursor again.
  *   acks       A sink may report acknowledgements from any thread (cnats
  *              calls back on its own threads): forward_ack() and
