@@ -4,6 +4,7 @@
 #   make test          unit, fuzz-smoke and end-to-end tests ("N passed, N failed")
 #   make test-quick    the same without sanitizer builds and fuzzing
 #   make demo          a collector on a scratch store, real programs, the trail
+#   make demo-fleet    two hosts and an aggregator over NATS JetStream
 #   make install       PREFIX (/usr/local) and DESTDIR honoured; the systemd
 #                      unit, sysusers.d, tmpfiles.d and a sample
 #                      /etc/phitrail/phitrail.conf (never over an existing one)
@@ -43,13 +44,13 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # only the small libraries DESIGN.md allows inside every host process.
 SHIM_CFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
 SHIM_LIBS := -lmsgpackc -linih -lbsd -ldl
-COLLECTOR_LIBS := -lsqlite3 -lmsgpackc -linih -lbsd -lsodium -lgnutls -lpthread
+COLLECTOR_LIBS := -lsqlite3 -lmsgpackc -linih -lbsd -lsodium -lgnutls -lnats -lpthread
 TOOLS_LIBS := -lmsgpackc -linih -lbsd -lsodium -lsqlite3
 
 # common/ files the shim leaves out: they need libsodium, which is not
 # loaded into host programs.
 NOT_IN_SHIM := common/merkle.c common/checkpoint.c common/store_query.c \
-	common/audit_codes.c common/utf8.c common/status_codec.c
+	common/audit_codes.c common/utf8.c common/status_codec.c common/fleet_wire.c
 COMMON_PIC_OBJS := $(filter-out $(NOT_IN_SHIM:%.c=$(B)/pic/%.o),$(COMMON_SRCS:%.c=$(B)/pic/%.o))
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(B)/pic/%.o)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/obj/%.o)
@@ -156,6 +157,9 @@ test-transparency: all
 demo: deps all
 	sh scripts/demo.sh
 
+demo-fleet: all
+	sh scripts/demo_fleet.sh
+
 bench: all
 	sh bench/run.sh
 
@@ -187,6 +191,6 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all asan unit unit-quick fuzz test test-quick test-transparency demo bench bench-quick deps install clean FORCE
+.PHONY: all asan unit unit-quick fuzz test test-quick test-transparency demo demo-fleet bench bench-quick deps install clean FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

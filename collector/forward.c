@@ -31,6 +31,10 @@
 /* After a refusal, sending starts again this much later. */
 #define FORWARD_RETRY_MS 1000
 #define FORWARD_CHECKPOINT_BATCH 64
+/* When the cursor has not moved for this long while records are out, the
+ * ones still unanswered are sent again (a sink may lose an answer). */
+#define FORWARD_RESEND_MS 30000
+#define FORWARD_RESEND_MAX 4096
 
 struct forward_ack_entry {
 	struct forward_sink *sink;
@@ -47,10 +51,12 @@ struct forward_sink {
 	struct forward_window window[FORWARD_STREAMS];
 	int64_t written[FORWARD_STREAMS];   /* cursor last written to the store */
 	int64_t written_ms;
-	int64_t stall_ms, moved_ms, retry_at_ms;
+	int64_t stall_ms, moved_ms, retry_at_ms, resent_ms;
 	int stalled, started;
 	uint64_t sent, acked, nacked;
 	int64_t tree_size_seen;             /* committed size at the last empty read */
+	int64_t *retry;                     /* refused record ids to send again */
+	size_t retry_count;
 	int64_t backlog, lag_ms;            /* as of the last tick */
 };
 
@@ -118,6 +124,13 @@ void forward_nack(struct forward_sink *sink, enum forward_stream stream, int64_t
 	queue_ack(sink, stream, id, 0);
 }
 
+#define ACK_REWIND 2                /* forward_ack_entry.ok: forward_rewind */
+
+void forward_rewind(struct forward_sink *sink)
+{
+	queue_ack(sink, FORWARD_RECORDS, 0, ACK_REWIND);
+}
+
 /* Applies every queued ack (loop thread). */
 static void drain_acks(void)
 {
@@ -144,6 +157,11 @@ static void drain_acks(void)
 
 		if (a->stream >= FORWARD_STREAMS)
 			continue;
+		if (a->ok == ACK_REWIND) {
+			forward_window_rewind(&s->window[FORWARD_RECORDS]);
+			s->retry_count = 0;
+			continue;
+		}
 		if (a->ok) {
 			s->acked++;
 			if (forward_window_ack(&s->window[a->stream], a->id) &&
@@ -151,13 +169,24 @@ static void drain_acks(void)
 				s->moved_ms = loop_now_ms();
 		} else {
 			s->nacked++;
-			forward_window_rewind(&s->window[a->stream]);
-			s->tree_size_seen = -1;
 			s->retry_at_ms = loop_now_ms() + FORWARD_RETRY_MS;
+			if (!forward_window_outstanding(&s->window[a->stream], a->id))
+				continue;   /* acked since, or an older copy's refusal */
+			if (a->stream == FORWARD_RECORDS && s->retry != NULL &&
+			    s->retry_count < FORWARD_WINDOW_MAX) {
+				/* only this one again: a rewind per refusal would
+				 * resend the window once per timed-out publish */
+				s->retry[s->retry_count++] = a->id;
+				continue;
+			}
+			forward_window_rewind(&s->window[a->stream]);
+			s->retry_count = 0;
+			s->tree_size_seen = -1;
 		}
 	}
 	if (failed) {
 		for (i = 0; i < F.count; i++) {
+			F.sinks[i].retry_count = 0;
 			forward_window_rewind(&F.sinks[i].window[FORWARD_RECORDS]);
 			forward_window_rewind(&F.sinks[i].window[FORWARD_CHECKPOINTS]);
 		}
@@ -226,6 +255,9 @@ int forward_add(const char *name, const struct forward_sink_ops *ops,
 		forward_window_init(&s->window[i], through);
 		s->written[i] = through;
 	}
+	s->retry = calloc(FORWARD_WINDOW_MAX, sizeof(*s->retry));
+	if (s->retry == NULL)
+		return -ENOMEM;
 	s->ops = ops;
 	s->state = state;
 	s->stall_ms = stall_ms;
@@ -237,6 +269,8 @@ int forward_add(const char *name, const struct forward_sink_ops *ops,
 	rc = ops->start(state, s);
 	if (rc < 0) {
 		F.count--;
+		free(s->retry);
+		s->retry = NULL;
 		return rc;
 	}
 	s->started = 1;
@@ -318,6 +352,44 @@ static void write_cursors(struct forward_sink *s, int force)
 	s->written_ms = now;
 }
 
+/* Sends one refused record again (still outstanding in the window). */
+static int resend_one(void *context, const struct forward_record *r)
+{
+	struct send_context *c = context;
+	int rc = c->sink->ops->send(c->sink->state, r);
+
+	if (rc < 0) {
+		c->blocked = 1;
+		return 1;
+	}
+	c->sink->sent++;
+	c->sent++;
+	return 0;
+}
+
+/* The refused records, oldest refusal first; 0 when all went out. */
+static int resend_refused(struct forward_sink *s, struct send_context *c)
+{
+	size_t done = 0;
+	int rc;
+
+	while (done < s->retry_count && !c->blocked) {
+		int64_t id = s->retry[done];
+
+		if (forward_window_outstanding(&s->window[FORWARD_RECORDS], id)) {
+			rc = store_forward_records(F.store, id - 1, 1, resend_one, c);
+			if (rc < 0)
+				return rc;
+			if (c->blocked)
+				break;
+		}
+		done++;
+	}
+	memmove(s->retry, s->retry + done, (s->retry_count - done) * sizeof(*s->retry));
+	s->retry_count -= done;
+	return s->retry_count == 0 ? 0 : 1;
+}
+
 static int pass_sink(struct forward_sink *s)
 {
 	struct send_context c = { .sink = s };
@@ -327,6 +399,11 @@ static int pass_sink(struct forward_sink *s)
 	write_cursors(s, 0);
 	if (loop_now_ms() < s->retry_at_ms)
 		return 0;
+	if (s->retry_count > 0) {
+		rc = resend_refused(s, &c);
+		if (rc != 0)
+			return rc < 0 ? rc : c.sent;
+	}
 	/* Nothing new committed since a read found nothing more. */
 	if (size == s->tree_size_seen)
 		return 0;
@@ -365,6 +442,31 @@ int forward_pass(void)
 	return total;
 }
 
+/* Records out for FORWARD_RESEND_MS without the cursor moving: their
+ * answers may be lost; the unanswered ones go again (oldest first). */
+static void resend_unanswered(struct forward_sink *s, int64_t now)
+{
+	struct forward_window *w = &s->window[FORWARD_RECORDS];
+	int64_t id, queued = 0;
+
+	if (w->sent == w->cursor || s->retry_count > 0 ||
+	    now - s->moved_ms < FORWARD_RESEND_MS ||
+	    now - s->resent_ms < FORWARD_RESEND_MS)
+		return;
+	s->resent_ms = now;
+	for (id = w->cursor + 1; id <= w->sent && queued < FORWARD_RESEND_MAX &&
+	     s->retry_count < FORWARD_WINDOW_MAX; id++) {
+		if (forward_window_outstanding(w, id)) {
+			s->retry[s->retry_count++] = id;
+			queued++;
+		}
+	}
+	if (queued > 0)
+		daemon_info("%s: %" PRId64 " record(s) from id %" PRId64 " unanswered "
+			    "for %d s: sent again", s->name, queued, w->cursor + 1,
+			    FORWARD_RESEND_MS / 1000);
+}
+
 static void tick_sink(struct forward_sink *s, int64_t now)
 {
 	struct send_context c = { .sink = s };
@@ -372,6 +474,7 @@ static void tick_sink(struct forward_sink *s, int64_t now)
 
 	if (s->ops->tick != NULL)
 		s->ops->tick(s->state, now);
+	resend_unanswered(s, now);
 	if (s->ops->send_checkpoint != NULL && now >= s->retry_at_ms)
 		(void)store_forward_checkpoints(F.store,
 						s->window[FORWARD_CHECKPOINTS].sent,
@@ -436,6 +539,8 @@ void forward_stop(void)
 	drain_acks();
 	for (i = 0; i < F.count; i++) {
 		write_cursors(&F.sinks[i], 1);
+		free(F.sinks[i].retry);
+		F.sinks[i].retry = NULL;
 		daemon_info("%s: shipped through id %" PRId64 " (%" PRIu64 " sent, %"
 			    PRIu64 " acknowledged, %" PRIu64 " refused this run)",
 			    F.sinks[i].name, F.sinks[i].window[FORWARD_RECORDS].cursor,

@@ -26,8 +26,12 @@
  *              them (send_checkpoint not NULL).
  *   window     At most FORWARD_WINDOW_MAX records are in flight (sent, not
  *              yet acknowledged); acknowledgements may arrive in any order.
- *              A negative acknowledgement (or a sink's forward_rewind) sends
- *              everything after the cursor again.
+ *              A negative acknowledgement sends that record again (after a
+ *              second), oldest refusal first, before new ones; the cursor
+ *              waits for it. Records unanswered while the cursor has not
+ *              moved for 30 s are sent again too (a sink may lose an
+ *              answer). A lost acknowledgement queue, or a refused
+ *              checkpoint, sends everything after the cursor again.
  *   acks       A sink may report acknowledgements from any thread (cnats
  *              calls back on its own threads): forward_ack() and
  *              forward_nack() queue them under a mutex and write an eventfd
@@ -45,7 +49,7 @@
  *              it moves on).
  *
  * Thread model of a sink: start/stop/send/tick run on the loop thread;
- * only forward_ack/forward_nack/forward_rewind_async may be called from
+ * only forward_ack, forward_nack and forward_rewind may be called from
  * others.
  */
 #ifndef PHITRAILD_FORWARD_H
@@ -142,10 +146,13 @@ int forward_status(size_t i, struct forward_status *out);
 /* From any thread: id of stream was stored by the sink. */
 void forward_ack(struct forward_sink *sink, enum forward_stream stream,
 		 int64_t id);
-/* From any thread: id was refused or lost; everything after the cursor
- * is sent again. */
+/* From any thread: id was refused or lost: it is sent again. */
 void forward_nack(struct forward_sink *sink, enum forward_stream stream,
 		  int64_t id);
+/* From any thread: every record sent and not acknowledged was lost (a
+ * connection without acknowledgements broke): all records after the
+ * cursor are sent again, in order. */
+void forward_rewind(struct forward_sink *sink);
 
 /* The store's committed cursor of name (0 when it has none): 0, -EIO. */
 int forward_cursor_load(struct store *st, const char *name, int64_t *through);

@@ -13,7 +13,7 @@
  * the connection stayed up for SYSLOG_SETTLE_MS after that: RFC 5425 has
  * no application acknowledgement, so that is the most a sender can know.
  * When the connection breaks or stalls (stall_time without progress) it
- * drops every unacknowledged frame, refuses one (forward_nack: the
+ * drops every unacknowledged frame, rewinds (forward_rewind: the
  * framework sends everything after the cursor again) and reconnects with
  * a growing pause. A receiver that dies with acknowledged bytes unread
  * loses them; one that stores frames it had not yet let us see as
@@ -295,7 +295,7 @@ static void *sender(void *arg)
 			pthread_mutex_unlock(&s->lock);
 			syslog_tls_close(t);
 			if (dropped >= 0)
-				forward_nack(s->sink, FORWARD_RECORDS, dropped);
+				forward_rewind(s->sink);
 			if (stopping)
 				break;
 		} else if (!said) {

@@ -72,6 +72,12 @@ int forward_window_ack(struct forward_window *w, int64_t id)
 	return advance(w);
 }
 
+int forward_window_outstanding(const struct forward_window *w, int64_t id)
+{
+	return id > w->cursor && id <= w->sent &&
+	    !(w->acked[bit_word(id)] & bit_mask(id));
+}
+
 void forward_window_rewind(struct forward_window *w)
 {
 	int64_t id;

@@ -36,6 +36,9 @@ int64_t forward_window_room(const struct forward_window *w);
 int forward_window_sent(struct forward_window *w, int64_t id);
 /* id was acknowledged: 1 when the cursor moved, 0 otherwise. */
 int forward_window_ack(struct forward_window *w, int64_t id);
+/* 1 when id was sent and is not acknowledged yet (a refusal of it means
+ * sending it again), 0 otherwise. */
+int forward_window_outstanding(const struct forward_window *w, int64_t id);
 /* Everything after the cursor is to be sent again (after a refusal). */
 void forward_window_rewind(struct forward_window *w);
 

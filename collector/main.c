@@ -34,12 +34,14 @@
 #include <bsd/string.h>
 #include <bsd/unistd.h>
 
+#include "aggregate.h"
 #include "checkpointer.h"
 #include "config.h"
 #include "fanotify.h"
 #include "follow.h"
 #include "forward.h"
 #include "forward_syslog.h"
+#include "forward_nats.h"
 #include "handoff.h"
 #include "ingest.h"
 #include "links.h"
@@ -53,6 +55,7 @@
 
 
 static volatile int stopping;
+static int aggregating;   /* aggregate.c runs instead of ingest and follow */
 
 /* A pass that read fewer frames than this waits a little for more. */
 #define BUSY_FEW_FRAMES 64
@@ -62,13 +65,15 @@ static struct loop_watch signal_watch = { .fd = -1 }, timer_watch = { .fd = -1 }
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: phitraild [--config FILE] [--accept-errors]\n"
+		"usage: phitraild [--config FILE] [--accept-errors] [--aggregate]\n"
 		"  Collects phitrail audit records into the store; runs in the\n"
 		"  foreground until SIGTERM or SIGINT.\n"
 		"  --config FILE  configuration (default: $" CONFIG_ENV ", else "
 		CONFIG_DEFAULT_PATH ")\n"
 		"  --accept-errors  start even when the configuration has errors\n"
 		"                 (what was read is used; status reports them)\n"
+		"  --aggregate    consume the fleet's records ([aggregate]) into\n"
+		"                 the store instead of collecting this host's\n"
 		"  --help         this text\n"
 		"  --version      the version\n");
 }
@@ -162,8 +167,10 @@ static void on_timer(struct loop_watch *w, uint32_t events)
 	if (read(w->fd, &expirations, sizeof(expirations)) < 0) {
 		/* nothing to do: the next tick comes anyway */
 	}
-	ingest_tick();
 	query_server_tick();
+	if (aggregating)
+		return;
+	ingest_tick();
 	follow_tick();
 	safetynet_tick();
 	links_tick();
@@ -206,6 +213,7 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "accept-errors", no_argument, NULL, 'E' },
+		{ "aggregate", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -217,7 +225,7 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	struct pidfh *pidfh;
 	pid_t other = -1;
-	int opt, rc, status = 0, frames, accept_errors = 0;
+	int opt, rc, status = 0, frames, accept_errors = 0, aggregate = 0;
 
 	setproctitle_init(argc, argv, environ);
 	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
@@ -227,6 +235,9 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			accept_errors = 1;
+			break;
+		case 'a':
+			aggregate = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -263,6 +274,9 @@ int main(int argc, char **argv)
 	}
 	if (merkle_init() < 0)
 		daemon_fatal("libsodium cannot start");
+	if (aggregate && !cfg.aggregate.enabled)
+		daemon_fatal("--aggregate needs an [aggregate] section in %s", path);
+	aggregate = aggregating = cfg.aggregate.enabled;
 
 	make_parent_dir(cfg.database, 0750);
 	snprintf(pid_path, sizeof(pid_path), "%s.pid", cfg.database);
@@ -303,7 +317,24 @@ int main(int argc, char **argv)
 	rc = start_signals_and_timer();
 	if (rc < 0)
 		daemon_fatal("signals and timer: %s", strerror(-rc));
+	if (aggregate) {
+		if (query_server_start(&cfg, store) < 0)
+			daemon_fatal("cannot listen (see above)");
+		daemon_info("aggregating from %s into %s", cfg.aggregate.servers,
+			    cfg.database);
+		setproctitle("aggregating");
+		status = aggregate_run(&cfg, store, &stopping);
+		query_server_stop();
+		(void)checkpointer_stop();
+		checkpointer_fini();
+		store_close(store);
+		loop_fini();
+		pidfile_remove(pidfh);
+		return status;
+	}
 	rc = forward_init(store);
+	if (rc == 0 && cfg.forward.enabled)
+		rc = forward_nats_add(&cfg, store);
 	if (rc == 0 && cfg.syslog.enabled)
 		rc = forward_syslog_add(&cfg);
 	if (rc < 0)

@@ -41,11 +41,14 @@ enum section_kind {
 	SECTION_MAIN,        /* [phitrail] */
 	SECTION_RULE,        /* [rule NAME] */
 	SECTION_SYSLOG,      /* [syslog] */
+	SECTION_FORWARD,     /* [forward] */
+	SECTION_AGGREGATE,   /* [aggregate] */
 	SECTION_UNKNOWN,     /* already reported; its keys are skipped */
 };
 
 #define MAIN_KEY_SLOTS 16
 #define SYSLOG_KEY_SLOTS 12
+#define NATS_KEY_SLOTS 20
 
 struct parse {
 	struct config *cfg;
@@ -61,6 +64,7 @@ struct parse {
 	unsigned main_key_line[MAIN_KEY_SLOTS];
 	char *key_base;                       /* what key offsets are into */
 	unsigned syslog_key_line[SYSLOG_KEY_SLOTS];  /* [syslog] */
+	unsigned nats_key_line[2][NATS_KEY_SLOTS];  /* [forward], [aggregate] */
 };
 
 static bool is_space(char c);
@@ -204,6 +208,7 @@ static const struct choice choices[] = {
 	  offsetof(struct config, kernel_safety_net) },
 	{ "follow_aliases", { "no", "yes", NULL },
 	  offsetof(struct config, follow_aliases) },
+	{ "tls", { "no", "yes", NULL }, offsetof(struct config_nats, tls) },
 };
 
 static void key_choice(struct parse *p, const struct main_key *k, const char *value)
@@ -255,7 +260,8 @@ static const struct main_key main_keys[] = {
 #define MAIN_KEY_COUNT (sizeof(main_keys) / sizeof(main_keys[0]))
 _Static_assert(MAIN_KEY_COUNT <= MAIN_KEY_SLOTS, "main_key_line too small");
 
-/* A key of a section of single keys ([phitrail], [syslog]). */
+/* A key of a section of single keys ([phitrail], [syslog], [forward],
+ * [aggregate]). */
 static void table_key(struct parse *p, const struct main_key *keys, size_t count,
 		      unsigned *lines, const char *section, const char *expected,
 		      const char *name, const char *value)
@@ -328,6 +334,60 @@ static void key_app_name(struct parse *p, const struct main_key *k, const char *
 	key_name(p, k, value);
 }
 
+/* ---- [forward] and [aggregate] keys (struct config_nats) ---- */
+
+/* servers: comma-separated nats:// or tls:// URLs, no spaces. */
+static void key_servers(struct parse *p, const struct main_key *k, const char *value)
+{
+	const char *s = value;
+
+	if (has_space_or_control(value) || strlen(value) >= k->size) {
+		config_error(p, p->line, "%s must be one word of at most %zu bytes: "
+			     "nats://HOST:PORT[,nats://HOST:PORT...]", k->name,
+			     k->size - 1);
+		return;
+	}
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+
+		if (!((len > 7 && strncmp(s, "nats://", 7) == 0) ||
+		      (len > 6 && strncmp(s, "tls://", 6) == 0))) {
+			config_error(p, p->line, "%s: '%.*s' is not a nats://HOST:PORT "
+				     "or tls://HOST:PORT URL", k->name, (int)len, s);
+			return;
+		}
+		if (comma == NULL)
+			break;
+		s = comma + 1;
+	}
+	strlcpy(config_field(p, k), value, k->size);
+}
+
+/* A NATS name: letters, digits, '-', '_' (and '.' between tokens of a
+ * subject when k is subject_prefix). */
+static void key_nats_name(struct parse *p, const struct main_key *k, const char *value)
+{
+	int dots = strcmp(k->name, "subject_prefix") == 0;
+	size_t i;
+
+	for (i = 0; value[i] != '\0'; i++) {
+		char c = value[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_')
+			continue;
+		if (dots && c == '.' && i > 0 && value[i + 1] != '\0' &&
+		    value[i + 1] != '.')
+			continue;
+		config_error(p, p->line, "%s may hold only letters, digits, '-' and "
+			     "'_'%s, not '%s'", k->name, dots ? " (and '.' between "
+			     "words)" : "", value);
+		return;
+	}
+	key_name(p, k, value);
+}
+
 #define SYSLOG_STRING_KEY(key, handler, field) \
 	{ key, handler, offsetof(struct config_syslog, field), \
 	  sizeof(((struct config_syslog *)0)->field), 0, 0 }
@@ -355,6 +415,46 @@ static void syslog_key(struct parse *p, const char *name, const char *value)
 	table_key(p, syslog_keys, SYSLOG_KEY_COUNT, p->syslog_key_line, "syslog",
 		  "server, tls_ca, tls_cert, tls_key, tls_hostname, app_name, "
 		  "facility, stall_time or max_pending", name, value);
+}
+
+#define NATS_STRING_KEY(key, handler, field) \
+	{ key, handler, offsetof(struct config_nats, field), \
+	  sizeof(((struct config_nats *)0)->field), 0, 0 }
+#define NATS_NUMBER_KEY(key, field, min, max) \
+	{ key, key_number, offsetof(struct config_nats, field), 0, min, max }
+
+static const struct main_key nats_keys[] = {
+	NATS_STRING_KEY("servers", key_servers, servers),
+	NATS_STRING_KEY("stream", key_nats_name, stream),
+	NATS_STRING_KEY("subject_prefix", key_nats_name, subject_prefix),
+	NATS_STRING_KEY("host", key_nats_name, host),
+	NATS_STRING_KEY("durable", key_nats_name, durable),
+	NATS_STRING_KEY("user", key_name, user),
+	NATS_STRING_KEY("password", key_name, password),
+	NATS_STRING_KEY("credentials", key_path, credentials),
+	NATS_STRING_KEY("tls_ca", key_path, tls_ca),
+	NATS_STRING_KEY("tls_cert", key_path, tls_cert),
+	NATS_STRING_KEY("tls_key", key_path, tls_key),
+	NATS_STRING_KEY("tls_hostname", key_name, tls_hostname),
+	CHOICE_KEY("tls"),
+	NATS_NUMBER_KEY("stall_time", stall_s, 1, 86400),
+	NATS_NUMBER_KEY("replicas", replicas, 1, 5),
+	NATS_NUMBER_KEY("max_pending", max_pending, 1, 65536),
+};
+
+#define NATS_KEY_COUNT (sizeof(nats_keys) / sizeof(nats_keys[0]))
+_Static_assert(NATS_KEY_COUNT <= NATS_KEY_SLOTS, "nats_key_line too small");
+
+static void nats_key(struct parse *p, const char *name, const char *value)
+{
+	int aggregate = p->section == SECTION_AGGREGATE;
+
+	p->key_base = (char *)(aggregate ? &p->cfg->aggregate : &p->cfg->forward);
+	table_key(p, nats_keys, NATS_KEY_COUNT, p->nats_key_line[aggregate],
+		  aggregate ? "aggregate" : "forward",
+		  "servers, stream, subject_prefix, host, durable, user, password, "
+		  "credentials, tls, tls_ca, tls_cert, tls_key, tls_hostname, "
+		  "stall_time, replicas or max_pending", name, value);
 }
 
 /* ---- [rule NAME] keys ---- */
@@ -541,6 +641,10 @@ static int config_handler(void *user, const char *section, const char *name,
 	case SECTION_SYSLOG:
 		syslog_key(p, name, value);
 		break;
+	case SECTION_FORWARD:
+	case SECTION_AGGREGATE:
+		nats_key(p, name, value);
+		break;
 	case SECTION_UNKNOWN:
 		break;
 	}
@@ -566,6 +670,15 @@ static void section_close(struct parse *p)
 		else if ((sl->tls_cert[0] == '\0') != (sl->tls_key[0] == '\0'))
 			config_error(p, sl->line, "[syslog] needs tls_cert and "
 				     "tls_key together");
+	}
+	if ((p->section == SECTION_FORWARD || p->section == SECTION_AGGREGATE)) {
+		const struct config_nats *n = p->section == SECTION_FORWARD ?
+			&p->cfg->forward : &p->cfg->aggregate;
+
+		if (n->servers[0] == '\0')
+			config_error(p, n->line, "[%s] needs servers = "
+				     "nats://HOST:PORT[,...]", p->section ==
+				     SECTION_FORWARD ? "forward" : "aggregate");
 	}
 	p->section = SECTION_UNKNOWN;
 	p->rule_has_target = false;
@@ -607,10 +720,24 @@ static void section_open(struct parse *p, char *name)
 		p->section = SECTION_SYSLOG;
 		return;
 	}
+	if (strcmp(name, "forward") == 0 || strcmp(name, "aggregate") == 0) {
+		struct config_nats *n = name[0] == 'f' ? &cfg->forward :
+			&cfg->aggregate;
+
+		if (n->enabled) {
+			config_error(p, p->line, "[%s] appears twice (first on line %u)",
+				     name, n->line);
+			return;
+		}
+		n->enabled = 1;
+		n->line = p->line;
+		p->section = name[0] == 'f' ? SECTION_FORWARD : SECTION_AGGREGATE;
+		return;
+	}
 	if (strncmp(name, "rule", 4) != 0 || (name[4] != ' ' && name[4] != '\t' &&
 	    name[4] != '\0')) {
 		config_error(p, p->line, "unknown section [%s] (expected [phitrail], "
-			     "[rule NAME] or [syslog])", name);
+			     "[rule NAME], [syslog], [forward] or [aggregate])", name);
 		return;
 	}
 	name += 4;
@@ -763,6 +890,16 @@ blank:
  * the counts. The shim's configuration lives in every host process; clearing
  * it all would make some 300 KiB of it resident there for nothing.
  */
+static void config_nats_defaults(struct config_nats *n)
+{
+	strlcpy(n->stream, "PHITRAIL", sizeof(n->stream));
+	strlcpy(n->subject_prefix, "phitrail", sizeof(n->subject_prefix));
+	strlcpy(n->durable, "phitrail-aggregate", sizeof(n->durable));
+	n->stall_s = 60;
+	n->replicas = 1;
+	n->max_pending = 16384;
+}
+
 void config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, offsetof(struct config, rules));
@@ -792,6 +929,8 @@ void config_defaults(struct config *cfg)
 	cfg->syslog.max_pending = 1024;
 	cfg->kernel_safety_net = 1;
 	cfg->follow_aliases = 1;
+	config_nats_defaults(&cfg->forward);
+	config_nats_defaults(&cfg->aggregate);
 }
 
 const char *config_choose_path(const char *explicit_path)

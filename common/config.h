@@ -100,6 +100,39 @@ struct config_syslog {
 	unsigned max_pending;            /* messages queued for the sender */
 };
 
+/*
+ * [forward] (ship this host's records to NATS JetStream) and [aggregate]
+ * (consume them into a central store): the same connection keys. A
+ * section that is absent leaves enabled 0. Text fits one line of the file.
+ */
+#define CONFIG_NATS_TEXT_MAX 200
+
+enum config_nats_tls {
+	CONFIG_NATS_TLS_NO = 0,
+	CONFIG_NATS_TLS_YES,
+};
+
+struct config_nats {
+	int enabled;                     /* the section is present */
+	unsigned line;                   /* where it starts */
+	char servers[CONFIG_NATS_TEXT_MAX];   /* "nats://h:p,nats://h:p" */
+	char stream[CONFIG_NAME_MAX];    /* JetStream stream, default PHITRAIL */
+	char subject_prefix[CONFIG_NAME_MAX]; /* default "phitrail" */
+	char host[CONFIG_NAME_MAX];      /* this host's name; "" = hostname */
+	char durable[CONFIG_NAME_MAX];   /* [aggregate]: consumer name */
+	char user[CONFIG_NAME_MAX];
+	char password[CONFIG_NAME_MAX * 2];
+	char credentials[CONFIG_NATS_TEXT_MAX]; /* .creds file (JWT + nkey seed) */
+	char tls_ca[CONFIG_NATS_TEXT_MAX];
+	char tls_cert[CONFIG_NATS_TEXT_MAX];
+	char tls_key[CONFIG_NATS_TEXT_MAX];
+	char tls_hostname[CONFIG_NAME_MAX * 2];
+	enum config_nats_tls tls;        /* require TLS */
+	unsigned stall_s;                /* report a stall after, seconds */
+	unsigned replicas;               /* of the stream when created */
+	unsigned max_pending;            /* records in flight */
+};
+
 struct config {
 	char path[PATH_MAX];             /* the file read, for messages */
 	char workspace_id[CONFIG_NAME_MAX];
@@ -118,6 +151,8 @@ struct config {
 	struct config_syslog syslog;     /* [syslog] */
 	int kernel_safety_net;           /* collector: fanotify over the PHI trees */
 	int follow_aliases;              /* shim: PHI by the file opened, not the name */
+	struct config_nats forward;      /* [forward] */
+	struct config_nats aggregate;    /* [aggregate] */
 
 	struct config_rule rules[CONFIG_MAX_RULES];
 	size_t rule_count;

@@ -11,6 +11,8 @@ libbsd-dev
 libsqlite3-dev
 libsodium-dev
 libinih-dev
+libnats-dev
+nats-server
 clang
 valgrind
 sqlite3

@@ -409,12 +409,16 @@ csv_finish(struct cli_output *out)
 
 enum table_column {
 	COLUMN_TIME, COLUMN_ACTOR, COLUMN_EVENT, COLUMN_PATIENT, COLUMN_TARGET,
-	COLUMN_PROGRAM, COLUMN_RESULT, COLUMN_ID, COLUMN_COUNT
+	COLUMN_PROGRAM, COLUMN_HOST, COLUMN_RESULT, COLUMN_ID, COLUMN_COUNT
 };
 
 static const char *const table_headers[COLUMN_COUNT] = {
-	"TIME", "ACTOR", "EVENT", "PATIENT", "TARGET", "PROGRAM", "RESULT", "ID"
+	"TIME", "ACTOR", "EVENT", "PATIENT", "TARGET", "PROGRAM", "HOST", "RESULT",
+	"ID"
 };
+
+_Static_assert(COLUMN_COUNT == sizeof(((struct cli_table_row *)0)->cells) /
+	       sizeof(char *), "cli_table_row holds one cell per column");
 
 static const char *
 or_dash(const char *s)
@@ -462,6 +466,7 @@ table_write_record(struct cli_output *out, const struct record *r)
 	texts[COLUMN_PATIENT] = or_dash(r->end_user_id);
 	texts[COLUMN_TARGET] = or_dash(target ? target : r->target);
 	texts[COLUMN_PROGRAM] = or_dash(program);
+	texts[COLUMN_HOST] = or_dash(r->host);
 	texts[COLUMN_RESULT] = or_dash(r->result);
 	texts[COLUMN_ID] = id_text;
 

@@ -25,7 +25,7 @@ struct cli_output_format {
 
 /* One row of the table, copied out of the record's arena. */
 struct cli_table_row {
-	char *cells[8];
+	char *cells[9];
 };
 
 struct cli_output {
@@ -38,7 +38,7 @@ struct cli_output {
 	/* table: rows held until the batch ends, and the column widths */
 	struct cli_table_row *rows;
 	size_t row_count, row_capacity;
-	size_t widths[8];
+	size_t widths[9];
 };
 
 /* The format called name ("table", "json", "csv", "fhir"), or NULL. */

@@ -33,6 +33,7 @@
 
 #include "cli.h"
 #include "integrity.h"
+#include "verify_fleet.h"
 #include "proofs.h"
 #include "record.h"
 #include "store_schema.h"
@@ -433,6 +434,8 @@ int cli_verify_main(int argc, char **argv)
 		vs.since = &since;
 	}
 	rc = verify_store(&vs, public_key);
+	if (rc == 0)
+		rc = verify_fleet(vs.db, vs.problem, sizeof(vs.problem));
 	if (rc < 0) {
 		printf("FAILED: %s\n", vs.problem[0] ? vs.problem : strerror(-rc));
 		rc = CLI_EXIT_FAILURE;

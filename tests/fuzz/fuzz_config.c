@@ -32,6 +32,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert(cfg.rule_count <= CONFIG_MAX_RULES);
 	assert(cfg.pattern_count <= CONFIG_MAX_PATTERNS);
 	assert(cfg.address_count <= CONFIG_MAX_ADDRESSES);
+	/* [forward] and [aggregate]: present ones have servers, numbers in range */
+	assert(!cfg.forward.enabled || cfg.forward.servers[0] != '\0');
+	assert(!cfg.aggregate.enabled || cfg.aggregate.servers[0] != '\0');
+	assert(cfg.forward.stall_s >= 1 && cfg.forward.replicas >= 1 &&
+	       cfg.forward.replicas <= 5 && cfg.forward.max_pending >= 1 &&
+	       cfg.forward.max_pending <= 65536);
+	assert(strlen(cfg.forward.servers) < sizeof(cfg.forward.servers));
+	assert(strlen(cfg.aggregate.password) < sizeof(cfg.aggregate.password));
 	for (i = 0; i < cfg.pattern_count; i++)
 		assert(cfg.patterns[i].rule < cfg.rule_count);
 	for (i = 0; i < cfg.address_count; i++)

@@ -186,8 +186,8 @@ static const struct error_case error_cases[] = {
 	{ "[phitrail]\n[rule empty]\n",
 	  "phitrail.conf:2: rule 'empty' says what it covers with none of files, connect, accept or unix" },
 	{ "[phitrail]\n[logging]\nlevel = 3\n",
-	  "phitrail.conf:2: unknown section [logging] (expected [phitrail], [rule NAME] or [syslog])" },
-	{ "[rules x]\n", "phitrail.conf:1: unknown section [rules x] (expected [phitrail], [rule NAME] or [syslog])" },
+	  "phitrail.conf:2: unknown section [logging] (expected [phitrail], [rule NAME], [syslog], [forward] or [aggregate])" },
+	{ "[rules x]\n", "phitrail.conf:1: unknown section [rules x] (expected [phitrail], [rule NAME], [syslog], [forward] or [aggregate])" },
 	{ "[rule]\n", "phitrail.conf:1: [rule] needs a name: [rule NAME]" },
 	{ "[rule a/b]\nfiles = /x\n",
 	  "phitrail.conf:1: rule name 'a/b' may hold only letters, digits, '-', '_' and '.'" },
@@ -418,6 +418,79 @@ static void test_first_rule_wins(void)
 				    sizeof(patient)), 0);
 	CHECK_STR(patient, "1234567");
 	CHECK_INT(config_match_path(&cfg, "/srvx", patient, sizeof(patient)), -1);
+}
+
+/* [forward] and [aggregate]: keys, defaults, every check and its limit. */
+static void test_fleet_sections(void)
+{
+	char text[1024], name[80];
+
+	CHECK_STR(error_of("[forward]\nservers = nats://a:4222,tls://b:4223\n"
+			   "stream = S_1\nsubject_prefix = x.y\nhost = ehr-1\n"
+			   "user = u\npassword = p\ncredentials = /etc/c.creds\n"
+			   "tls = yes\ntls_ca = /ca\ntls_cert = /c\ntls_key = /k\n"
+			   "stall_time = 86400\nreplicas = 5\nmax_pending = 65536\n"
+			   "[aggregate]\nservers = nats://c:1\ndurable = central\n"), "OK");
+	CHECK(cfg.forward.enabled && cfg.aggregate.enabled);
+	CHECK_STR(cfg.forward.servers, "nats://a:4222,tls://b:4223");
+	CHECK_STR(cfg.forward.subject_prefix, "x.y");
+	CHECK_INT(cfg.forward.tls, CONFIG_NATS_TLS_YES);
+	CHECK_INT(cfg.forward.stall_s, 86400);
+	CHECK_INT(cfg.forward.replicas, 5);
+	CHECK_INT(cfg.forward.max_pending, 65536);
+	CHECK_STR(cfg.aggregate.durable, "central");
+	CHECK_STR(cfg.aggregate.stream, "PHITRAIL");        /* defaults */
+	CHECK_STR(cfg.aggregate.subject_prefix, "phitrail");
+	CHECK_INT(cfg.aggregate.stall_s, 60);
+	CHECK_STR(error_of("[phitrail]\n"), "OK");
+	CHECK(!cfg.forward.enabled && !cfg.aggregate.enabled);
+
+	/* one past each number's limit */
+	CHECK_STR(error_of("[forward]\nservers = nats://a:1\nstall_time = 86401\n"),
+		  "phitrail.conf:3: stall_time must be a whole number from 1 to 86400, "
+		  "not '86401'");
+	CHECK_STR(error_of("[forward]\nservers = nats://a:1\nreplicas = 6\n"),
+		  "phitrail.conf:3: replicas must be a whole number from 1 to 5, not '6'");
+	CHECK_STR(error_of("[forward]\nservers = nats://a:1\nmax_pending = 65537\n"),
+		  "phitrail.conf:3: max_pending must be a whole number from 1 to 65536, "
+		  "not '65537'");
+	/* names at CONFIG_NAME_MAX - 1 bytes and one past */
+	memset(name, 'a', sizeof(name));
+	name[CONFIG_NAME_MAX - 1] = '\0';
+	snprintf(text, sizeof(text), "[forward]\nservers = nats://a:1\nstream = %s\n", name);
+	CHECK_STR(error_of(text), "OK");
+	name[CONFIG_NAME_MAX - 1] = 'a';
+	name[CONFIG_NAME_MAX] = '\0';
+	snprintf(text, sizeof(text), "[forward]\nservers = nats://a:1\nstream = %s\n", name);
+	CHECK_STR(error_of(text), "phitrail.conf:3: stream is longer than 63 bytes");
+	/* what a NATS name, a URL list and a section may not be */
+	CHECK_STR(error_of("[forward]\nservers = nats://a:1\nstream = a.b\n"),
+		  "phitrail.conf:3: stream may hold only letters, digits, '-' and '_', "
+		  "not 'a.b'");
+	CHECK_STR(error_of("[forward]\nservers = nats://a:1\nsubject_prefix = a..b\n"),
+		  "phitrail.conf:3: subject_prefix may hold only letters, digits, '-' "
+		  "and '_' (and '.' between words), not 'a..b'");
+	CHECK_STR(error_of("[forward]\nservers = nats://a:1,http://b\n"),
+		  "phitrail.conf:2: servers: 'http://b' is not a nats://HOST:PORT or "
+		  "tls://HOST:PORT URL");
+	CHECK_STR(error_of("[forward]\nservers = nats://a:1,\n"),
+		  "phitrail.conf:2: servers: '' is not a nats://HOST:PORT or "
+		  "tls://HOST:PORT URL");
+	CHECK_STR(error_of("[forward]\nstream = s\n"),
+		  "phitrail.conf:1: [forward] needs servers = nats://HOST:PORT[,...]");
+	CHECK_STR(error_of("[aggregate]\nservers = nats://a:1\n[aggregate]\n"),
+		  "phitrail.conf:3: [aggregate] appears twice (first on line 1)");
+	CHECK_STR(error_of("[forward]\nservers = nats://a:1\nservers = nats://b:1\n"),
+		  "phitrail.conf:3: servers is set twice (first on line 2)");
+	CHECK_STR(error_of("[forward]\nservers = nats://a:1\ncredentials = rel.creds\n"),
+		  "phitrail.conf:3: credentials must be an absolute path, not 'rel.creds'");
+	CHECK_STR(error_of("[forward]\nservers = nats://a:1\ntls = maybe\n"),
+		  "phitrail.conf:3: tls must be no or yes, not 'maybe'");
+	CHECK_STR(error_of("[forward]\nservers = nats://a:1\nbogus = 1\n"),
+		  "phitrail.conf:3: unknown key 'bogus' in [forward] (expected servers, "
+		  "stream, subject_prefix, host, durable, user, password, credentials, "
+		  "tls, tls_ca, tls_cert, tls_key, tls_hostname, stall_time, replicas "
+		  "or max_pending)");
 }
 
 static void test_load_file(void)
@@ -665,6 +738,7 @@ int main(void)
 	RUN(test_long_lines);
 	RUN(test_nul_byte);
 	RUN(test_limits);
+	RUN(test_fleet_sections);
 	RUN(test_first_rule_wins);
 	RUN(test_load_file);
 	RUN(test_choose_path);

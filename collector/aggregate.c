@@ -1,0 +1,670 @@
+/*
+ * aggregate.c - the aggregator (aggregate.h): a durable JetStream pull
+ * consumer whose messages (fleet_wire.h) are checked, stored in the
+ * central store in one transaction per fetched batch, and acknowledged
+ * only after that transaction committed, so a kill at any point means a
+ * redelivery, never a loss. A second copy of a host record (the same
+ * store id and record id) is recognised by the store itself (origin's
+ * UNIQUE key) and only acknowledged: JetStream's duplicate window is
+ * bounded in time and acknowledged messages can be delivered again.
+ * Gaps in a host's record ids that stay open while that host keeps
+ * shipping are stored as "Audit Records Lost" naming the host and range.
+ * Owns the origin, fleet_stores, fleet_checkpoints and fleet_rejects
+ * tables. Must never store a message that failed fleet_wire_decode, and
+ * never acknowledge one before the commit that holds it (or its refusal).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bsd/string.h>
+
+#include "aggregate.h"
+#include "checkpointer.h"
+#include "fleet_wire.h"
+#include "log.h"
+#include "loop.h"
+#include "nats_conn.h"
+#include "record.h"
+#include "store.h"
+#include "store_forward.h"
+
+#define AGGREGATE_FETCH_BATCH 256
+#define AGGREGATE_FETCH_WAIT_MS 200
+#define AGGREGATE_ACK_WAIT_S 30
+#define AGGREGATE_MAX_ACK_PENDING 20000
+#define AGGREGATE_MAX_STORES 1024
+#define AGGREGATE_API_WAIT_MS 2000
+
+enum aggregate_sql {
+	SQL_ORIGIN_GET,
+	SQL_ORIGIN_PUT,
+	SQL_STORE_GET,
+	SQL_STORE_PUT,
+	SQL_STORE_KEY,
+	SQL_CHECKPOINT_PUT,
+	SQL_REJECT,
+	SQL_STORES_ALL,
+	SQL_GAPS,
+	SQL_CHECKED,
+	SQL_AGGREGATE_COUNT
+};
+
+static const char *const aggregate_sql_text[SQL_AGGREGATE_COUNT] = {
+	[SQL_ORIGIN_GET] = "SELECT leaf_hash FROM origin WHERE store_id = ?1"
+		" AND record_id = ?2",
+	[SQL_ORIGIN_PUT] = "INSERT INTO origin (id, host, store_id, record_id,"
+		" bytes, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQL_STORE_GET] = "SELECT host, public_key FROM fleet_stores"
+		" WHERE store_id = ?1",
+	[SQL_STORE_PUT] = "INSERT INTO fleet_stores (store_id, host, public_key,"
+		" first_ns) VALUES (?1, ?2, ?3, ?4)",
+	[SQL_STORE_KEY] = "UPDATE fleet_stores SET public_key = ?2 WHERE store_id = ?1",
+	[SQL_CHECKPOINT_PUT] = "INSERT OR IGNORE INTO fleet_checkpoints (store_id,"
+		" seq, kind, tree_size, signed) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_REJECT] = "INSERT INTO fleet_rejects (reason, count) VALUES (?1, 1)"
+		" ON CONFLICT (reason) DO UPDATE SET count = count + 1",
+	[SQL_STORES_ALL] = "SELECT store_id, host, checked_through,"
+		" (SELECT max(record_id) FROM origin o WHERE o.store_id ="
+		" s.store_id) FROM fleet_stores s",
+	/* the first missing id after each present one, below ?3, and where
+	 * the next present one is */
+	[SQL_GAPS] = "SELECT o.record_id + 1, (SELECT min(record_id) FROM origin n"
+		" WHERE n.store_id = o.store_id AND n.record_id > o.record_id)"
+		" FROM origin o WHERE o.store_id = ?1 AND o.record_id >= ?2 AND"
+		" o.record_id < ?3 AND NOT EXISTS (SELECT 1 FROM origin x WHERE"
+		" x.store_id = o.store_id AND x.record_id = o.record_id + 1)"
+		" ORDER BY o.record_id",
+	[SQL_CHECKED] = "UPDATE fleet_stores SET checked_through = ?2"
+		" WHERE store_id = ?1",
+};
+
+/* A host store seen this run: for the gap check. */
+struct seen_store {
+	char store_id[FLEET_STORE_HEX + 1];
+	int64_t horizon;        /* highest id at the previous check */
+	uint64_t arrived;       /* records taken since the previous check */
+};
+
+static struct {
+	const struct config *cfg;
+	struct store *store;
+	sqlite3 *db;
+	sqlite3_stmt *stmt[SQL_AGGREGATE_COUNT];
+	natsConnection *nc;
+	jsCtx *js;
+	natsSubscription *sub;
+	int64_t setup_tried_ms, last_gap_check_ms, last_report_ms;
+	struct seen_store seen[AGGREGATE_MAX_STORES];
+	size_t seen_count;
+	uint64_t stored, duplicates, rejected, checkpoints, lost;
+	char arena[RECORD_ARENA_BYTES];
+	int was_up;
+} A;
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int step(sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	return (rc & 0xff) == SQLITE_FULL ? -ENOSPC : -EIO;
+}
+
+static struct seen_store *seen(const char *store_id)
+{
+	size_t i;
+
+	for (i = 0; i < A.seen_count; i++)
+		if (strcmp(A.seen[i].store_id, store_id) == 0)
+			return &A.seen[i];
+	if (A.seen_count == AGGREGATE_MAX_STORES)
+		return NULL;
+	memset(&A.seen[A.seen_count], 0, sizeof(A.seen[0]));
+	strlcpy(A.seen[A.seen_count].store_id, store_id, sizeof(A.seen[0].store_id));
+	return &A.seen[A.seen_count++];
+}
+
+/* Counts a refused message under reason (in the open transaction). */
+static void reject(const char *reason, const char *why, const char *subject)
+{
+	sqlite3_stmt *s = A.stmt[SQL_REJECT];
+
+	A.rejected++;
+	if (A.rejected <= 20 || A.rejected % 1000 == 0)
+		daemon_warn("[aggregate] refused a message on %s: %s (%" PRIu64
+			    " refused so far)", subject ? subject : "?", why,
+			    A.rejected);
+	sqlite3_bind_text(s, 1, reason, -1, SQLITE_STATIC);
+	(void)step(s);
+}
+
+/*
+ * The store's pinned host and key: 0 (known; *key_len 0 when no key yet),
+ * -ENOENT (new: added with host and key), -EXDEV (another host's).
+ */
+static int store_pin(const struct fleet_message *m, const unsigned char *key)
+{
+	sqlite3_stmt *s = A.stmt[SQL_STORE_GET];
+	int rc, found = 0, other_host = 0, other_key = 0, keyless = 0;
+
+	sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		const char *host = (const char *)sqlite3_column_text(s, 0);
+		const void *pinned = sqlite3_column_blob(s, 1);
+
+		found = 1;
+		other_host = host == NULL || strcmp(host, m->host) != 0;
+		keyless = pinned == NULL;
+		other_key = key != NULL && pinned != NULL &&
+		    (sqlite3_column_bytes(s, 1) != CHECKPOINT_PUBLIC_KEY_BYTES ||
+		     memcmp(pinned, key, CHECKPOINT_PUBLIC_KEY_BYTES) != 0);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (found) {
+		if (other_host || other_key)
+			return -EXDEV;
+		if (key != NULL && keyless) {
+			s = A.stmt[SQL_STORE_KEY];
+			sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
+			sqlite3_bind_blob(s, 2, key, CHECKPOINT_PUBLIC_KEY_BYTES,
+					  SQLITE_STATIC);
+			return step(s);
+		}
+		return 0;
+	}
+	s = A.stmt[SQL_STORE_PUT];
+	sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, m->host, -1, SQLITE_STATIC);
+	if (key != NULL)
+		sqlite3_bind_blob(s, 3, key, CHECKPOINT_PUBLIC_KEY_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, realtime_ns());
+	rc = step(s);
+	if (rc == 0)
+		daemon_info("[aggregate] a new host store: %s, store %s", m->host,
+			    m->store);
+	return rc < 0 ? rc : -ENOENT;
+}
+
+/* 1: a copy already stored; 0: new; -EEXIST: another record has it. */
+static int origin_seen(const struct fleet_message *m)
+{
+	sqlite3_stmt *s = A.stmt[SQL_ORIGIN_GET];
+	int rc = 0;
+
+	sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, m->id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		const void *leaf = sqlite3_column_blob(s, 0);
+
+		rc = leaf != NULL && sqlite3_column_bytes(s, 0) == MERKLE_HASH_BYTES &&
+		    memcmp(leaf, m->leaf, MERKLE_HASH_BYTES) == 0 ? 1 : -EEXIST;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc;
+}
+
+static int store_record(const struct fleet_message *m)
+{
+	struct record r;
+	const char *why = NULL;
+	sqlite3_stmt *s;
+	struct seen_store *ss;
+	int rc;
+
+	rc = record_decode(m->data, m->len, &r, A.arena, sizeof(A.arena), &why);
+	if (rc < 0)
+		return -EBADMSG;   /* fleet_wire_decode decoded it: cannot happen */
+	r.host = m->host;
+	rc = store_append(A.store, &r);
+	if (rc < 0)
+		return rc;
+	s = A.stmt[SQL_ORIGIN_PUT];
+	sqlite3_bind_int64(s, 1, r.id);
+	sqlite3_bind_text(s, 2, m->host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, m->store, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, m->id);
+	sqlite3_bind_blob(s, 5, m->data, (int)m->len, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 6, m->leaf, MERKLE_HASH_BYTES, SQLITE_STATIC);
+	rc = step(s);
+	if (rc < 0)
+		return rc;
+	ss = seen(m->store);
+	if (ss != NULL)
+		ss->arrived++;
+	A.stored++;
+	return 0;
+}
+
+static int store_checkpoint(const struct fleet_message *m)
+{
+	sqlite3_stmt *s = A.stmt[SQL_CHECKPOINT_PUT];
+
+	sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, m->id);
+	sqlite3_bind_text(s, 3, m->is_cut ? "cut" : "checkpoint", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, m->tree_size);
+	sqlite3_bind_blob(s, 5, m->data, (int)m->len, SQLITE_STATIC);
+	A.checkpoints++;
+	return step(s);
+}
+
+static const char *header(natsMsg *msg, const char *name)
+{
+	const char *value = NULL;
+
+	if (natsMsgHeader_Get(msg, name, &value) != NATS_OK)
+		return NULL;
+	return value;
+}
+
+static const char *reason_of(int rc)
+{
+	switch (rc) {
+	case -EXDEV:
+		return "origin";
+	case -EMSGSIZE:
+		return "size";
+	case -EBADMSG:
+		return "not a record";
+	case -EILSEQ:
+		return "altered";
+	case -EKEYREJECTED:
+		return "signature";
+	default:
+		return "malformed";
+	}
+}
+
+enum outcome { OUTCOME_ACK, OUTCOME_TERM };
+
+/* One message into the open transaction: what to answer after commit.
+ * -errno only for a failure of the store (the batch is redelivered). */
+static int take(natsMsg *msg, enum outcome *outcome)
+{
+	struct fleet_wire_in in = {
+		.subject = natsMsg_GetSubject(msg),
+		.version = header(msg, FLEET_HEADER_VERSION),
+		.kind = header(msg, FLEET_HEADER_KIND),
+		.host = header(msg, FLEET_HEADER_HOST),
+		.store = header(msg, FLEET_HEADER_STORE),
+		.id = header(msg, FLEET_HEADER_ID),
+		.leaf = header(msg, FLEET_HEADER_LEAF),
+		.key = header(msg, FLEET_HEADER_KEY),
+		.tree_size = header(msg, FLEET_HEADER_TREE_SIZE),
+		.checkpoint_kind = header(msg, FLEET_HEADER_CHECKPOINT_KIND),
+		.data = (const unsigned char *)natsMsg_GetData(msg),
+		.len = (size_t)natsMsg_GetDataLength(msg),
+	};
+	struct fleet_message m;
+	const char *why = NULL;
+	int rc;
+
+	*outcome = OUTCOME_TERM;
+	rc = fleet_wire_decode(&in, A.cfg->aggregate.subject_prefix, &m, &why);
+	if (rc < 0) {
+		reject(reason_of(rc), why, in.subject);
+		return 0;
+	}
+	rc = store_pin(&m, m.kind == FLEET_CHECKPOINT ? m.public_key : NULL);
+	if (rc == -EXDEV) {
+		reject("origin", m.kind == FLEET_CHECKPOINT ? "a checkpoint signed "
+		       "with another key than this store's" : "the store id is "
+		       "another host's", in.subject);
+		return 0;
+	}
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	if (m.kind == FLEET_CHECKPOINT) {
+		rc = store_checkpoint(&m);
+		if (rc < 0)
+			return rc;
+		*outcome = OUTCOME_ACK;
+		return 0;
+	}
+	rc = origin_seen(&m);
+	if (rc == 1) {
+		A.duplicates++;
+		*outcome = OUTCOME_ACK;
+		return 0;
+	}
+	if (rc == -EEXIST) {
+		reject("conflict", "another record was stored with this origin",
+		       in.subject);
+		return 0;
+	}
+	rc = store_record(&m);
+	if (rc < 0)
+		return rc;
+	*outcome = OUTCOME_ACK;
+	return 0;
+}
+
+/* Fetches one batch, stores it, commits, answers it. */
+static int pass(void)
+{
+	static enum outcome outcomes[AGGREGATE_FETCH_BATCH];
+	natsMsgList list = { 0 };
+	natsStatus s;
+	int i, rc = 0;
+
+	/* natsSubscription_FetchRequest (with MaxBytes) of cnats 3.4.1 was
+	 * seen returning more messages than its list holds under load: the
+	 * plain fetch, whose batch bounds memory (AGGREGATE_FETCH_BATCH times
+	 * the server's max_payload), and a check of the count. */
+	s = natsSubscription_Fetch(&list, A.sub, AGGREGATE_FETCH_BATCH,
+				   AGGREGATE_FETCH_WAIT_MS, NULL);
+	if (s != NATS_OK || list.Count <= 0 || list.Count > AGGREGATE_FETCH_BATCH) {
+		if (s == NATS_OK && list.Count > AGGREGATE_FETCH_BATCH)
+			daemon_error("[aggregate] a fetch returned %d messages for a "
+				     "batch of %d: ignored (delivered again)",
+				     list.Count, AGGREGATE_FETCH_BATCH);
+		natsMsgList_Destroy(&list);
+		return 0;
+	}
+	for (i = 0; i < list.Count && rc == 0; i++)
+		rc = take(list.Msgs[i], &outcomes[i]);
+	if (rc == 0)
+		rc = store_commit(A.store);
+	if (rc < 0) {
+		daemon_error("[aggregate] cannot store a batch of %d: %s (it is "
+			     "delivered again)", list.Count, strerror(-rc));
+		store_rollback(A.store);
+		for (i = 0; i < list.Count; i++)
+			(void)natsMsg_Nak(list.Msgs[i], NULL);
+		natsMsgList_Destroy(&list);
+		return rc;
+	}
+	for (i = 0; i < list.Count; i++) {
+		if (outcomes[i] == OUTCOME_ACK)
+			(void)natsMsg_Ack(list.Msgs[i], NULL);
+		else
+			(void)natsMsg_Term(list.Msgs[i], NULL);
+	}
+	rc = list.Count;
+	natsMsgList_Destroy(&list);
+	return rc;
+}
+
+/* "Audit Records Lost" for ids from..to of a host store. */
+static int store_lost(const char *host, const char *store_id, int64_t from,
+		      int64_t to)
+{
+	struct record r;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	record_init(&r);
+	r.workspace_id = A.cfg->workspace_id;
+	r.actor_user_id = "phitraild";
+	r.event_type = EVENT_RECORDS_LOST;
+	r.timestamp_sec = ts.tv_sec;
+	r.timestamp_nsec = (uint32_t)ts.tv_nsec;
+	r.host = host;
+	r.target = store_id;
+	r.identity = "aggregator";
+	r.detail[0] = (struct record_detail){ .key = "count", .num = to - from + 1 };
+	r.detail[1] = (struct record_detail){ .key = "from_id", .num = from };
+	r.detail[2] = (struct record_detail){ .key = "to_id", .num = to };
+	r.detail[3] = (struct record_detail){ .key = "reason",
+		.str = "never arrived from the host's stream" };
+	r.detail_count = 4;
+	A.lost += (uint64_t)(to - from + 1);
+	daemon_warn("[aggregate] %s (store %s): records %" PRId64 "..%" PRId64
+		    " never arrived", host, store_id, from, to);
+	return store_append(A.store, &r);
+}
+
+/*
+ * Every grace period: for each host store that kept shipping during the
+ * last one, ids missing below the highest id it had at the start of the
+ * last one are lost (a resend after a refusal or an outage comes first,
+ * from the host's cursor).
+ */
+static void check_gaps(void)
+{
+	sqlite3_stmt *all = A.stmt[SQL_STORES_ALL], *gaps = A.stmt[SQL_GAPS];
+	int64_t horizon, checked, top;
+
+	while (sqlite3_step(all) == SQLITE_ROW) {
+		const char *store_id = (const char *)sqlite3_column_text(all, 0);
+		const char *host = (const char *)sqlite3_column_text(all, 1);
+		struct seen_store *ss;
+		char host_copy[FLEET_NAME_MAX], store_copy[FLEET_STORE_HEX + 1];
+
+		if (store_id == NULL || host == NULL)
+			continue;
+		ss = seen(store_id);
+		if (ss == NULL)
+			continue;
+		checked = sqlite3_column_int64(all, 2);
+		top = sqlite3_column_int64(all, 3);
+		horizon = ss->horizon;
+		ss->horizon = top;
+		if (ss->arrived == 0 || horizon <= checked) {
+			ss->arrived = 0;
+			continue;
+		}
+		ss->arrived = 0;
+		strlcpy(host_copy, host, sizeof(host_copy));
+		strlcpy(store_copy, store_id, sizeof(store_copy));
+		sqlite3_bind_text(gaps, 1, store_copy, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(gaps, 2, checked > 0 ? checked : 1);
+		sqlite3_bind_int64(gaps, 3, horizon);
+		while (sqlite3_step(gaps) == SQLITE_ROW) {
+			int64_t from = sqlite3_column_int64(gaps, 0);
+			int64_t next = sqlite3_column_int64(gaps, 1);
+
+			if (sqlite3_column_type(gaps, 1) == SQLITE_NULL || from > horizon)
+				continue;
+			(void)store_lost(host_copy, store_copy, from, next - 1);
+		}
+		sqlite3_reset(gaps);
+		sqlite3_clear_bindings(gaps);
+		/* ids missing below the first one stored */
+		if (checked == 0) {
+			sqlite3_stmt *first = NULL;
+
+			if (sqlite3_prepare_v2(A.db, "SELECT min(record_id) FROM origin"
+					       " WHERE store_id = ?1", -1, &first,
+					       NULL) == SQLITE_OK) {
+				sqlite3_bind_text(first, 1, store_copy, -1, SQLITE_STATIC);
+				if (sqlite3_step(first) == SQLITE_ROW &&
+				    sqlite3_column_int64(first, 0) > 1)
+					(void)store_lost(host_copy, store_copy, 1,
+							 sqlite3_column_int64(first, 0) - 1);
+			}
+			sqlite3_finalize(first);
+		}
+		{
+			sqlite3_stmt *c = A.stmt[SQL_CHECKED];
+
+			sqlite3_bind_text(c, 1, store_copy, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(c, 2, horizon);
+			(void)step(c);
+		}
+	}
+	sqlite3_reset(all);
+	(void)store_commit(A.store);
+}
+
+/* Connects, finds or makes the stream and the durable consumer. */
+static void setup(void)
+{
+	const struct config_nats *n = &A.cfg->aggregate;
+	char filter[CONFIG_NAME_MAX + 4];
+	const char *why = NULL;
+	jsConsumerConfig cc;
+	jsConsumerInfo *ci = NULL;
+	jsSubOptions so;
+	jsErrCode code = 0;
+	natsStatus s;
+	int64_t now = loop_now_ms();
+
+	if (A.sub != NULL || now - A.setup_tried_ms < 1000 || !nats_conn_up(A.nc))
+		return;
+	A.setup_tried_ms = now;
+	if (nats_conn_ensure_stream(A.js, n, &why) < 0) {
+		daemon_debug("[aggregate] %s", why);
+		return;
+	}
+	snprintf(filter, sizeof(filter), "%s.>", n->subject_prefix);
+	jsConsumerConfig_Init(&cc);
+	cc.Durable = n->durable;
+	cc.AckPolicy = js_AckExplicit;
+	cc.DeliverPolicy = js_DeliverAll;
+	cc.AckWait = (int64_t)AGGREGATE_ACK_WAIT_S * 1000000000;
+	cc.MaxAckPending = AGGREGATE_MAX_ACK_PENDING;
+	cc.FilterSubject = filter;
+	s = js_GetConsumerInfo(&ci, A.js, n->stream, n->durable, NULL, &code);
+	if (s == NATS_NOT_FOUND)
+		s = js_AddConsumer(&ci, A.js, n->stream, &cc, NULL, &code);
+	jsConsumerInfo_Destroy(ci);
+	if (s != NATS_OK) {
+		daemon_debug("[aggregate] consumer %s: %s (%d)", n->durable,
+			     natsStatus_GetText(s), (int)code);
+		return;
+	}
+	jsSubOptions_Init(&so);
+	so.Stream = n->stream;
+	so.Consumer = n->durable;
+	s = js_PullSubscribe(&A.sub, A.js, filter, n->durable, NULL, &so, &code);
+	if (s != NATS_OK) {
+		A.sub = NULL;
+		daemon_debug("[aggregate] subscribe: %s (%d)", natsStatus_GetText(s),
+			     (int)code);
+		return;
+	}
+	daemon_info("[aggregate] consuming %s from stream %s as %s", filter,
+		    n->stream, n->durable);
+}
+
+static int prepare(void)
+{
+	int i;
+
+	A.db = store_writer_connection(A.store);
+	if (sqlite3_exec(A.db, AGGREGATE_SQL_CREATE, NULL, NULL, NULL) != SQLITE_OK) {
+		daemon_error("[aggregate] cannot create the fleet tables: %s",
+			     sqlite3_errmsg(A.db));
+		return -EIO;
+	}
+	for (i = 0; i < SQL_AGGREGATE_COUNT; i++) {
+		if (sqlite3_prepare_v3(A.db, aggregate_sql_text[i], -1,
+				       SQLITE_PREPARE_PERSISTENT, &A.stmt[i],
+				       NULL) != SQLITE_OK) {
+			daemon_error("[aggregate] %s", sqlite3_errmsg(A.db));
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+static void finish(void)
+{
+	int i;
+
+	(void)store_commit(A.store);
+	if (A.sub != NULL)
+		natsSubscription_Destroy(A.sub);   /* the durable consumer stays */
+	if (A.nc != NULL)
+		natsConnection_Close(A.nc);
+	jsCtx_Destroy(A.js);
+	natsConnection_Destroy(A.nc);
+	for (i = 0; i < SQL_AGGREGATE_COUNT; i++)
+		sqlite3_finalize(A.stmt[i]);
+	nats_Close();
+}
+
+static void report(int64_t now)
+{
+	int up = nats_conn_up(A.nc);
+
+	if (up != A.was_up)
+		daemon_info("[aggregate] %s %s", A.cfg->aggregate.servers,
+			    up ? "connected" : "not reachable: waiting");
+	A.was_up = up;
+	if (now - A.last_report_ms < 10000)
+		return;
+	A.last_report_ms = now;
+	daemon_info("[aggregate] %" PRIu64 " record(s) stored, %" PRIu64
+		    " duplicate(s) dropped, %" PRIu64 " checkpoint(s), %" PRIu64
+		    " refused, %" PRIu64 " reported lost", A.stored, A.duplicates,
+		    A.checkpoints, A.rejected, A.lost);
+}
+
+int aggregate_run(const struct config *cfg, struct store *st,
+		  volatile int *stopping)
+{
+	const char *why = NULL;
+	jsOptions jo;
+	int64_t now, last_tick = 0;
+	int rc;
+
+	memset(&A, 0, sizeof(A));
+	A.cfg = cfg;
+	A.store = st;
+	if (prepare() < 0)
+		return 1;
+	rc = nats_conn_open(&cfg->aggregate, &A.nc, &why);
+	if (rc < 0) {
+		daemon_error("[aggregate] %s", why);
+		finish();
+		return 1;
+	}
+	jsOptions_Init(&jo);
+	jo.Wait = AGGREGATE_API_WAIT_MS;
+	if (natsConnection_JetStream(&A.js, A.nc, &jo) != NATS_OK) {
+		daemon_error("[aggregate] cannot start JetStream");
+		finish();
+		return 1;
+	}
+	A.last_gap_check_ms = loop_now_ms();
+	while (!*stopping) {
+		rc = loop_run_once(A.sub != NULL ? 0 : 100);
+		if (rc < 0) {
+			daemon_error("event loop: %s", strerror(-rc));
+			break;
+		}
+		setup();
+		if (A.sub != NULL && nats_conn_up(A.nc))
+			(void)pass();
+		else if (store_pending(st) > 0)
+			(void)store_commit(st);
+		now = loop_now_ms();
+		if (now - last_tick >= 1000) {
+			last_tick = now;
+			if (store_pending(st) > 0)
+				(void)store_commit(st);
+			checkpointer_tick();
+			report(now);
+		}
+		if (now - A.last_gap_check_ms >= (int64_t)cfg->aggregate.stall_s * 1000) {
+			A.last_gap_check_ms = now;
+			check_gaps();
+		}
+	}
+	daemon_info("[aggregate] stopping: %" PRIu64 " record(s) stored, %" PRIu64
+		    " duplicate(s), %" PRIu64 " refused this run", A.stored,
+		    A.duplicates, A.rejected);
+	finish();
+	return 0;
+}
