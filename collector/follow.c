@@ -883,6 +883,7 @@ static void adopt_incoming(const char *base)
 		struct writer_identity proc = who;
 		int64_t proc_uid = -1;
 
+		proc.pid = h.pid;
 		if (identity_read_proc(&proc) == 0 &&
 		    identity_proc_uid((pid_t)h.pid, &proc_uid) == 0 &&
 		    proc_uid == (int64_t)st.st_uid) {

@@ -11,7 +11,8 @@
  * closed, so held connections never stall ingest or shut out another
  * user), decoded with query_request_decode, run by store_query, and
  * answered with one frame per record and the end frame. Sending is
- * bounded by QUERY_SERVER_SEND_TIMEOUT_MS for the whole answer: a client
+ * bounded by QUERY_SERVER_SEND_TIMEOUT_MS of waiting in send() for the
+ * whole answer: a client
  * that stops reading loses its answer, ingest only waits that long (its
  * data is safe in the spool files).
  * "stats" requests are answered by store_stats, one row frame per group;
@@ -74,7 +75,8 @@ struct pending_request {
 static struct {
 	const struct config *cfg;
 	struct pending_request pending[QUERY_SERVER_MAX_PENDING];
-	int64_t send_deadline_ms;      /* of the answer being sent */
+	int64_t send_waited_ns;        /* blocked in send() for this answer */
+	int64_t send_bytes;            /* sent of this answer */
 	struct store *store;
 	struct loop_watch listener;
 	struct query_server_counters counters;
@@ -92,17 +94,36 @@ struct answer {
 	unsigned char buf[SEND_BUFFER_BYTES];
 };
 
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * SO_SNDTIMEO bounds one call; the time spent blocked in send() for the
+ * whole answer is bounded too: QUERY_SERVER_SEND_TIMEOUT_MS, plus one
+ * second for every QUERY_SERVER_SEND_MIN_RATE bytes the client took. A
+ * client that reads slower than that holds the collector at most a few
+ * seconds; a large answer to a client that reads is never cut (the time
+ * spent reading the store and encoding is not counted).
+ */
 static int send_all(int sock, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 
 	while (len > 0) {
 		ssize_t n;
+		int64_t before;
 
-		/* SO_SNDTIMEO bounds one call; this, the whole answer. */
-		if (loop_now_ms() > Q.send_deadline_ms)
+		if (Q.send_waited_ns > (int64_t)QUERY_SERVER_SEND_TIMEOUT_MS * 1000000 +
+		    Q.send_bytes * 1000000000 / QUERY_SERVER_SEND_MIN_RATE)
 			return -ETIMEDOUT;
+		before = monotonic_ns();
 		n = send(sock, p, len, MSG_NOSIGNAL);
+		Q.send_waited_ns += monotonic_ns() - before;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -110,6 +131,7 @@ static int send_all(int sock, const void *data, size_t len)
 		}
 		p += n;
 		len -= (size_t)n;
+		Q.send_bytes += n;
 	}
 	return 0;
 }
@@ -485,7 +507,8 @@ static void serve(int sock, const unsigned char *request, uint32_t len)
 	a.used = 0;
 	(void)fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) & ~O_NONBLOCK);
 	set_timeout(sock, SO_SNDTIMEO, QUERY_SERVER_SEND_TIMEOUT_MS);
-	Q.send_deadline_ms = loop_now_ms() + QUERY_SERVER_SEND_TIMEOUT_MS;
+	Q.send_waited_ns = 0;
+	Q.send_bytes = 0;
 	/* Checked after the request is read, so the client sees the answer. */
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0) {
 		Q.counters.denied++;
@@ -549,7 +572,8 @@ static void refuse(int sock, const char *message)
 	a.sock = sock;
 	a.failed = 0;
 	a.used = 0;
-	Q.send_deadline_ms = loop_now_ms() + QUERY_SERVER_SEND_TIMEOUT_MS;
+	Q.send_waited_ns = 0;
+	Q.send_bytes = 0;
 	answer_error(&a, message);
 }
 

@@ -10,7 +10,8 @@
 #include "store.h"
 
 #define QUERY_SERVER_READ_TIMEOUT_MS 2000   /* a whole request, from connect */
-#define QUERY_SERVER_SEND_TIMEOUT_MS 5000   /* a whole answer */
+#define QUERY_SERVER_SEND_TIMEOUT_MS 5000   /* blocked in send(), a whole answer, */
+#define QUERY_SERVER_SEND_MIN_RATE 262144   /* + 1 s per this many bytes taken */
 #define QUERY_SERVER_MAX_PENDING 64         /* requests being read */
 #define QUERY_SERVER_MAX_PER_UID 8          /* of them, from one uid */
 /* A user's identical request within this long is audited only once. */
