@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bsd/string.h>
 
@@ -603,12 +604,35 @@ int store_frontier_save(struct store *st)
 	return rc;
 }
 
+#ifdef PHITRAILD_FAULTS
+/*
+ * Test builds only (make asan): when $PHITRAILD_FAULT_COMMIT names a file
+ * that exists, the next commit removes it and fails with -EIO, leaving the
+ * transaction open as a refused SQLite COMMIT does.
+ */
+static int fault_commit_due(void)
+{
+	const char *path = getenv("PHITRAILD_FAULT_COMMIT");
+
+	return path != NULL && path[0] != '\0' && unlink(path) == 0;
+}
+#else
+static int fault_commit_due(void)
+{
+	return 0;
+}
+#endif
+
 int store_commit(struct store *st)
 {
 	int rc;
 
 	if (!st->in_transaction)
 		return 0;
+	if (fault_commit_due()) {
+		snprintf(st->message, sizeof(st->message), "injected commit fault");
+		return -EIO;         /* still open: the caller rolls back */
+	}
 	if (st->tree_pending.size != st->tree_committed.size) {
 		rc = frontier_put(st);
 		if (rc < 0)
