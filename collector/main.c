@@ -38,6 +38,7 @@
 #include "follow.h"
 #include "forward.h"
 #include "forward_syslog.h"
+#include "group_commit.h"
 #include "handoff.h"
 #include "ingest.h"
 #include "log.h"
@@ -274,7 +275,9 @@ int main(int argc, char **argv)
 		daemon_fatal("cannot open the store %s: %s", cfg.database, why);
 	}
 	make_parent_dir(cfg.key_file, 0750);
+	group_init(store);
 	if (checkpointer_start(&cfg, store) < 0) {
+		group_fini();
 		store_close(store);
 		pidfile_remove(pidfh);
 		daemon_fatal("no signing key, so no tamper evidence: fix %s (see above) "
@@ -291,6 +294,7 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		daemon_fatal("forwarding: %s", strerror(-rc));
 	if (follow_start(&cfg, store) < 0) {
+		group_fini();
 		store_close(store);
 		pidfile_remove(pidfh);
 		daemon_fatal("cannot start following %s (see above)", cfg.spool);
@@ -298,6 +302,7 @@ int main(int argc, char **argv)
 	(void)wake_start();               /* without it: write() hand-off only */
 	if (ingest_start(&cfg) < 0 || query_server_start(&cfg, store) < 0) {
 		follow_fini();
+		group_fini();
 		store_close(store);
 		pidfile_remove(pidfh);
 		daemon_fatal("cannot listen (see above): is the socket directory writable?");
@@ -359,6 +364,7 @@ int main(int argc, char **argv)
 	checkpointer_fini();
 	wake_stop();
 	follow_fini();
+	group_fini();
 	store_close(store);
 	if (signal_watch.fd >= 0)
 		close(signal_watch.fd);
