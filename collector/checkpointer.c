@@ -49,7 +49,6 @@ static struct {
 	uint64_t cut_size;                 /* records 1..cut_size were removed */
 	int64_t next_checkpoint_ms;
 	int64_t next_retention_ms;
-	uint64_t signed_count;
 } C;
 
 static int64_t realtime_ns(void)
@@ -364,7 +363,6 @@ int checkpointer_sign(void)
 		return rc;
 	}
 	checkpoint_hash(&cp, C.last_hash);
-	C.signed_count++;
 	daemon_debug("checkpoint signed: %" PRIu64 " record(s)", cp.tree_size);
 	return 0;
 }
@@ -611,9 +609,4 @@ void checkpointer_fini(void)
 	C.db = NULL;
 	checkpoint_key_wipe(&C.key);
 	C.have_key = 0;
-}
-
-uint64_t checkpointer_signed_count(void)
-{
-	return C.signed_count;
 }

@@ -35,6 +35,4 @@ int checkpointer_retention(void);
 int checkpointer_stop(void);
 void checkpointer_fini(void);
 
-uint64_t checkpointer_signed_count(void);
-
 #endif

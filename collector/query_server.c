@@ -567,8 +567,3 @@ void query_server_stop(void)
 	if (Q.cfg != NULL)
 		(void)unlink(Q.cfg->query_socket_path);
 }
-
-const struct query_server_counters *query_server_counters(void)
-{
-	return &Q.counters;
-}

@@ -21,7 +21,6 @@ struct query_server_counters {
 
 int query_server_start(const struct config *cfg, struct store *st);
 void query_server_stop(void);
-const struct query_server_counters *query_server_counters(void);
 
 /*
  * Whether uid may query: root, the collector's own uid, or a member of
