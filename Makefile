@@ -32,6 +32,8 @@ WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE -DPHITRAIL_LIBDIR=\"$(LIBDIR)\" -Icommon $(PKG_CFLAGS) -MMD -MP
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# The test build compiles in the collector's fault hooks (PHITRAILD_FAULT_*).
+ASAN_FLAGS += -DPHITRAILD_FAULTS
 
 COMMON_SRCS := $(sort $(wildcard common/*.c))
 SHIM_SRCS := $(sort $(wildcard shim/*.c))

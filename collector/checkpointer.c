@@ -49,7 +49,6 @@ static struct {
 	uint64_t cut_size;                 /* records 1..cut_size were removed */
 	int64_t next_checkpoint_ms;
 	int64_t next_retention_ms;
-	uint64_t signed_count;
 	int64_t last_time_ns;              /* newest checkpoint; 0: none yet */
 	uint64_t last_size;
 } C;
@@ -368,7 +367,6 @@ int checkpointer_sign(void)
 		return rc;
 	}
 	checkpoint_hash(&cp, C.last_hash);
-	C.signed_count++;
 	C.last_time_ns = (int64_t)cp.time_ns;
 	C.last_size = cp.tree_size;
 	daemon_debug("checkpoint signed: %" PRIu64 " record(s)", cp.tree_size);
@@ -617,11 +615,6 @@ void checkpointer_fini(void)
 	C.db = NULL;
 	checkpoint_key_wipe(&C.key);
 	C.have_key = 0;
-}
-
-uint64_t checkpointer_signed_count(void)
-{
-	return C.signed_count;
 }
 
 int checkpointer_last(int64_t *time_ns, uint64_t *tree_size)

@@ -35,8 +35,6 @@ int checkpointer_retention(void);
 int checkpointer_stop(void);
 void checkpointer_fini(void);
 
-uint64_t checkpointer_signed_count(void);
-
 /* The newest signed checkpoint (read at start or signed since): its time
  * and size, or -ENOENT when the store has none. */
 int checkpointer_last(int64_t *time_ns, uint64_t *tree_size);

@@ -33,6 +33,7 @@
 
 #include "fanotify.h"
 #include "follow.h"
+#include "group_commit.h"
 #include "identity.h"
 #include "log.h"
 #include "loop.h"
@@ -194,7 +195,7 @@ static int fan_store(const struct pending *p)
 	r.detail[0] = (struct record_detail){ .key = "source", .str = "kernel" };
 	r.detail_count = 1;
 	N.stored++;
-	return store_append(N.st, &r);
+	return group_append(&r, GROUP_OWN);   /* kept if its group fails */
 }
 
 /* Decides the pending accesses older than the window (all: force). */

@@ -4,7 +4,8 @@
  * Owns the list of followed files (active/ ones the collector created for a
  * verified peer, incoming/ ones the shim wrote while the collector was
  * down), reading their new frames, the rules that turn a writer's record
- * into a stored one, and the group commit:
+ * into a stored one, and when a group is committed (group_commit.c owns
+ * the group itself; the offsets move with it through its listener):
  *   - the identity fields (pid, uid, auid, session, actor, identity)
  *     always come from what the collector verified for the file, never from
  *     the record; ppid and exe too when known (a "file-owner" record whose
@@ -56,6 +57,7 @@
 #include "fanotify.h"
 #include "follow.h"
 #include "links.h"
+#include "group_commit.h"
 #include "handoff.h"
 #include "identity.h"
 #include "log.h"
@@ -158,7 +160,7 @@ static int store_file_event(struct followed_file *f, enum event_type type,
 	for (i = 0; i < count && i < RECORD_MAX_DETAIL; i++)
 		r.detail[i] = detail[i];
 	r.detail_count = i;
-	return store_append(F.store, &r);
+	return group_append(&r, GROUP_FROM_SPOOL);
 }
 
 static int store_lost(struct followed_file *f, int64_t count, int64_t from_seq,
@@ -247,7 +249,7 @@ int follow_collector_event(enum event_type type, const char *detail_key,
 		r.detail[0].str = detail_value;
 		r.detail_count = 1;
 	}
-	return store_append(F.store, &r);
+	return group_append(&r, GROUP_OWN);
 }
 
 /* Writes f's offset and next seq (or its whole row) into the transaction. */
@@ -341,7 +343,7 @@ static int file_store_payload(struct followed_file *f, const unsigned char *payl
 	r.received_sec = RECORD_ABSENT;
 	r.received_nsec = 0;
 	links_complete(&r);              /* a hard link: the name in the tree */
-	rc = store_append(F.store, &r);
+	rc = group_append(&r, GROUP_FROM_SPOOL);
 	if (rc == 0)
 		safetynet_note_shim(&r);   /* covers the kernel's view of it */
 	if (rc == -EINVAL) {
@@ -505,7 +507,7 @@ read_on:
 			f->progress.offset += k;
 			f->progress_changed = 1;
 			if (F.cfg->flush == CONFIG_FLUSH_EVERY_RECORD ||
-			    store_pending(F.store) >= STORE_GROUP_RECORDS) {
+			    group_pending() >= STORE_GROUP_RECORDS) {
 				rc = file_save_progress(f);
 				if (rc == 0)
 					rc = file_commit();
@@ -604,7 +606,7 @@ static void files_reap(void)
 		/* The file is gone: its row goes with the next commit. */
 		rc = store_progress_delete(F.store, f->name);
 		if (rc < 0) {
-			store_rollback(F.store);
+			group_rollback();
 			daemon_error("cannot forget %s in the store (%s): done at "
 				     "the next start", f->name, strerror(-rc));
 		}
@@ -615,15 +617,14 @@ static void files_reap(void)
 }
 
 /*
- * A store error in a group or at its commit: roll back, rewind every file
- * to what is committed, and retry later. what says which ("write to").
+ * The group's listener: a rollback rewinds every file to what is committed
+ * (its records are read again), and retries later.
  */
-static void abandon_transaction(int rc, const char *what)
+static void files_rewind(void)
 {
 	struct followed_file *f;
 
 	F.counters.commit_failures++;
-	store_rollback(F.store);
 	for (f = F.files; f != NULL; f = f->next) {
 		f->progress.offset = f->committed_offset;
 		f->progress.next_seq = f->committed_next_seq;
@@ -633,37 +634,53 @@ static void abandon_transaction(int rc, const char *what)
 		f->dirty = 1;
 	}
 	F.retry_after_ms = monotonic_ms() + COMMIT_RETRY_MS;
-	daemon_error("cannot %s the store (%s): rolled back, spool files kept, "
-		     "retrying in %d ms", what, strerror(-rc), COMMIT_RETRY_MS);
 }
 
-/* Commits; on failure abandons the transaction and rewinds every file. */
-static int file_commit(void)
+/* The group's listener: what was read is committed. */
+static void files_committed(void)
 {
 	struct followed_file *f;
-	int rc;
 
-	rc = store_commit(F.store);
-	if (rc == 0) {
-		for (f = F.files; f != NULL; f = f->next) {
-			f->committed_offset = f->progress.offset;
-			f->committed_next_seq = f->progress.next_seq;
-		}
-		return 0;
+	for (f = F.files; f != NULL; f = f->next) {
+		f->committed_offset = f->progress.offset;
+		f->committed_next_seq = f->progress.next_seq;
 	}
-	abandon_transaction(rc, "commit to");
+}
+
+static void report_rollback(int rc, const char *what)
+{
+	daemon_error("cannot %s the store (%s): rolled back, spool files kept, "
+		     "%zu record(s) of the collector kept for the next group, "
+		     "retrying in %d ms", what, strerror(-rc), group_kept(),
+		     COMMIT_RETRY_MS);
+}
+
+/* A store error in a group: roll back (files_rewind) and say so. */
+static void abandon_transaction(int rc, const char *what)
+{
+	group_rollback();
+	report_rollback(rc, what);
+}
+
+/* Commits; on failure the group rolled back (files_rewind). */
+static int file_commit(void)
+{
+	int rc = group_commit();
+
+	if (rc < 0)
+		report_rollback(rc, "commit to");
 	return rc;
 }
 
 static int commit_due(int64_t now)
 {
-	int64_t first = store_first_pending_ms(F.store);
+	int64_t first = group_first_pending_ms();
 
-	if (!store_in_transaction(F.store))
+	if (!group_open())
 		return 0;
-	if (store_pending(F.store) == 0 || first < 0)
+	if (group_pending() == 0 || first < 0)
 		return 1;                 /* only progress rows: no reason to wait */
-	return store_pending(F.store) >= STORE_GROUP_RECORDS ||
+	return group_pending() >= STORE_GROUP_RECORDS ||
 	       now - first >= (int64_t)F.cfg->batch_delay_ms;
 }
 
@@ -682,6 +699,10 @@ int follow_process(void)
 	F.frames_this_pass = 0;
 	if (now < F.retry_after_ms)
 		return 0;
+	if (group_kept() > 0 && (rc = group_resume()) < 0) {
+		abandon_transaction(rc, "write to");
+		return 0;
+	}
 	while (more && rounds++ < 4) {
 		more = 0;
 		for (f = F.files; f != NULL; f = f->next) {
@@ -697,7 +718,7 @@ int follow_process(void)
 	}
 	if (commit_due(monotonic_ms()))
 		commit_and_reap();
-	else if (!store_in_transaction(F.store))
+	else if (!group_open())
 		files_reap();
 	return F.frames_this_pass > INT32_MAX ? INT32_MAX : (int)F.frames_this_pass;
 }
@@ -713,10 +734,14 @@ int follow_pass(void)
 
 int follow_ms_until_due(void)
 {
-	int64_t first = store_first_pending_ms(F.store), wait;
+	int64_t first = group_first_pending_ms(), wait;
 
-	if (!store_in_transaction(F.store))
-		return -1;
+	if (!group_open()) {
+		if (group_kept() == 0)
+			return -1;
+		wait = F.retry_after_ms - monotonic_ms();   /* to group_resume */
+		return wait < 0 ? 0 : (int)wait;
+	}
 	if (first < 0)
 		return 0;
 	wait = first + (int64_t)F.cfg->batch_delay_ms - monotonic_ms();
@@ -1121,8 +1146,14 @@ int follow_start(const struct config *cfg, struct store *st)
 {
 	int rc;
 
+	static const struct group_listener listener = {
+		.committed = files_committed,
+		.rolled_back = files_rewind,
+	};
+
 	F.cfg = cfg;
 	F.store = st;
+	group_listen(&listener);
 	if (gethostname(F.host, sizeof(F.host) - 1) < 0)
 		strlcpy(F.host, "localhost", sizeof(F.host));
 	identify_self();
@@ -1317,7 +1348,7 @@ int follow_stop(void)
 			f->dirty = 1;
 			busy = 1;
 		}
-		if (!busy && !store_in_transaction(F.store))
+		if (!busy && !group_open() && group_kept() == 0)
 			break;
 		F.retry_after_ms = 0;
 		follow_process();

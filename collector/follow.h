@@ -1,6 +1,7 @@
 /*
  * follow.h - following spool files: reading new frames, turning them into
- * stored records, and the group commit that ties records to offsets.
+ * stored records, and when a group is committed (group_commit.c owns the
+ * group; follow.c moves the spool offsets with it).
  */
 #ifndef PHITRAILD_FOLLOW_H
 #define PHITRAILD_FOLLOW_H

@@ -21,6 +21,7 @@
 #include <bsd/string.h>
 
 #include "forward.h"
+#include "group_commit.h"
 #include "log.h"
 #include "loop.h"
 #include "store.h"
@@ -546,7 +547,7 @@ void forward_stop(void)
 			    F.sinks[i].name, F.sinks[i].window[FORWARD_RECORDS].cursor,
 			    F.sinks[i].sent, F.sinks[i].acked, F.sinks[i].nacked);
 	}
-	(void)store_commit(F.store);
+	(void)group_commit();
 	loop_remove(&F.watch);
 	close(F.watch.fd);
 	F.watch.fd = -1;

@@ -507,8 +507,3 @@ void ingest_stop(void)
 			(void)unlink(I.cfg->socket_path);
 	}
 }
-
-const struct ingest_counters *ingest_counters(void)
-{
-	return &I.counters;
-}

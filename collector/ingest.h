@@ -22,6 +22,5 @@ int ingest_start(const struct config *cfg);
 /* Closes connections whose hello is overdue. */
 void ingest_tick(void);
 void ingest_stop(void);
-const struct ingest_counters *ingest_counters(void);
 
 #endif

@@ -42,6 +42,7 @@
 #include "forward.h"
 #include "forward_syslog.h"
 #include "forward_nats.h"
+#include "group_commit.h"
 #include "handoff.h"
 #include "ingest.h"
 #include "links.h"
@@ -306,7 +307,9 @@ int main(int argc, char **argv)
 		daemon_fatal("cannot open the store %s: %s", cfg.database, why);
 	}
 	make_parent_dir(cfg.key_file, 0750);
+	group_init(store);
 	if (checkpointer_start(&cfg, store) < 0) {
+		group_fini();
 		store_close(store);
 		pidfile_remove(pidfh);
 		daemon_fatal("no signing key, so no tamper evidence: fix %s (see above) "
@@ -340,6 +343,7 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		daemon_fatal("forwarding: %s", strerror(-rc));
 	if (follow_start(&cfg, store) < 0) {
+		group_fini();
 		store_close(store);
 		pidfile_remove(pidfh);
 		daemon_fatal("cannot start following %s (see above)", cfg.spool);
@@ -347,6 +351,7 @@ int main(int argc, char **argv)
 	(void)wake_start();               /* without it: write() hand-off only */
 	if (ingest_start(&cfg) < 0 || query_server_start(&cfg, store) < 0) {
 		follow_fini();
+		group_fini();
 		store_close(store);
 		pidfile_remove(pidfh);
 		daemon_fatal("cannot listen (see above): is the socket directory writable?");
@@ -412,6 +417,7 @@ int main(int argc, char **argv)
 	checkpointer_fini();
 	wake_stop();
 	follow_fini();
+	group_fini();
 	store_close(store);
 	if (signal_watch.fd >= 0)
 		close(signal_watch.fd);

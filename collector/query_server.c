@@ -19,10 +19,11 @@
  * "status" by status_report.c, "checkpoint" by checkpointer_sign.
  * Every decoded request, answered or refused, is itself audited: an
  * "Audit Trail Queried" record of the asking user (kernel credentials and
- * /proc, like any writer) with the filters, appended with store_append like
+ * /proc, like any writer) with the filters, appended with group_append like
  * every other record, so it is hashed and sequenced the same way. It is
  * committed before the end frame is sent, unless a group of spool records
- * is open (then it commits with that group). The same user asking the
+ * is open (then it commits with that group); a group that fails to commit
+ * keeps it for the next one (group_commit.c). The same user asking the
  * same filters again within QUERY_AUDIT_REPEAT_MS (tail's polls, paging,
  * a script's retry loop) is recorded once.
  * Must never read an unbounded length, and never build SQL itself.
@@ -46,6 +47,7 @@
 #include <bsd/string.h>
 
 #include "checkpointer.h"
+#include "group_commit.h"
 #include "identity.h"
 #include "log.h"
 #include "loop.h"
@@ -387,7 +389,7 @@ static void audit_query(const struct ucred *peer, const struct query_request *q,
 	static char filters[AUDIT_FILTERS_MAX];
 	struct record r;
 	struct timespec now;
-	int was_open = store_in_transaction(Q.store);
+	int was_open = group_open();
 	size_t details = 0;
 	int rc;
 
@@ -431,15 +433,16 @@ static void audit_query(const struct ucred *peer, const struct query_request *q,
 		r.detail[details++].num = count;
 	}
 	r.detail_count = details;
-	rc = store_append(Q.store, &r);
+	rc = group_append(&r, GROUP_OWN);
 	if (rc == 0 && !was_open)
-		rc = store_commit(Q.store);
+		rc = group_commit();
+	else if (rc < 0)
+		group_rollback();
 	if (rc < 0) {
-		if (!was_open)
-			store_rollback(Q.store);
 		Q.counters.audit_failed++;
-		daemon_error("cannot record the query of %s (uid %u): %s",
-			     who.actor, (unsigned)peer->uid, strerror(-rc));
+		daemon_error("cannot commit the query of %s (uid %u) now (%s): "
+			     "kept, stored with the next group", who.actor,
+			     (unsigned)peer->uid, strerror(-rc));
 		return;
 	}
 	Q.counters.audited++;
@@ -748,9 +751,4 @@ void query_server_stop(void)
 	Q.listener.fd = -1;
 	if (Q.cfg != NULL)
 		(void)unlink(Q.cfg->query_socket_path);
-}
-
-const struct query_server_counters *query_server_counters(void)
-{
-	return &Q.counters;
 }

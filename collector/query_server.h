@@ -27,7 +27,6 @@ int query_server_start(const struct config *cfg, struct store *st);
 void query_server_stop(void);
 /* Closes requests not whole within QUERY_SERVER_READ_TIMEOUT_MS. */
 void query_server_tick(void);
-const struct query_server_counters *query_server_counters(void);
 
 /*
  * Whether uid may query: root, the collector's own uid, or a member of

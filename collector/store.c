@@ -1,21 +1,16 @@
 /*
  * store.c - the SQLite audit store.
  *
- * Owns the schema (records, progress, meta) and the group-commit
- * transaction; the SQL of queries is store_query.c's, run on the read
- * connection here. Layout, version 1:
- *   records(id INTEGER PRIMARY KEY, timestamp_ns, received_ns, workspace_id,
- *           actor_user_id, event_type, end_user_id, host, pid, uid, auid,
- *           exe, target, target2, rule, result, seq, identity,
- *           bytes BLOB  -- the exact stored msgpack, what is hashed,
- *           leaf_hash BLOB -- SHA-256(0x00 || bytes), RFC 6962)
- *   progress(name PRIMARY KEY, offset, next_seq, pid, ppid, uid, gid, auid,
- *            session, start_time, exe, actor, identity, flags)
- *   meta(key PRIMARY KEY, value)  -- "schema_version" = 1
- *   checkpoints(...)  -- the signed chain, written by checkpointer.c
- *   tree_frontier(one = 1, size, hashes) -- the Merkle frontier of the
- *            committed records, written in every commit's transaction so
- *            the collector starts without re-reading the leaves
+ * Owns the database: its connections, tables, statements and the one
+ * write transaction; the SQL of queries is store_query.c's, run on the read
+ * connection here. The tables a verifier reads too (records, checkpoints,
+ * forward_cursor) are defined once, in common/store_schema.h; the ones only
+ * the collector reads (progress: how far each spool file is stored, and
+ * who writes it; meta: schema_version = STORE_SCHEMA_VERSION; and
+ * tree_frontier: the Merkle frontier of the committed records, written in
+ * every commit's transaction so the collector starts without re-reading
+ * the leaves) are in schema_sql below. The transaction is begun by the
+ * first write and committed or rolled back by group_commit.c alone.
  * Indexes (store_schema.h, layout 2): patient and actor prefixed by the
  * id chunk, so ingest touches a bounded part of them at any store size
  * (measured at 10M records: 2.5 KB written and 17 us CPU per record,
@@ -24,14 +19,13 @@
  * is copied into the file every STORE_WAL_CHECKPOINT_PAGES pages (index
  * pages dirtied by several commits are written to the file once); SQLite's
  * allocation statistics are off (a mutex pair per allocation).
- * The SQL of records and checkpoints is in common/store_schema.h, shared
- * with the CLI's verifier. The store also keeps the Merkle tree of the
- * committed records (store_tree_committed) in step with every commit.
+ * The store also keeps the Merkle tree of the committed records
+ * (store_tree_committed) in step with every commit.
  * Records and the progress offsets they advance are written in ONE
  * transaction, so after any crash the stored records and the offsets agree.
  * Ids are max(id)+1, assigned in order; a rollback gives them back.
  * Must never build SQL from values (parameters only), and never commit
- * anything but whole groups handed to it by its caller.
+ * anything but whole groups handed to it by group_commit.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -41,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bsd/string.h>
 
@@ -71,6 +66,22 @@ enum statement_id {
 
 #define PROGRESS_COLUMNS "name, offset, next_seq, pid, ppid, uid, gid, auid, " \
 	"session, start_time, exe, actor, identity, flags"
+/* The columns of PROGRESS_COLUMNS, in order: result column N is bound as
+ * parameter N + 1 (BIND). */
+enum progress_column {
+	PROGRESS_NAME, PROGRESS_OFFSET, PROGRESS_NEXT_SEQ, PROGRESS_PID,
+	PROGRESS_PPID, PROGRESS_UID, PROGRESS_GID, PROGRESS_AUID,
+	PROGRESS_SESSION, PROGRESS_START_TIME, PROGRESS_EXE, PROGRESS_ACTOR,
+	PROGRESS_IDENTITY, PROGRESS_FLAGS,
+};
+#define BIND(column) ((column) + 1)
+/* STORE_SQL_INSERT_RECORD's parameters after the derived columns. */
+enum {
+	RECORD_BIND_BYTES = STORE_DERIVED_COLUMN_COUNT + 1,
+	RECORD_BIND_LEAF_HASH,
+};
+/* SQL_FRONTIER_PUT's parameters and SQL_FRONTIER_GET's columns. */
+enum { FRONTIER_SIZE, FRONTIER_HASHES };
 
 static const char *const statement_sql[SQL_COUNT] = {
 	[SQL_INSERT_RECORD] = STORE_SQL_INSERT_RECORD,
@@ -401,8 +412,10 @@ int store_append(struct store *st, struct record *r)
 		else
 			sqlite3_bind_null(stmt, i + 1);
 	}
-	sqlite3_bind_blob(stmt, 19, st->buffer, (int)len, SQLITE_STATIC);
-	sqlite3_bind_blob(stmt, 20, leaf, sizeof(leaf), SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, RECORD_BIND_BYTES, st->buffer, (int)len,
+			  SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, RECORD_BIND_LEAF_HASH, leaf, sizeof(leaf),
+			  SQLITE_STATIC);
 	rc = step_statement(st, stmt, 0);
 	if (rc < 0)
 		return rc;
@@ -449,20 +462,22 @@ int store_progress_put(struct store *st, const struct store_progress *p)
 	rc = begin_if_needed(st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(stmt, 1, p->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, p->offset);
-	sqlite3_bind_int64(stmt, 3, p->next_seq);
-	bind_int_or_null(stmt, 4, w->pid);
-	bind_int_or_null(stmt, 5, w->ppid);
-	bind_int_or_null(stmt, 6, w->uid);
-	bind_int_or_null(stmt, 7, w->gid);
-	bind_int_or_null(stmt, 8, w->auid);
-	bind_int_or_null(stmt, 9, w->session);
-	sqlite3_bind_int64(stmt, 10, (int64_t)w->start_time_ticks);
-	sqlite3_bind_text(stmt, 11, w->exe, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 12, w->actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 13, w->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 14, p->flags);
+	sqlite3_bind_text(stmt, BIND(PROGRESS_NAME), p->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, BIND(PROGRESS_OFFSET), p->offset);
+	sqlite3_bind_int64(stmt, BIND(PROGRESS_NEXT_SEQ), p->next_seq);
+	bind_int_or_null(stmt, BIND(PROGRESS_PID), w->pid);
+	bind_int_or_null(stmt, BIND(PROGRESS_PPID), w->ppid);
+	bind_int_or_null(stmt, BIND(PROGRESS_UID), w->uid);
+	bind_int_or_null(stmt, BIND(PROGRESS_GID), w->gid);
+	bind_int_or_null(stmt, BIND(PROGRESS_AUID), w->auid);
+	bind_int_or_null(stmt, BIND(PROGRESS_SESSION), w->session);
+	sqlite3_bind_int64(stmt, BIND(PROGRESS_START_TIME),
+			   (int64_t)w->start_time_ticks);
+	sqlite3_bind_text(stmt, BIND(PROGRESS_EXE), w->exe, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, BIND(PROGRESS_ACTOR), w->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, BIND(PROGRESS_IDENTITY), w->kind, -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, BIND(PROGRESS_FLAGS), p->flags);
 	return run_statement(st, stmt);
 }
 
@@ -475,9 +490,9 @@ int store_progress_update(struct store *st, const char *name, int64_t offset,
 	rc = begin_if_needed(st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, offset);
-	sqlite3_bind_int64(stmt, 3, next_seq);
+	sqlite3_bind_text(stmt, BIND(PROGRESS_NAME), name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, BIND(PROGRESS_OFFSET), offset);
+	sqlite3_bind_int64(stmt, BIND(PROGRESS_NEXT_SEQ), next_seq);
 	return run_statement(st, stmt);
 }
 
@@ -489,7 +504,7 @@ int store_progress_delete(struct store *st, const char *name)
 	rc = begin_if_needed(st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, BIND(PROGRESS_NAME), name, -1, SQLITE_STATIC);
 	return run_statement(st, stmt);
 }
 
@@ -513,20 +528,21 @@ static void progress_from_row(sqlite3_stmt *stmt, struct store_progress *p)
 
 	memset(p, 0, sizeof(*p));
 	identity_clear(w);
-	column_text(stmt, 0, p->name, sizeof(p->name));
-	p->offset = sqlite3_column_int64(stmt, 1);
-	p->next_seq = sqlite3_column_int64(stmt, 2);
-	w->pid = column_int_or_absent(stmt, 3);
-	w->ppid = column_int_or_absent(stmt, 4);
-	w->uid = column_int_or_absent(stmt, 5);
-	w->gid = column_int_or_absent(stmt, 6);
-	w->auid = column_int_or_absent(stmt, 7);
-	w->session = column_int_or_absent(stmt, 8);
-	w->start_time_ticks = (uint64_t)sqlite3_column_int64(stmt, 9);
-	column_text(stmt, 10, w->exe, sizeof(w->exe));
-	column_text(stmt, 11, w->actor, sizeof(w->actor));
-	column_text(stmt, 12, w->kind, sizeof(w->kind));
-	p->flags = (uint32_t)sqlite3_column_int64(stmt, 13);
+	column_text(stmt, PROGRESS_NAME, p->name, sizeof(p->name));
+	p->offset = sqlite3_column_int64(stmt, PROGRESS_OFFSET);
+	p->next_seq = sqlite3_column_int64(stmt, PROGRESS_NEXT_SEQ);
+	w->pid = column_int_or_absent(stmt, PROGRESS_PID);
+	w->ppid = column_int_or_absent(stmt, PROGRESS_PPID);
+	w->uid = column_int_or_absent(stmt, PROGRESS_UID);
+	w->gid = column_int_or_absent(stmt, PROGRESS_GID);
+	w->auid = column_int_or_absent(stmt, PROGRESS_AUID);
+	w->session = column_int_or_absent(stmt, PROGRESS_SESSION);
+	w->start_time_ticks =
+		(uint64_t)sqlite3_column_int64(stmt, PROGRESS_START_TIME);
+	column_text(stmt, PROGRESS_EXE, w->exe, sizeof(w->exe));
+	column_text(stmt, PROGRESS_ACTOR, w->actor, sizeof(w->actor));
+	column_text(stmt, PROGRESS_IDENTITY, w->kind, sizeof(w->kind));
+	p->flags = (uint32_t)sqlite3_column_int64(stmt, PROGRESS_FLAGS);
 }
 
 int store_progress_get(struct store *st, const char *name,
@@ -535,7 +551,7 @@ int store_progress_get(struct store *st, const char *name,
 	sqlite3_stmt *stmt = st->statements[SQL_PROGRESS_GET];
 	int rc;
 
-	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, BIND(PROGRESS_NAME), name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		progress_from_row(stmt, p);
@@ -587,8 +603,8 @@ static int frontier_put(struct store *st)
 	merkle_hash frontier[MERKLE_MAX_DEPTH];
 	size_t count = merkle_builder_frontier(&st->tree_pending, frontier);
 
-	sqlite3_bind_int64(stmt, 1, (int64_t)st->tree_pending.size);
-	sqlite3_bind_blob(stmt, 2, frontier, (int)(count * MERKLE_HASH_BYTES),
+	sqlite3_bind_int64(stmt, BIND(FRONTIER_SIZE), (int64_t)st->tree_pending.size);
+	sqlite3_bind_blob(stmt, BIND(FRONTIER_HASHES), frontier, (int)(count * MERKLE_HASH_BYTES),
 			  SQLITE_STATIC);
 	return run_statement(st, stmt);
 }
@@ -604,14 +620,14 @@ int store_frontier_load(struct store *st, struct merkle_builder *out)
 		sqlite3_reset(stmt);
 		return rc == SQLITE_DONE ? -ENOENT : -EIO;
 	}
-	size = sqlite3_column_int64(stmt, 0);
-	len = sqlite3_column_bytes(stmt, 1);
+	size = sqlite3_column_int64(stmt, FRONTIER_SIZE);
+	len = sqlite3_column_bytes(stmt, FRONTIER_HASHES);
 	rc = -EBADMSG;
 	if (size >= 0 && len >= 0 && len % MERKLE_HASH_BYTES == 0 &&
 	    (size_t)len / MERKLE_HASH_BYTES ==
 	    (size_t)__builtin_popcountll((unsigned long long)size))
 		rc = merkle_builder_resume(out, (uint64_t)size,
-					   sqlite3_column_blob(stmt, 1),
+					   sqlite3_column_blob(stmt, FRONTIER_HASHES),
 					   (size_t)len / MERKLE_HASH_BYTES) < 0 ?
 			-EBADMSG : 0;
 	sqlite3_reset(stmt);
@@ -635,12 +651,35 @@ int store_frontier_save(struct store *st)
 	return rc;
 }
 
+#ifdef PHITRAILD_FAULTS
+/*
+ * Test builds only (make asan): when $PHITRAILD_FAULT_COMMIT names a file
+ * that exists, the next commit removes it and fails with -EIO, leaving the
+ * transaction open as a refused SQLite COMMIT does.
+ */
+static int fault_commit_due(void)
+{
+	const char *path = getenv("PHITRAILD_FAULT_COMMIT");
+
+	return path != NULL && path[0] != '\0' && unlink(path) == 0;
+}
+#else
+static int fault_commit_due(void)
+{
+	return 0;
+}
+#endif
+
 int store_commit(struct store *st)
 {
 	int rc;
 
 	if (!st->in_transaction)
 		return 0;
+	if (fault_commit_due()) {
+		snprintf(st->message, sizeof(st->message), "injected commit fault");
+		return -EIO;         /* still open: the caller rolls back */
+	}
 	if (st->tree_pending.size != st->tree_committed.size) {
 		rc = frontier_put(st);
 		if (rc < 0)

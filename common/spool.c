@@ -15,7 +15,11 @@
 #include <string.h>
 
 #include "crc32c_tables.h"
+#include "record.h"
 #include "spool.h"
+
+_Static_assert(SPOOL_MAX_PAYLOAD == RECORD_MAX_BYTES,
+	       "a spool frame holds exactly one largest record");
 
 static void put32(unsigned char *p, uint32_t v)
 {

@@ -41,7 +41,7 @@
 #define SPOOL_FORMAT_VERSION 1
 #define SPOOL_HEADER_BYTES 64
 #define SPOOL_FRAME_HEADER_BYTES 8
-#define SPOOL_MAX_PAYLOAD 16384          /* == RECORD_MAX_BYTES */
+#define SPOOL_MAX_PAYLOAD 16384          /* one largest record: spool.c */
 
 #define SPOOL_FLAG_COLLECTOR 0x1u
 #define SPOOL_FLAG_FALLBACK 0x2u

@@ -413,12 +413,6 @@ out:
 	return fd;
 }
 
-int handoff_owns_fd(int fd)
-{
-	return fd >= 0 && (__atomic_load_n(&handoff_fd, __ATOMIC_RELAXED) == fd ||
-			   spoolmap_owns_fd(fd));
-}
-
 void handoff_fd_gone(int fd)
 {
 	int mine = fd;

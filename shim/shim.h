@@ -364,9 +364,6 @@ int handoff_spool_fd(void);
 /* The program closed fd (or replaced it): if it is ours, forget it. */
 void handoff_fd_gone(int fd);
 
-/* 1 when fd is the shim's spool descriptor. */
-int handoff_owns_fd(int fd);
-
 /* A write to fd failed: close it and start afresh on the next record. */
 void handoff_abandon(int fd);
 

@@ -389,17 +389,6 @@ void spoolmap_fds_gone(unsigned first, unsigned last)
 	}
 }
 
-int spoolmap_owns_fd(int fd)
-{
-	unsigned n = __atomic_load_n(&spoolmap_count, __ATOMIC_ACQUIRE);
-
-	for (unsigned i = 0; fd >= 0 && i < n; i++)
-		if (__atomic_load_n(&spoolmap_windows[i].event_fd,
-				    __ATOMIC_RELAXED) == fd)
-			return 1;
-	return 0;
-}
-
 void spoolmap_atfork_child(void)
 {
 	for (unsigned i = 0; i < spoolmap_count; i++) {

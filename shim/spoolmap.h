@@ -58,8 +58,6 @@ void spoolmap_retire(void);
  * those that were ours. */
 void spoolmap_fds_gone(unsigned first, unsigned last);
 
-/* 1 when fd is the wake eventfd of a mapping. */
-int spoolmap_owns_fd(int fd);
 
 /* A child of fork: drop the parent's mappings, own nothing. */
 void spoolmap_atfork_child(void);

@@ -4,7 +4,7 @@
  * on arbitrary spool files: the rules beyond spool_frame_decode (adoption
  * of incoming/ files, seq gaps, "lost_before", cut frames, collector-only
  * events, re-encoding with the verified identity, quarantine, group
- * commit and reaping). The first input byte picks the shape:
+ * commit (collector/group_commit.c) and reaping). The first input byte picks the shape:
  *   0  the rest is a whole fallback file (header included) in incoming/
  *   1  a file the collector created in active/ for a verified writer: a
  *      valid header, then the rest as frames, each frame's checksum made
@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "../../collector/follow.c"
+#include "../../collector/group_commit.c"
 #include "../../collector/identity.c"
 #include "../../collector/loop.c"
 #include "../../collector/store.c"
@@ -76,6 +77,7 @@ static void fuzz_start(void)
 	strlcat(path, "-wal", sizeof(path));
 	(void)unlink(path);
 	assert(store_open(&fuzz_store, fuzz_cfg.database, fuzz_cfg.flush, &why) == 0);
+	group_init(fuzz_store);
 	assert(follow_start(&fuzz_cfg, fuzz_store) == 0);
 }
 
@@ -227,6 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	empty_dir("spool/quarantine");
 	if (fuzz_runs % RESTART_EVERY == 0) {
 		follow_fini();
+		group_fini();
 		store_close(fuzz_store);
 		fuzz_start();
 	}

@@ -14,6 +14,7 @@
 
 #include "forward.h"
 #include "forward_window.h"
+#include "group_commit.h"
 #include "loop.h"
 #include "merkle.h"
 #include "store.h"
@@ -190,6 +191,7 @@ static void test_forward_store_restart(void)
 
 	snprintf(db_path, sizeof(db_path), "%s/fwd.db", dir);
 	CHECK_INT(store_open(&st, db_path, CONFIG_FLUSH_BATCH, &why), 0);
+	group_init(st);      /* forward_stop commits through the group */
 	if (st == NULL)
 		return;
 	CHECK_INT(loop_init(), 0);
@@ -251,6 +253,7 @@ static void test_forward_store_restart(void)
 	memset(&t, 0, sizeof(t));
 	st = NULL;
 	CHECK_INT(store_open(&st, db_path, CONFIG_FLUSH_BATCH, &why), 0);
+	group_init(st);      /* forward_stop commits through the group */
 	if (st == NULL)
 		return;
 	CHECK_INT(loop_init(), 0);
