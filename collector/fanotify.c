@@ -151,18 +151,10 @@ static void fan_walk(void)
 {
 	N.dirs_marked = 0;
 	for (size_t i = 0; i < N.cfg->pattern_count; i++) {
-		const struct pathglob *g = &N.cfg->patterns[i].glob;
 		char root[PATHGLOB_MAX];
-		size_t n = g->literal_prefix;
 
-		while (n > 0 && g->pattern[n - 1] != '/')
-			n--;
-		if (n > 1)
-			n--;
-		if (n == 0 || n >= sizeof(root))
+		if (pathglob_root(&N.cfg->patterns[i].glob, root, sizeof(root)) == 0)
 			continue;
-		memcpy(root, g->pattern, n);
-		root[n] = '\0';
 		fan_mark_tree(root, 0);
 	}
 	N.last_walk_ms = fan_now_ms();

@@ -158,18 +158,10 @@ static void links_walk(void)
 	links_clear();
 	L.scanned = 0;
 	for (size_t i = 0; i < L.cfg->pattern_count; i++) {
-		const struct pathglob *g = &L.cfg->patterns[i].glob;
 		char root[PATHGLOB_MAX];
-		size_t n = g->literal_prefix;
 
-		while (n > 0 && g->pattern[n - 1] != '/')
-			n--;
-		if (n > 1)
-			n--;
-		if (n == 0 || n >= sizeof(root))
+		if (pathglob_root(&L.cfg->patterns[i].glob, root, sizeof(root)) == 0)
 			continue;
-		memcpy(root, g->pattern, n);
-		root[n] = '\0';
 		links_walk_dir(root, 0);
 	}
 	if (L.count > 1)

@@ -402,3 +402,18 @@ long pathglob_normalise(const char *base, const char *path, char *out,
 	out[len] = '\0';
 	return (long)len;
 }
+
+size_t pathglob_root(const struct pathglob *glob, char *out, size_t size)
+{
+	size_t n = glob->literal_prefix;
+
+	while (n > 0 && glob->pattern[n - 1] != '/')
+		n--;
+	if (n > 1)
+		n--;                       /* drop the '/', except for "/" */
+	if (n == 0 || n >= size)
+		return 0;
+	memcpy(out, glob->pattern, n);
+	out[n] = '\0';
+	return n;
+}

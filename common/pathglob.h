@@ -61,6 +61,13 @@ int pathglob_match_reference(const struct pathglob *glob, const char *path,
 int pathglob_capture_index(const struct pathglob *glob, const char *name);
 
 /*
+ * The directory a glob's files live under: the bytes of its literal prefix
+ * up to its last '/' (without that '/', except for "/"), written to out as
+ * a string. Its length, or 0 when there is none or it does not fit in size.
+ */
+size_t pathglob_root(const struct pathglob *glob, char *out, size_t size);
+
+/*
  * Makes an absolute, normalised path from path: relative paths are joined to
  * base (the working directory, or a directory descriptor's path), "." and
  * ".." segments and repeated '/' are resolved lexically (no symlinks are

@@ -52,22 +52,6 @@ static size_t alias_index_size;
 uint64_t alias_devs[ALIAS_MAX_ROOTS];
 unsigned alias_dev_count;
 
-/* The root of glob: its bytes up to the last '/' of the literal prefix. */
-static size_t alias_glob_root(const struct pathglob *g, char *out, size_t size)
-{
-	size_t n = g->literal_prefix;
-
-	while (n > 0 && g->pattern[n - 1] != '/')
-		n--;
-	if (n > 1)
-		n--;                       /* drop the '/', except for "/" */
-	if (n == 0 || n >= size)
-		return 0;
-	memcpy(out, g->pattern, n);
-	out[n] = '\0';
-	return n;
-}
-
 static void alias_add_dev(uint64_t dev)
 {
 	for (unsigned i = 0; i < alias_dev_count; i++)
@@ -118,7 +102,7 @@ void alias_load(void)
 	for (size_t i = 0; i < shim_config.pattern_count &&
 	     alias_root_count < ALIAS_MAX_ROOTS; i++) {
 		struct alias_root *r = &alias_roots[alias_root_count];
-		size_t n = alias_glob_root(&shim_config.patterns[i].glob, lex,
+		size_t n = pathglob_root(&shim_config.patterns[i].glob, lex,
 					   sizeof(lex));
 		unsigned k;
 
