@@ -4,7 +4,7 @@
  * newest id, follow.c's counters and spool backlog, the checkpointer's
  * newest checkpoint, unaudited.c's programs - and measures the store's
  * files and the free space of their file system (stat, statvfs).
- * Forwarders fill s.forwarders here once the store has any.
+ * Each forwarder's backlog and lag come from forward.c.
  * Must never write anything, and never take longer than a few system
  * calls per followed file (it runs inside the event loop).
  */
@@ -20,6 +20,7 @@
 
 #include "checkpointer.h"
 #include "follow.h"
+#include "forward.h"
 #include "status.h"
 #include "status_report.h"
 #include "unaudited.h"
@@ -51,6 +52,25 @@ static int64_t file_bytes(const char *path, const char *suffix)
 
 	snprintf(name, sizeof(name), "%s%s", path, suffix);
 	return stat(name, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
+/* Each forwarding sink's name, backlog and lag (forward.c). */
+static void forwarders_fill(struct status_reply *s)
+{
+	struct forward_status f;
+
+	s->forwarder_count = 0;
+	for (size_t i = 0; i < forward_sink_count() &&
+	     s->forwarder_count < STATUS_MAX_FORWARDERS; i++) {
+		struct status_forwarder *out = &s->forwarders[s->forwarder_count];
+
+		if (forward_status(i, &f) < 0)
+			continue;
+		strlcpy(out->name, f.name != NULL ? f.name : "?", sizeof(out->name));
+		out->backlog = f.backlog;
+		out->lag_ms = f.lag_ms;
+		s->forwarder_count++;
+	}
 }
 
 long collector_status_encode(void *buf, size_t cap)
@@ -89,5 +109,6 @@ long collector_status_encode(void *buf, size_t cap)
 	if (S_cfg->error_count > 0)
 		strlcpy(s.config_error, S_cfg->error, sizeof(s.config_error));
 	unaudited_fill(&s);
+	forwarders_fill(&s);
 	return status_reply_encode(&s, buf, cap);
 }

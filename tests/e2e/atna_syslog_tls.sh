@@ -172,6 +172,9 @@ wait_count 5 --patient 6933
 sleep 2                         # the sink has tried and is waiting
 grep -q "records wait in the store\|connection to 127.0.0.1:$PORT broke" "$T/collector.log" ||
 	fail "the collector did not say the receiver was down"
+backlog=$("$PHITRAIL" status --config "$CONF" --format json | jq '[.forwarders[] | select(.name == "syslog") | .backlog] | first')
+[ "${backlog:-0}" != null ] && [ "${backlog:-0}" -ge 5 ] ||
+	fail "status shows no syslog backlog while the receiver is down (backlog: $backlog)"
 start_rsyslog
 settle
 stored >"$T/phase2.jsonl"
@@ -185,6 +188,11 @@ python3 "$CHECK" "$R/out.log" "$T/phase2.jsonl" --dicom-rule dicom-files \
 	fail "phase 2: a record is missing, or one made while rsyslog was down came twice"
 [ "$(grep -c 'ParticipantObjectID="6933" ParticipantObjectTypeCode="1"' "$R/out.log")" = 5 ] ||
 	fail "the 5 records of patient 6933 did not arrive once each"
+i=0
+until [ "$("$PHITRAIL" status --config "$CONF" --format json | jq '[.forwarders[] | select(.name == "syslog") | .backlog] | first')" = 0 ]; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "status still shows a syslog backlog after every record arrived"
+	sleep 0.1
+done
 
 stop_collector
 grep -q "syslog: shipped through id" "$T/collector.log" || fail "no shipping summary at stop"
