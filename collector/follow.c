@@ -236,19 +236,30 @@ static int store_tampered(struct followed_file *f, const char *reason,
 int follow_collector_event(enum event_type type, const char *detail_key,
 			   const char *detail_value)
 {
-	struct record r;
+	struct record_detail detail = { .key = detail_key, .str = detail_value };
 
+	return follow_collector_event_about(type, NULL, &detail,
+					    detail_key != NULL && detail_value != NULL);
+}
+
+int follow_collector_event_about(enum event_type type, const char *target,
+				 const struct record_detail *detail, size_t count)
+{
+	struct record r;
+	size_t i;
+
+	if (F.cfg == NULL)
+		return -ENOTCONN;          /* not following (aggregator, unit tests) */
 	record_init(&r);
 	r.workspace_id = F.cfg->workspace_id;
 	r.event_type = type;
 	realtime_now(&r.timestamp_sec, &r.timestamp_nsec);
 	r.host = F.host;
 	record_set_identity(&r, &F.self);
-	if (detail_key != NULL && detail_value != NULL) {
-		r.detail[0].key = detail_key;
-		r.detail[0].str = detail_value;
-		r.detail_count = 1;
-	}
+	r.target = target;
+	for (i = 0; i < count && i < RECORD_MAX_DETAIL; i++)
+		r.detail[i] = detail[i];
+	r.detail_count = i;
 	return group_append(&r, GROUP_OWN);
 }
 
@@ -274,7 +285,7 @@ static int event_is_collector_only(enum event_type type)
 {
 	static const enum event_type reserved[] = {
 		EVENT_RECORDS_LOST, EVENT_SPOOL_TAMPERED, EVENT_COLLECTOR_STARTED,
-		EVENT_COLLECTOR_STOPPED, EVENT_TRAIL_QUERIED,
+		EVENT_COLLECTOR_STOPPED, EVENT_TRAIL_QUERIED, EVENT_FORWARDING_STALLED,
 	};
 	size_t i;
 

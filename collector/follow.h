@@ -94,5 +94,8 @@ const struct follow_counters *follow_counters(void);
 /* Stores one of the collector's own records (actor: the collector's user). */
 int follow_collector_event(enum event_type type, const char *detail_key,
 			   const char *detail_value);
+/* The same with a target and up to RECORD_MAX_DETAIL details. */
+int follow_collector_event_about(enum event_type type, const char *target,
+				 const struct record_detail *detail, size_t count);
 
 #endif

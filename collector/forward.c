@@ -20,6 +20,7 @@
 
 #include <bsd/string.h>
 
+#include "follow.h"
 #include "forward.h"
 #include "group_commit.h"
 #include "log.h"
@@ -443,6 +444,30 @@ int forward_pass(void)
 	return total;
 }
 
+/*
+ * "Audit Forwarding Stalled": the trail itself says that sink s has not
+ * shipped for stall_ms (target "forward:NAME"; backlog, cursor and ages as
+ * details), once per stall, so an auditor sees the gap in the receiver's
+ * copy without reading the log. Only where the collector follows spool
+ * files (its own records need follow.c), never in aggregator mode.
+ */
+static void store_stall(struct forward_sink *s, int64_t now)
+{
+	char target[96];
+	struct record_detail detail[] = {
+		{ .key = "sink", .str = s->name },
+		{ .key = "backlog", .num = s->backlog },
+		{ .key = "shipped_through", .num = s->window[FORWARD_RECORDS].cursor },
+		{ .key = "stalled_s", .num = (now - s->moved_ms) / 1000 },
+		{ .key = "oldest_unshipped_s", .num = s->lag_ms / 1000 },
+	};
+
+	snprintf(target, sizeof(target), "forward:%s", s->name);
+	if (follow_collector_event_about(EVENT_FORWARDING_STALLED, target, detail,
+					 sizeof(detail) / sizeof(detail[0])) < 0)
+		daemon_warn("%s: could not store the stall record", s->name);
+}
+
 /* Records out for FORWARD_RESEND_MS without the cursor moving: their
  * answers may be lost; the unanswered ones go again (oldest first). */
 static void resend_unanswered(struct forward_sink *s, int64_t now)
@@ -499,6 +524,7 @@ static void tick_sink(struct forward_sink *s, int64_t now)
 		s->moved_ms = now;
 	if (!s->stalled && s->backlog > 0 && now - s->moved_ms >= s->stall_ms) {
 		s->stalled = 1;
+		store_stall(s, now);
 		daemon_warn("%s: forwarding stalled: %" PRId64 " record(s) not "
 			    "acknowledged for %" PRId64 " s (shipped through id %"
 			    PRId64 ", oldest unshipped %" PRId64 " s old); they are "

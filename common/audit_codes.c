@@ -30,6 +30,7 @@ static const struct audit_event_codes event_codes[EVENT_COUNT] = {
 	[EVENT_MESSAGE_RECEIVED] = { PATIENT_RECORD, NO_SUBTYPE, 'C' },
 	[EVENT_RECORDS_LOST] = { { "110113", "Security Alert" }, NO_SUBTYPE, 'E' },
 	[EVENT_SPOOL_TAMPERED] = { { "110113", "Security Alert" }, NO_SUBTYPE, 'E' },
+	[EVENT_FORWARDING_STALLED] = { { "110113", "Security Alert" }, NO_SUBTYPE, 'E' },
 	[EVENT_COLLECTOR_STARTED] = { { "110100", "Application Activity" },
 				      { "110120", "Application Start" }, 'E' },
 	[EVENT_COLLECTOR_STOPPED] = { { "110100", "Application Activity" },

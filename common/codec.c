@@ -48,6 +48,7 @@ static const char *const event_names[EVENT_COUNT] = {
 	[EVENT_COLLECTOR_STARTED] = "Audit Collector Started",
 	[EVENT_COLLECTOR_STOPPED] = "Audit Collector Stopped",
 	[EVENT_TRAIL_QUERIED] = "Audit Trail Queried",
+	[EVENT_FORWARDING_STALLED] = "Audit Forwarding Stalled",
 };
 
 const char *event_type_name(enum event_type type)

@@ -58,6 +58,7 @@ static const struct event_alias {
 	{ "received", EVENT_MESSAGE_RECEIVED },
 	{ "lost", EVENT_RECORDS_LOST },
 	{ "tampered", EVENT_SPOOL_TAMPERED },
+	{ "stalled", EVENT_FORWARDING_STALLED },
 	{ "started", EVENT_COLLECTOR_STARTED },
 	{ "stopped", EVENT_COLLECTOR_STOPPED },
 	{ "queried", EVENT_TRAIL_QUERIED },

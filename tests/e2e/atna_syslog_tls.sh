@@ -172,6 +172,16 @@ wait_count 5 --patient 6933
 sleep 2                         # the sink has tried and is waiting
 grep -q "records wait in the store\|connection to 127.0.0.1:$PORT broke" "$T/collector.log" ||
 	fail "the collector did not say the receiver was down"
+# stall_time = 5: the trail itself says the sink stalled.
+i=0
+until [ "$(count --event "Audit Forwarding Stalled" 2>/dev/null)" = 1 ]; do
+	i=$((i + 1)); [ $i -lt 150 ] || fail "no Audit Forwarding Stalled record while the receiver was down"
+	sleep 0.1
+done
+[ "$(jfield '.target' --event "Audit Forwarding Stalled")" = "forward:syslog" ] ||
+	fail "the stall record does not name the sink"
+[ "$(jfield '.detail.backlog' --event "Audit Forwarding Stalled")" -ge 5 ] ||
+	fail "the stall record's backlog is not the records made while the receiver was down"
 backlog=$("$PHITRAIL" status --config "$CONF" --format json | jq '[.forwarders[] | select(.name == "syslog") | .backlog] | first')
 [ "${backlog:-0}" != null ] && [ "${backlog:-0}" -ge 5 ] ||
 	fail "status shows no syslog backlog while the receiver is down (backlog: $backlog)"
