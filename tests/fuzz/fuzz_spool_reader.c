@@ -27,9 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../collector/fanotify.c"
 #include "../../collector/follow.c"
 #include "../../collector/group_commit.c"
 #include "../../collector/identity.c"
+#include "../../collector/links.c"
 #include "../../collector/loop.c"
 #include "../../collector/store.c"
 
