@@ -333,6 +333,26 @@ const char *safetynet_state(void)
 	return N.state;
 }
 
+/* Whether CAP_SYS_ADMIN (21) is in this process's effective set, from the
+ * CapEff line of /proc/self/status. */
+static int has_sys_admin(void)
+{
+	char line[256];
+	unsigned long long eff;
+	int yes = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+			yes = (eff >> 21) & 1;
+			break;
+		}
+	fclose(f);
+	return yes;
+}
+
 int safetynet_start(const struct config *cfg, struct store *st)
 {
 	N.cfg = cfg;
@@ -347,6 +367,14 @@ int safetynet_start(const struct config *cfg, struct store *st)
 	if (cfg->pattern_count == 0) {
 		strlcpy(N.state, "off (no file rules)", sizeof(N.state));
 		daemon_info("kernel safety net: %s", N.state);
+		return 0;
+	}
+	if (!has_sys_admin()) {
+		/* Not even asked: a unit's system-call filter may forbid
+		 * fanotify_init, and the answer would only be EPERM. */
+		strlcpy(N.state, "off (the collector lacks CAP_SYS_ADMIN)", sizeof(N.state));
+		daemon_warn("kernel safety net: %s; only programs under the shim "
+			    "are audited", N.state);
 		return 0;
 	}
 	N.watch.fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |

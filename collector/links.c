@@ -211,6 +211,11 @@ void links_complete(struct record *r)
 		return;
 	if (r->end_user_id == NULL && e->patient[0] != '\0')
 		r->end_user_id = e->patient;
+	for (size_t i = 0; i < r->detail_count; i++)
+		if (strcmp(r->detail[i].key, "real_path") == 0) {
+			r->detail[i].str = e->path;    /* the shim's guess: replaced */
+			return;
+		}
 	if (r->detail_count < RECORD_MAX_DETAIL)
 		r->detail[r->detail_count++] = (struct record_detail){
 			.key = "real_path", .str = e->path };
