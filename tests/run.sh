@@ -108,8 +108,9 @@ if [ -z "$pattern" ]; then
 		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
 		p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
 		f=$(echo "$line" | sed -n 's/.*passed, \([0-9]*\) failed.*/\1/p')
-		[ -n "$p" ] || p=0
-		[ -n "$f" ] || f=0
+		# a suite without the summary line prints PASS/FAIL lines
+		[ -n "$p" ] || p=$(grep -c '^PASS ' "$out")
+		[ -n "$f" ] || f=$(grep -c '^FAIL ' "$out")
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 		passed=$((passed + p))
 		if [ "$f" -gt 0 ]; then
