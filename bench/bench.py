@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+import fleet
+
 FILES = 256                 # files in each tree (16 patients x 16 files)
 PATIENT = "rare"            # the patient of the query case: 100 records
 PATIENT_RECORDS = 100       # among everything cases 1-4 stored
@@ -48,6 +50,7 @@ SIZES = {
     "filled_records": (10000000, 20000),   # case 5/6 "into a store holding N"
     "store_ingest_records": (200000, 5000),
     "callgrind": (2000, 500),
+    "fleet_records": (200000, 20000),      # case 8, per run
 }
 
 
@@ -78,7 +81,7 @@ class Pieces:
 class Deployment:
     """A scratch phitrail deployment: config, trees, store, collector."""
 
-    def __init__(self, pieces, flush="batch", label="main"):
+    def __init__(self, pieces, flush="batch", label="main", extra=""):
         self.p = pieces
         self.dir = tempfile.mkdtemp(prefix="phitrail-bench-%s." % label)
         os.chmod(self.dir, 0o755)
@@ -100,6 +103,7 @@ class Deployment:
                     "\n[rule charts]\n"
                     "files = %(d)s/patients/{patient}/**\n"
                     % {"d": self.dir, "flush": flush})
+            f.write(extra)
         for tree in (self.phi, self.other):
             subprocess.run([self.p.fileloop, "-c", tree, str(FILES)], check=True)
         self.proc = None
@@ -113,10 +117,10 @@ class Deployment:
             e["LD_PRELOAD"] = self.p.shim
         return e
 
-    def start(self):
+    def start(self, *args):
         if not self.p.have("collector") or not self.p.have("cli"):
             raise NotMeasured("build/phitraild or build/phitrail not built")
-        self.proc = subprocess.Popen([self.p.collector, "--config", self.conf],
+        self.proc = subprocess.Popen([self.p.collector, "--config", self.conf] + list(args),
                                      stdout=self.log, stderr=self.log,
                                      env=self.env(False))
         deadline = time.monotonic() + 10
@@ -801,10 +805,28 @@ class Bench:
 
     # --- the run ----------------------------------------------------------
 
+    def case_fleet(self):
+        fleet.FleetCase(self, Deployment, NotMeasured, log, summary).run()
+
+    def run_one(self, t_start):
+        """--case NAME: the calibration, then that case alone."""
+        dep = Deployment(self.p, label="main")
+        try:
+            dep.start()
+            self.calib = calibrate(dep)
+        except NotMeasured as e:
+            self.no_collector = str(e)
+        finally:
+            dep.remove(self.args.keep)
+        {"fleet": self.case_fleet}[self.args.case]()
+        self.report(time.monotonic() - t_start)
+
     def run(self):
         t_start = time.monotonic()
         if not self.p.have("fileloop"):
             sys.exit("bench: %s missing (run bench/run.sh)" % self.p.fileloop)
+        if self.args.case:
+            return self.run_one(t_start)
         shim_ok = self.p.have("shim")
         dep = Deployment(self.p, label="main")
         self.shim_rss_row = None
@@ -860,6 +882,7 @@ class Bench:
             self.case_ingest()
         else:
             self.not_measured("5_ingest", "5 ingest", "needs the shim")
+        self.case_fleet()
         def label(n):
             return "%gM" % (n / 1e6) if n >= 1000000 else "%gk" % (n / 1e3)
         self.case_filled(self.size("filled_records"), label(self.size("filled_records")))
@@ -925,6 +948,8 @@ def main():
     ap.add_argument("--big-records", type=int, default=100000000,
                     help="with --big: records in the big store (default 100M)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directories")
+    ap.add_argument("--case", choices=["fleet"],
+                    help="the calibration and this case alone")
     ap.add_argument("--runs", type=int, default=0, help="interleaved runs per case")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))

@@ -4,6 +4,7 @@
 #   make bench          full run (about 15 minutes on 2 cores)
 #   make bench-quick    every case briefly (under about 2 minutes; for CI)
 #   sh bench/run.sh [--quick] [--callgrind] [--big] [--runs N] [--keep]
+#                   [--case fleet]   (the calibration and that case alone)
 #   (--keep leaves the scratch deployments under /tmp/phitrail-bench-*)
 #
 # Compiles build/bench/fileloop (bench/fileloop.c: open, read 4 KiB, close
@@ -26,6 +27,12 @@
 #      same store directly (both timed as whole commands)
 #   7  memory: the collector's VmHWM after the 16-writer flood vs idle, and
 #      the shim's added VmRSS in fileloop after its PHI loop
+#   8  fleet (bench/fleet.py): its own nats-server (1 JetStream node quick,
+#      3 with replicas 3 full) on free loopback ports; from 1 and 4 writers:
+#      host ingest with [forward] vs without (target >= 0.90), records/s
+#      acknowledged (forward cursor), the aggregator's rate on a backlog
+#      (target >= 100k/s), last host commit -> central store complete (lag);
+#      "not measured" when nats-server is missing
 #   --callgrind adds cases 1-2 as instruction counts per iteration
 #   (valgrind --tool=callgrind, collecting only inside the timed loop).
 #
