@@ -1271,17 +1271,21 @@ static void file_watch_exit(struct followed_file *f)
 	}
 }
 
-int follow_register_active(const char *base, int fd,
-			   const struct writer_identity *who, uint32_t flags)
+/*
+ * A followed file for a writer the collector knows (who), read from just
+ * after the header: *out, or -EMFILE / -ENOMEM with fd closed.
+ */
+static int file_new_for_writer(const char *dir, int dir_fd, const char *base,
+			       int fd, const struct writer_identity *who,
+			       uint32_t flags, struct followed_file **out)
 {
 	struct followed_file *f;
-	int rc;
 
 	if (F.file_count >= FOLLOW_MAX_FILES) {
 		close(fd);
 		return -EMFILE;
 	}
-	f = file_new(SPOOL_DIR_ACTIVE, F.active_fd, base, fd);
+	f = file_new(dir, dir_fd, base, fd);
 	if (f == NULL) {
 		close(fd);
 		return -ENOMEM;
@@ -1293,6 +1297,20 @@ int follow_register_active(const char *base, int fd,
 	f->writer_pid = who->pid;
 	f->writer_start_ticks = who->start_time_ticks;
 	f->last_alive_check_ms = monotonic_ms();
+	*out = f;
+	return 0;
+}
+
+int follow_register_active(const char *base, int fd,
+			   const struct writer_identity *who, uint32_t flags)
+{
+	struct followed_file *f;
+	int rc;
+
+	rc = file_new_for_writer(SPOOL_DIR_ACTIVE, F.active_fd, base, fd, who,
+				 flags, &f);
+	if (rc < 0)
+		return rc;
 	rc = store_progress_put(F.store, &f->progress);
 	if (rc == 0)
 		rc = file_commit();
@@ -1312,23 +1330,12 @@ int follow_register_incoming(const char *base, int fd,
 			     const struct writer_identity *who, uint32_t flags)
 {
 	struct followed_file *f;
+	int rc;
 
-	if (F.file_count >= FOLLOW_MAX_FILES) {
-		close(fd);                 /* a later rescan adopts it */
-		return -EMFILE;
-	}
-	f = file_new(SPOOL_DIR_INCOMING, F.incoming_fd, base, fd);
-	if (f == NULL) {
-		close(fd);
-		return -ENOMEM;
-	}
-	f->progress.who = *who;
-	f->progress.offset = f->committed_offset = SPOOL_HEADER_BYTES;
-	f->progress.next_seq = f->committed_next_seq = -1;
-	f->progress.flags = flags;
-	f->writer_pid = who->pid;
-	f->writer_start_ticks = who->start_time_ticks;
-	f->last_alive_check_ms = monotonic_ms();
+	rc = file_new_for_writer(SPOOL_DIR_INCOMING, F.incoming_fd, base, fd, who,
+				 flags, &f);
+	if (rc < 0)
+		return rc;                 /* -EMFILE: a later rescan adopts it */
 	f->needs_put = 1;          /* with the next group commit, as adopted ones */
 	file_watch_exit(f);
 	return 0;
