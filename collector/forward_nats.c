@@ -219,6 +219,28 @@ static int room(struct nats_sink *n)
 	    atomic_load(&n->in_flight) < (long)n->cfg->max_pending;
 }
 
+/* A fleet message on subject with the headers every kind carries
+ * (fleet_wire.h: version, kind, host, store, id). */
+static natsStatus fleet_message(struct nats_sink *n, natsMsg **msg,
+				const char *subject, const void *bytes, size_t len,
+				const char *kind, const char *id)
+{
+	natsStatus s = natsMsg_Create(msg, subject, NULL, (const char *)bytes,
+				      (int)len);
+
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(*msg, FLEET_HEADER_VERSION, FLEET_WIRE_VERSION);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(*msg, FLEET_HEADER_KIND, kind);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(*msg, FLEET_HEADER_HOST, n->host);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(*msg, FLEET_HEADER_STORE, n->store_id);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(*msg, FLEET_HEADER_ID, id);
+	return s;
+}
+
 static int nats_send(void *state, const struct forward_record *r)
 {
 	struct nats_sink *n = state;
@@ -231,18 +253,8 @@ static int nats_send(void *state, const struct forward_record *r)
 	snprintf(id, sizeof(id), "%" PRId64, r->id);
 	snprintf(msg_id, sizeof(msg_id), "%s:r%" PRId64, n->store_id, r->id);
 	fleet_wire_hex(r->leaf_hash, MERKLE_HASH_BYTES, leaf);
-	s = natsMsg_Create(&msg, n->subject, NULL, (const char *)r->bytes,
-			   (int)r->len);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, FLEET_HEADER_VERSION, FLEET_WIRE_VERSION);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, FLEET_HEADER_KIND, FLEET_KIND_RECORD);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, FLEET_HEADER_HOST, n->host);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, FLEET_HEADER_STORE, n->store_id);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, FLEET_HEADER_ID, id);
+	s = fleet_message(n, &msg, n->subject, r->bytes, r->len,
+			  FLEET_KIND_RECORD, id);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(msg, FLEET_HEADER_LEAF, leaf);
 	if (s != NATS_OK) {
@@ -264,18 +276,8 @@ static int nats_send_checkpoint(void *state, const struct forward_checkpoint *c)
 	snprintf(id, sizeof(id), "%" PRId64, c->seq);
 	snprintf(size, sizeof(size), "%" PRId64, c->tree_size);
 	snprintf(msg_id, sizeof(msg_id), "%s:c%" PRId64, n->store_id, c->seq);
-	s = natsMsg_Create(&msg, n->checkpoint_subject, NULL,
-			   (const char *)c->signed_bytes, (int)c->len);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, FLEET_HEADER_VERSION, FLEET_WIRE_VERSION);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, FLEET_HEADER_KIND, FLEET_KIND_CHECKPOINT);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, FLEET_HEADER_HOST, n->host);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, FLEET_HEADER_STORE, n->store_id);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg, FLEET_HEADER_ID, id);
+	s = fleet_message(n, &msg, n->checkpoint_subject, c->signed_bytes, c->len,
+			  FLEET_KIND_CHECKPOINT, id);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(msg, FLEET_HEADER_KEY, n->public_key);
 	if (s == NATS_OK)
