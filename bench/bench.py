@@ -550,7 +550,7 @@ class Bench:
 
     def patient_sql(self, table):
         """The best direct SQL for one patient's records: the same chunked
-        index lookup as the store's own query (common/store_schema.h)."""
+        index lookup as the store's own query (common/store/store_schema.h)."""
         shift = None
         try:
             with open(os.path.join(self.p.root, "common", "store_schema.h")) as f:
@@ -681,9 +681,11 @@ class Bench:
         root = os.path.dirname(root)
         exe = os.path.join(self.p.out, "fillstore")
         src = os.path.join(root, "bench", "fillstore.c")
-        objs = [os.path.join(root, "build", "obj", "common",
-                             os.path.basename(f)[:-2] + ".o")
-                for f in sorted(os.listdir(os.path.join(root, "common")))
+        common = os.path.join(root, "common")
+        folders = sorted(os.listdir(common))
+        objs = [os.path.join(root, "build", "obj", "common", d, f[:-2] + ".o")
+                for d in folders
+                for f in sorted(os.listdir(os.path.join(common, d)))
                 if f.endswith(".c")]
         objs += [os.path.join(root, "build", "obj", "collector", n + ".o")
                  for n in ("store", "loop", "log", "identity")]
@@ -695,7 +697,7 @@ class Bench:
             r = subprocess.run([os.environ.get("CC", "cc"), "-std=gnu11", "-O2",
                                 "-Wall", "-Wextra", "-Werror", "-Wformat=2", "-Wshadow",
                                 "-Wno-unused-parameter", "-D_GNU_SOURCE",
-                                "-I" + os.path.join(root, "common"),
+                                ] + ["-I" + os.path.join(common, d) for d in folders] + [
                                 "-I" + os.path.join(root, "collector"),
                                 "-o", exe, src] + objs +
                                ["-lsqlite3", "-lmsgpackc", "-linih", "-lbsd", "-lsodium"],

@@ -17,7 +17,7 @@
  *            `phitrail verify` passes and the collector's chain continues)
  *
  * Records go through the collector's store (collector/store.c): the real
- * schema, msgpack bytes from common/codec.c, leaf hashes, the persisted
+ * schema, msgpack bytes from common/format/codec.c, leaf hashes, the persisted
  * Merkle frontier; the collector starts on the result without re-reading
  * a leaf. Must never write anything but the store it is given (and the key
  * files named), and never run without a bound (N is required).

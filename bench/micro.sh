@@ -21,10 +21,10 @@ CASES=${*:-"crc crc-table frame encode encode-prefix match-nonphi quick-nonphi m
 command -v valgrind >/dev/null || { echo "micro: valgrind is needed" >&2; exit 1; }
 # shellcheck disable=SC2086
 $CC -std=gnu11 -O2 -g -fPIC -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
-	-Wno-unused-parameter ${MICRO_CFLAGS:--DMICRO_NEW_API} -I"$ROOT/common" \
+	-Wno-unused-parameter ${MICRO_CFLAGS:--DMICRO_NEW_API} -I"$ROOT/common/format" -I"$ROOT/common/policy" \
 	$(pkg-config --cflags msgpack 2>/dev/null) -o "$OUT/micro_common" \
-	"$ROOT/bench/micro_common.c" "$ROOT/common/spool.c" "$ROOT/common/codec.c" \
-	"$ROOT/common/pathglob.c" "$ROOT/common/config.c" "$ROOT/common/netaddr.c" \
+	"$ROOT/bench/micro_common.c" "$ROOT/common/format/spool.c" "$ROOT/common/format/codec.c" \
+	"$ROOT/common/policy/pathglob.c" "$ROOT/common/policy/config.c" "$ROOT/common/policy/netaddr.c" \
 	-lmsgpackc -linih -lbsd
 for c in $CASES; do
 	f=$OUT/micro.callgrind.$c

@@ -4,7 +4,7 @@
  *
  *   EventIdentification      EventID 110110 Patient Record / 110103 DICOM
  *                            Instances Accessed / ..., action C/R/U/D/E and
- *                            outcome (common/audit_codes.c, the table the
+ *                            outcome (common/interop/audit_codes.c, the table the
  *                            FHIR export uses), EventTypeCode = the
  *                            phitrail event type, EventOutcomeDescription
  *   ActiveParticipant        the person (UserIsRequestor true), then the

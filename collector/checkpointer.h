@@ -1,6 +1,6 @@
 /*
  * checkpointer.h - the signing key, signed checkpoints and retention cuts
- * of the store (checkpointer.c; formats in common/checkpoint.h).
+ * of the store (checkpointer.c; formats in common/crypto/checkpoint.h).
  */
 #ifndef PHITRAILD_CHECKPOINTER_H
 #define PHITRAILD_CHECKPOINTER_H

@@ -1,5 +1,5 @@
 /*
- * status_report.c - the collector's answer to "status" (common/status.h):
+ * status_report.c - the collector's answer to "status" (common/protocol/status.h):
  * gathers, when asked, what the other parts already count - the store's
  * newest id, follow.c's counters and spool backlog, the checkpointer's
  * newest checkpoint, unaudited.c's programs - and measures the store's

@@ -1,5 +1,5 @@
 /*
- * status_report.h - the answer to a "status" request (common/status.h)
+ * status_report.h - the answer to a "status" request (common/protocol/status.h)
  * built from the collector's parts (status_report.c).
  */
 #ifndef PHITRAILD_STATUS_REPORT_H

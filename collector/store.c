@@ -4,7 +4,7 @@
  * Owns the database: its connections, tables, statements and the one
  * write transaction; the SQL of queries is store_query.c's, run on the read
  * connection here. The tables a verifier reads too (records, checkpoints,
- * forward_cursor) are defined once, in common/store_schema.h; the ones only
+ * forward_cursor) are defined once, in common/store/store_schema.h; the ones only
  * the collector reads (progress: how far each spool file is stored, and
  * who writes it; meta: schema_version = STORE_SCHEMA_VERSION; and
  * tree_frontier: the Merkle frontier of the committed records, written in

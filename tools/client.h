@@ -1,6 +1,6 @@
 /*
  * client.h - the query socket, from the client's side (client.c): frames
- * of common/query.h over a Unix stream socket.
+ * of common/protocol/query.h over a Unix stream socket.
  */
 #ifndef PHITRAIL_CLIENT_H
 #define PHITRAIL_CLIENT_H

@@ -7,7 +7,7 @@
  * maps every record field.
  *
  * Owns: the AuditEvent layout. Codes (event id, action, outcome) come from
- * common/audit_codes.c, strings go through output.c's one JSON escaper, so
+ * common/interop/audit_codes.c, strings go through output.c's one JSON escaper, so
  * any bytes a record holds still make valid JSON; empty strings, which FHIR
  * forbids, are left out.
  * Must never: print anything but the Bundle on its stream, or claim a BALP

@@ -1,6 +1,6 @@
 /*
  * query.c - the "query" and "tail" verbs: turn filter options into a
- * query_request (common/query.h), ask the collector over its query socket,
+ * query_request (common/protocol/query.h), ask the collector over its query socket,
  * and print the answer with one of the output formats. "tail" prints the
  * newest matching records and then asks every 250 ms for records after the
  * last id it has seen, until SIGINT or SIGTERM.

@@ -1,7 +1,7 @@
 /*
  * stats.c - the "stats" verb: how many records match, grouped by actor,
  * patient, event type, program, hour or day. The collector does the
- * counting (the "stats" op of common/query.h: one frame per group); this
+ * counting (the "stats" op of common/protocol/query.h: one frame per group); this
  * file sends the request, reads the group frames strictly, orders them
  * (periods by time, everything else by count, largest first) and prints an
  * aligned table for people, or JSON or CSV for programs.

@@ -35,10 +35,11 @@ check() {   # check NAME COMMAND...
 	fi
 }
 
-CFLAGS="-std=gnu11 -O1 -g -D_GNU_SOURCE -I$ROOT/common"
-cc $CFLAGS -o "$T/driver" "$ROOT/tests/collector/driver.c" "$ROOT/common/codec.c" \
-	"$ROOT/common/spool.c" -lmsgpackc || exit 1
-cc $CFLAGS -o "$T/qclient" "$ROOT/tests/collector/qclient.c" "$ROOT/common/codec.c" \
+CFLAGS="-std=gnu11 -O1 -g -D_GNU_SOURCE -I$ROOT/common/format -I$ROOT/common/protocol"
+cc $CFLAGS -o "$T/driver" "$ROOT/tests/collector/driver.c" "$ROOT/common/format/codec.c" \
+	"$ROOT/common/format/spool.c" -lmsgpackc || exit 1
+cc $CFLAGS -o "$T/qclient" "$ROOT/tests/collector/qclient.c" "$ROOT/common/format/codec.c" \
+	"$ROOT/common/protocol/query_codec.c" \
 	-lmsgpackc -lbsd || exit 1
 chmod 0755 "$T/driver" "$T/qclient"
 

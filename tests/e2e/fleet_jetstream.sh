@@ -12,8 +12,8 @@ setup
 . "$ROOT/tests/e2e/fleet.inc"
 
 PER_BATCH=${FLEET_BATCH:-25000}
-cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/common" -o "$T/driver" \
-	"$ROOT/tests/collector/driver.c" "$ROOT/common/codec.c" "$ROOT/common/spool.c" \
+cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/common/format" -I"$ROOT/common/protocol" -o "$T/driver" \
+	"$ROOT/tests/collector/driver.c" "$ROOT/common/format/codec.c" "$ROOT/common/format/spool.c" \
 	-lmsgpackc || fail "cannot build the driver"
 
 nats_cluster_start 3

@@ -2,7 +2,7 @@
 # records claiming pid 1, uid 0, auid 0, actor root, exe /sbin/init,
 # straight into the spool file the ingest socket gave it, into a
 # fallback spool file whose header claims pid 1 and uid 0, and into a file
-# of its own it claims as a forked child would (common/handoff.h). Every record is
+# of its own it claims as a forked child would (common/format/handoff.h). Every record is
 # stored under its real identity (the kernel's on the socket, the file's
 # owner for the fallback file: its uid, and its pid only when the kernel
 # confirms it); a record claiming a collector event is refused and

@@ -1,5 +1,5 @@
 # A forked child's first record does not wait for the collector (the
-# claim, common/handoff.h), yet keeps the guarantees: python3 reads a PHI
+# claim, common/format/handoff.h), yet keeps the guarantees: python3 reads a PHI
 # file (the parent has handed off), then forks children that read one each.
 #   1  twenty children, one after the other: twenty records, each with its
 #      child's own pid, ppid = the parent, identity "verified"; no claim or

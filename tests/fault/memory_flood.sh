@@ -12,9 +12,9 @@ export PHITRAIL_BIN
 BOUND_KB=$((64 * 1024))
 [ -x "$PHITRAILD" ] || skip "no $PHITRAILD (run make)"
 setup
-CFLAGS="-std=gnu11 -O2 -D_GNU_SOURCE -I$ROOT/common"
-cc $CFLAGS -o "$T/driver" "$ROOT/tests/collector/driver.c" "$ROOT/common/codec.c" \
-	"$ROOT/common/spool.c" -lmsgpackc || fail "cannot build the driver"
+CFLAGS="-std=gnu11 -O2 -D_GNU_SOURCE -I$ROOT/common/format -I$ROOT/common/protocol"
+cc $CFLAGS -o "$T/driver" "$ROOT/tests/collector/driver.c" "$ROOT/common/format/codec.c" \
+	"$ROOT/common/format/spool.c" -lmsgpackc || fail "cannot build the driver"
 cc -O2 -o "$T/phiload" "$ROOT/tests/fault/phiload.c" || fail "cannot build phiload"
 r=1
 while [ $r -le 4 ]; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """fake_collector.py - the collector's side of the ingest hand-off
-(common/handoff.h), just enough to test the shim on its own.
+(common/format/handoff.h), just enough to test the shim on its own.
 
   fake_collector.py SOCKET SPOOLDIR MODE
     MODE ok       answer PHTREADY and pass a spool file (header written,

@@ -6,8 +6,8 @@
  * to compare. Checks the header and every frame; exits 1 on a damaged
  * file, 2 on usage errors.
  *
- *   cc -Icommon -o spooldump tests/shim/spooldump.c common/codec.c \
- *      common/spool.c -lmsgpackc
+ *   cc -Icommon/format -o spooldump tests/shim/spooldump.c common/format/codec.c \
+ *      common/format/spool.c -lmsgpackc
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /*
- * test_sha256.c - common/sha256.c: FIPS 180-4 vectors, then both
+ * test_sha256.c - common/crypto/sha256.c: FIPS 180-4 vectors, then both
  * compression paths (SHA extensions if present, portable C) against
  * libsodium over every length 0..1100 and every split of the input into
  * two updates, so block and padding edges (55, 56, 63, 64, 119, 120 bytes)

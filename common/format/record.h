@@ -1,7 +1,7 @@
 /*
  * record.h - the audit record: its fields, the event vocabulary, and the
- * msgpack codec (implemented in codec.c, the only file that includes
- * <msgpack.h>).
+ * msgpack codec (implemented in codec.c; only it and the other codecs
+ * that build on its codec.h include <msgpack.h>).
  *
  * A record is one msgpack map with string keys (schema version 1, see
  * DESIGN.md "The audit record"). The encoder packs a struct record into a

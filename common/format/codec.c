@@ -1,8 +1,9 @@
 /*
- * codec.c - the msgpack codec: audit records (record.h) and the query
- * protocol's request, end and error frames (query.h). Besides it, only
- * status_codec.c includes <msgpack.h>, and it unpacks through
- * codec_unpack_checked (codec.h), so the pre-scan below guards it too.
+ * codec.c - the msgpack codec of audit records (record.h), and the bounded
+ * packing and checked unpacking (codec.h) that the other msgpack codecs
+ * (protocol/query_codec.c, protocol/status_codec.c) build on: every file
+ * that includes <msgpack.h> unpacks through codec_unpack_checked, so the
+ * pre-scan below guards them all.
  *
  * Encoding packs into the caller's fixed buffer through a bounded write
  * callback and never allocates, so the shim can encode on its stack inside a
@@ -24,7 +25,6 @@
 #include <msgpack.h>
 
 #include "codec.h"
-#include "query.h"
 #include "record.h"
 
 /* ---- event vocabulary ---- */
@@ -72,15 +72,9 @@ enum event_type event_type_from_name(const char *name)
 
 /* ---- packing into a fixed buffer ---- */
 
-struct fixed_buffer {
-	char *data;
-	size_t cap, len;
-	bool overflow;
-};
-
-static int fixed_buffer_write(void *data, const char *bytes, size_t len)
+int codec_buffer_write(void *data, const char *bytes, size_t len)
 {
-	struct fixed_buffer *fb = data;
+	struct codec_buffer *fb = data;
 
 	if (fb->overflow || len > fb->cap - fb->len) {
 		fb->overflow = true;
@@ -91,7 +85,7 @@ static int fixed_buffer_write(void *data, const char *bytes, size_t len)
 	return 0;
 }
 
-static void pack_cstr(msgpack_packer *pk, const char *s)
+void codec_pack_cstr(msgpack_packer *pk, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -99,12 +93,12 @@ static void pack_cstr(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, n);
 }
 
-static void pack_key(msgpack_packer *pk, const char *key)
+void codec_pack_key(msgpack_packer *pk, const char *key)
 {
-	pack_cstr(pk, key);
+	codec_pack_cstr(pk, key);
 }
 
-static long fixed_buffer_result(const struct fixed_buffer *fb)
+long codec_buffer_result(const struct codec_buffer *fb)
 {
 	if (fb->overflow)
 		return -ENOSPC;
@@ -118,7 +112,7 @@ static long fixed_buffer_result(const struct fixed_buffer *fb)
  * msgpack_packer's function pointer for every few bytes. The template is the
  * one behind msgpack_pack_*, so the bytes are the same.
  */
-static inline int fixed_buffer_append(struct fixed_buffer *fb,
+static inline int fixed_buffer_append(struct codec_buffer *fb,
 				      const void *bytes, size_t len)
 {
 	if (len > fb->cap - fb->len) {
@@ -131,7 +125,7 @@ static inline int fixed_buffer_append(struct fixed_buffer *fb,
 }
 
 #define msgpack_pack_inline_func(name) static inline int fbpack ## name
-#define msgpack_pack_user struct fixed_buffer *
+#define msgpack_pack_user struct codec_buffer *
 #define msgpack_pack_append_buffer(user, buf, len) \
 	return fixed_buffer_append((user), (buf), (len))
 #define msgpack_pack_ext fbpack_ext       /* the timestamp packer calls it */
@@ -289,14 +283,14 @@ static int field_present(const struct record *r, const struct record_field *f,
 	return -EINVAL;
 }
 
-static void fbpack_string(struct fixed_buffer *fb, const char *s, size_t len)
+static void fbpack_string(struct codec_buffer *fb, const char *s, size_t len)
 {
 	fbpack_str(fb, len);
 	fbpack_str_body(fb, s, len);
 }
 
 /* Packs the key and value of field f of r; len is field_present's. */
-static void field_pack(struct fixed_buffer *fb, const struct record *r,
+static void field_pack(struct codec_buffer *fb, const struct record *r,
 		       const struct record_field *f, size_t len)
 {
 	fbpack_string(fb, f->key, f->key_len);
@@ -356,7 +350,7 @@ static long fields_encode(const struct record *r, size_t first, size_t end,
 			  const struct record_prefix *prefix, bool map_header,
 			  void *buf, size_t cap, size_t *count_out)
 {
-	struct fixed_buffer fb = { buf, cap, 0, false };
+	struct codec_buffer fb = { buf, cap, 0, false };
 	size_t lens[RECORD_FIELD_COUNT];
 	signed char present[RECORD_FIELD_COUNT];
 	size_t i, count = 0;
@@ -387,7 +381,7 @@ static long fields_encode(const struct record *r, size_t first, size_t end,
 	}
 	if (count_out != NULL)
 		*count_out = count;
-	return fixed_buffer_result(&fb);
+	return codec_buffer_result(&fb);
 }
 
 long record_encode(const struct record *r, void *buf, size_t cap)
@@ -424,7 +418,7 @@ long record_encode_prefix(const struct record *r, struct record_prefix *prefix)
 
 /* Inlined with a constant name, the copy is a few stores. */
 static inline __attribute__((always_inline)) void
-put_key(struct fixed_buffer *fb, const char *name, size_t len)
+put_key(struct codec_buffer *fb, const char *name, size_t len)
 {
 	if (fb->overflow || len + 1 > fb->cap - fb->len) {
 		fb->overflow = true;
@@ -447,7 +441,7 @@ static long record_encode_direct(const struct record *r,
 				 const struct record_prefix *prefix,
 				 void *buf, size_t cap)
 {
-	struct fixed_buffer fb = { buf, cap, 0, false };
+	struct codec_buffer fb = { buf, cap, 0, false };
 	const char *event = event_type_name(r->event_type);
 	const char *optional[4] = { r->target, r->target2, r->rule, r->result };
 	size_t ws_len, actor_len, user_len = 0, event_len, lens[4];
@@ -540,7 +534,7 @@ static long record_encode_direct(const struct record *r,
 				fbpack_int64(&fb, d->num);
 		}
 	}
-	return fixed_buffer_result(&fb);
+	return codec_buffer_result(&fb);
 }
 
 long record_encode_with_prefix(const struct record *r,
@@ -650,8 +644,7 @@ truncated:
 	return -EBADMSG;
 }
 
-/* Unpacks exactly len bytes of one msgpack object into u (caller destroys u). */
-static int unpack_one(const void *buf, size_t len, msgpack_unpacked *u,
+int codec_unpack_checked(const void *buf, size_t len, msgpack_unpacked *u,
 		      const char **why)
 {
 	size_t off = 0;
@@ -675,13 +668,8 @@ static int unpack_one(const void *buf, size_t len, msgpack_unpacked *u,
 	return 0;
 }
 
-int codec_unpack_checked(const void *buf, size_t len, msgpack_unpacked *u,
-			 const char **why)
-{
-	return unpack_one(buf, len, u, why);
-}
 
-static bool key_equals(const msgpack_object *key, const char *name)
+bool codec_key_equals(const msgpack_object *key, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -689,7 +677,7 @@ static bool key_equals(const msgpack_object *key, const char *name)
 	    memcmp(key->via.str.ptr, name, n) == 0;
 }
 
-/* key_equals for a key already known to be a string, without measuring
+/* codec_key_equals for a key already known to be a string, without measuring
  * name past the key's size. */
 static bool string_key_is(const msgpack_object *key, const char *name)
 {
@@ -718,7 +706,7 @@ static size_t record_field_find(const msgpack_object *key, size_t expected)
 }
 
 /* A signed integer that is not the absent marker. */
-static int object_int64(const msgpack_object *o, int64_t *out)
+int codec_object_int64(const msgpack_object *o, int64_t *out)
 {
 	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		if (o->via.u64 > (uint64_t)INT64_MAX)
@@ -877,7 +865,7 @@ static int decode_field(const struct record_field *f, const msgpack_object *val,
 		return 0;
 	}
 	case FIELD_INT:
-		if (object_int64(val, FIELD_PTR(r, f, int64_t)) < 0) {
+		if (codec_object_int64(val, FIELD_PTR(r, f, int64_t)) < 0) {
 			*why = "expected an integer";
 			return -EBADMSG;
 		}
@@ -916,7 +904,7 @@ int record_decode(const void *buf, size_t len, struct record *out,
 		return -EBADMSG;
 	}
 	msgpack_unpacked_init(&u);
-	rc = unpack_one(buf, len, &u, why);
+	rc = codec_unpack_checked(buf, len, &u, why);
 	if (rc < 0)
 		goto out;
 	root = &u.data;
@@ -973,529 +961,3 @@ out:
 	return rc;
 }
 
-/* ---- query requests ---- */
-
-void query_request_init(struct query_request *q)
-{
-	memset(q, 0, sizeof(*q));
-	q->op = QUERY_OP_QUERY;
-	q->since_ns = QUERY_ABSENT;
-	q->until_ns = QUERY_ABSENT;
-	q->after_id = QUERY_ABSENT;
-	q->pid = QUERY_ABSENT;
-	q->limit = 0;
-}
-
-enum query_field_kind {
-	QF_VERSION, QF_OP, QF_STR, QF_EVENTS, QF_INT, QF_LIMIT, QF_ORDER, QF_FAILED,
-	QF_BY,
-};
-
-struct query_field {
-	const char *key;
-	enum query_field_kind kind;
-	size_t offset;
-};
-
-#define QSTR(name) { #name, QF_STR, offsetof(struct query_request, name) }
-static const struct query_field query_fields[] = {
-	{ "v", QF_VERSION, 0 },
-	{ "op", QF_OP, offsetof(struct query_request, op) },
-	QSTR(patient),
-	QSTR(actor),
-	{ "event", QF_EVENTS, offsetof(struct query_request, events) },
-	{ "since_ns", QF_INT, offsetof(struct query_request, since_ns) },
-	{ "until_ns", QF_INT, offsetof(struct query_request, until_ns) },
-	{ "after_id", QF_INT, offsetof(struct query_request, after_id) },
-	{ "limit", QF_LIMIT, offsetof(struct query_request, limit) },
-	{ "order", QF_ORDER, offsetof(struct query_request, descending) },
-	QSTR(target),
-	QSTR(host),
-	{ "pid", QF_INT, offsetof(struct query_request, pid) },
-	QSTR(exe),
-	QSTR(rule),
-	QSTR(result),
-	{ "failed", QF_FAILED, offsetof(struct query_request, failed_only) },
-	{ "by", QF_BY, offsetof(struct query_request, by) },
-};
-#define QUERY_FIELD_COUNT (sizeof(query_fields) / sizeof(query_fields[0]))
-
-#define QFIELD(q, f, type) ((type *)((char *)(q) + (f)->offset))
-#define QFIELD_C(q, f, type) ((type const *)((const char *)(q) + (f)->offset))
-
-static const char *query_op_name(enum query_op op)
-{
-	switch (op) {
-	case QUERY_OP_QUERY: return "query";
-	case QUERY_OP_COUNT: return "count";
-	case QUERY_OP_STATS: return "stats";
-	case QUERY_OP_STATUS: return "status";
-	case QUERY_OP_CHECKPOINT: return "checkpoint";
-	}
-	return NULL;
-}
-
-/* What "stats" may group by (query.h). */
-static const char *const stats_by_names[] = {
-	"actor", "patient", "event", "exe", "hour", "day",
-};
-
-int query_stats_by_valid(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(stats_by_names) / sizeof(stats_by_names[0]); i++)
-		if (strcmp(name, stats_by_names[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* 1 when field f of q is encoded, 0 when not, -EINVAL when invalid. */
-static int query_field_present(const struct query_request *q,
-			       const struct query_field *f)
-{
-	switch (f->kind) {
-	case QF_VERSION:
-		return 1;
-	case QF_OP:
-		return query_op_name(q->op) ? 1 : -EINVAL;
-	case QF_STR: {
-		const char *s = QFIELD_C(q, f, char);
-
-		if (strnlen(s, QUERY_MAX_STRING) >= QUERY_MAX_STRING)
-			return -EINVAL;
-		return s[0] != '\0';
-	}
-	case QF_EVENTS: {
-		size_t i;
-
-		if (q->event_count > QUERY_MAX_EVENTS)
-			return -EINVAL;
-		for (i = 0; i < q->event_count; i++)
-			if (strnlen(q->events[i], sizeof(q->events[i])) >=
-			    sizeof(q->events[i]))
-				return -EINVAL;
-		return q->event_count > 0;
-	}
-	case QF_INT:
-		return *QFIELD_C(q, f, int64_t) != QUERY_ABSENT;
-	case QF_LIMIT:
-		if (q->limit < 0)
-			return -EINVAL;
-		return q->limit != 0;
-	case QF_ORDER:
-		return q->descending != 0;
-	case QF_FAILED:
-		return q->failed_only != 0;
-	case QF_BY:
-		if (q->by[0] == '\0')
-			return 0;
-		if (q->op != QUERY_OP_STATS ||
-		    strnlen(q->by, sizeof(q->by)) >= sizeof(q->by) ||
-		    !query_stats_by_valid(q->by))
-			return -EINVAL;
-		return 1;
-	}
-	return -EINVAL;
-}
-
-long query_request_encode(const struct query_request *q, void *buf, size_t cap)
-{
-	struct fixed_buffer fb = { buf, cap, 0, false };
-	msgpack_packer pk;
-	size_t i, j, count = 0;
-	int present;
-
-	for (i = 0; i < QUERY_FIELD_COUNT; i++) {
-		present = query_field_present(q, &query_fields[i]);
-		if (present < 0)
-			return present;
-		count += (size_t)present;
-	}
-	msgpack_packer_init(&pk, &fb, fixed_buffer_write);
-	msgpack_pack_map(&pk, count);
-	for (i = 0; i < QUERY_FIELD_COUNT; i++) {
-		const struct query_field *f = &query_fields[i];
-
-		if (query_field_present(q, f) <= 0)
-			continue;
-		pack_key(&pk, f->key);
-		switch (f->kind) {
-		case QF_VERSION:
-			msgpack_pack_int64(&pk, QUERY_VERSION);
-			break;
-		case QF_OP:
-			pack_cstr(&pk, query_op_name(q->op));
-			break;
-		case QF_STR:
-			pack_cstr(&pk, QFIELD_C(q, f, char));
-			break;
-		case QF_EVENTS:
-			msgpack_pack_array(&pk, q->event_count);
-			for (j = 0; j < q->event_count; j++)
-				pack_cstr(&pk, q->events[j]);
-			break;
-		case QF_INT:
-		case QF_LIMIT:
-			msgpack_pack_int64(&pk, *QFIELD_C(q, f, int64_t));
-			break;
-		case QF_ORDER:
-			pack_cstr(&pk, "desc");
-			break;
-		case QF_FAILED:
-			msgpack_pack_true(&pk);
-			break;
-		case QF_BY:
-			pack_cstr(&pk, q->by);
-			break;
-		}
-	}
-	if (fb.len > QUERY_MAX_REQUEST && !fb.overflow)
-		return -ENOSPC;
-	return fixed_buffer_result(&fb);
-}
-
-/* Copies a string object into a fixed char array of size bytes. */
-static int copy_fixed(const msgpack_object *o, char *dst, size_t size,
-		      const char **why)
-{
-	if (o->type != MSGPACK_OBJECT_STR) {
-		*why = "expected a string";
-		return -EBADMSG;
-	}
-	if (o->via.str.size >= size) {
-		*why = "string too long";
-		return -EMSGSIZE;
-	}
-	if (o->via.str.size > 0 && memchr(o->via.str.ptr, '\0', o->via.str.size)) {
-		*why = "string holds a NUL byte";
-		return -EBADMSG;
-	}
-	memcpy(dst, o->via.str.ptr, o->via.str.size);
-	dst[o->via.str.size] = '\0';
-	return 0;
-}
-
-static bool str_equals(const msgpack_object *o, const char *s)
-{
-	return key_equals(o, s);
-}
-
-static int query_field_decode(const struct query_field *f,
-			      const msgpack_object *val, struct query_request *q,
-			      const char **why)
-{
-	int64_t n;
-	uint32_t i;
-	int rc;
-
-	switch (f->kind) {
-	case QF_VERSION:
-		if (object_int64(val, &n) < 0 || n != QUERY_VERSION) {
-			*why = "unsupported query protocol version";
-			return -EBADMSG;
-		}
-		return 0;
-	case QF_OP:
-		if (str_equals(val, "query"))
-			q->op = QUERY_OP_QUERY;
-		else if (str_equals(val, "count"))
-			q->op = QUERY_OP_COUNT;
-		else if (str_equals(val, "stats"))
-			q->op = QUERY_OP_STATS;
-		else if (str_equals(val, "status"))
-			q->op = QUERY_OP_STATUS;
-		else if (str_equals(val, "checkpoint"))
-			q->op = QUERY_OP_CHECKPOINT;
-		else {
-			*why = "op must be \"query\", \"count\", \"stats\", "
-			       "\"status\" or \"checkpoint\"";
-			return -EBADMSG;
-		}
-		return 0;
-	case QF_STR:
-		return copy_fixed(val, QFIELD(q, f, char), QUERY_MAX_STRING, why);
-	case QF_EVENTS:
-		if (val->type != MSGPACK_OBJECT_ARRAY) {
-			*why = "event must be an array of strings";
-			return -EBADMSG;
-		}
-		if (val->via.array.size > QUERY_MAX_EVENTS) {
-			*why = "more than QUERY_MAX_EVENTS events";
-			return -EMSGSIZE;
-		}
-		for (i = 0; i < val->via.array.size; i++) {
-			rc = copy_fixed(&val->via.array.ptr[i], q->events[i],
-					sizeof(q->events[i]), why);
-			if (rc < 0)
-				return rc;
-			if (event_type_from_name(q->events[i]) == EVENT_NONE) {
-				*why = "unknown event type in event";
-				return -EBADMSG;
-			}
-		}
-		q->event_count = val->via.array.size;
-		return 0;
-	case QF_INT:
-		if (object_int64(val, QFIELD(q, f, int64_t)) < 0) {
-			*why = "expected an integer";
-			return -EBADMSG;
-		}
-		return 0;
-	case QF_LIMIT:
-		if (object_int64(val, &n) < 0 || n < 0) {
-			*why = "limit must be an integer >= 0";
-			return -EBADMSG;
-		}
-		q->limit = n;
-		return 0;
-	case QF_ORDER:
-		if (str_equals(val, "asc"))
-			q->descending = 0;
-		else if (str_equals(val, "desc"))
-			q->descending = 1;
-		else {
-			*why = "order must be \"asc\" or \"desc\"";
-			return -EBADMSG;
-		}
-		return 0;
-	case QF_FAILED:
-		if (val->type != MSGPACK_OBJECT_BOOLEAN) {
-			*why = "failed must be a boolean";
-			return -EBADMSG;
-		}
-		q->failed_only = val->via.boolean ? 1 : 0;
-		return 0;
-	case QF_BY:
-		rc = copy_fixed(val, q->by, sizeof(q->by), why);
-		if (rc < 0)
-			return rc;
-		if (!query_stats_by_valid(q->by)) {
-			*why = "by must be actor, patient, event, exe, hour or day";
-			return -EBADMSG;
-		}
-		return 0;
-	}
-	*why = "internal: unknown query field kind";
-	return -EBADMSG;
-}
-
-int query_request_decode(const void *buf, size_t len, struct query_request *q,
-			 const char **why)
-{
-	const char *dummy;
-	msgpack_unpacked u;
-	const msgpack_object *root;
-	uint32_t seen = 0, i;
-	size_t k;
-	int rc;
-
-	if (why == NULL)
-		why = &dummy;
-	*why = NULL;
-	query_request_init(q);
-	if (len > QUERY_MAX_REQUEST) {
-		*why = "request larger than QUERY_MAX_REQUEST";
-		return -EMSGSIZE;
-	}
-	if (len == 0) {
-		*why = "empty request";
-		return -EBADMSG;
-	}
-	msgpack_unpacked_init(&u);
-	rc = unpack_one(buf, len, &u, why);
-	if (rc < 0)
-		goto out;
-	root = &u.data;
-	rc = -EBADMSG;
-	if (root->type != MSGPACK_OBJECT_MAP) {
-		*why = "request is not a map";
-		goto out;
-	}
-	for (i = 0; i < root->via.map.size; i++) {
-		const msgpack_object_kv *kv = &root->via.map.ptr[i];
-
-		for (k = 0; k < QUERY_FIELD_COUNT; k++)
-			if (key_equals(&kv->key, query_fields[k].key))
-				break;
-		if (k == QUERY_FIELD_COUNT) {
-			*why = "unknown key in request";
-			goto out;
-		}
-		if (seen & (1u << k)) {
-			*why = "duplicate key in request";
-			goto out;
-		}
-		seen |= 1u << k;
-		rc = query_field_decode(&query_fields[k], &kv->val, q, why);
-		if (rc < 0)
-			goto out;
-		rc = -EBADMSG;
-	}
-	if (!(seen & 1u) || !(seen & 2u)) {
-		*why = "request lacks v or op";
-		goto out;
-	}
-	if (q->by[0] != '\0' && q->op != QUERY_OP_STATS) {
-		*why = "by is for op \"stats\" only";
-		goto out;
-	}
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&u);
-	if (rc < 0)
-		query_request_init(q);
-	return rc;
-}
-
-/* ---- response frames ---- */
-
-long query_end_encode(int64_t count, void *buf, size_t cap)
-{
-	struct fixed_buffer fb = { buf, cap, 0, false };
-	msgpack_packer pk;
-
-	if (count < 0)
-		return -EINVAL;
-	msgpack_packer_init(&pk, &fb, fixed_buffer_write);
-	msgpack_pack_map(&pk, 2);
-	pack_key(&pk, "end");
-	msgpack_pack_true(&pk);
-	pack_key(&pk, "count");
-	msgpack_pack_int64(&pk, count);
-	return fixed_buffer_result(&fb);
-}
-
-long query_error_encode(const char *message, void *buf, size_t cap)
-{
-	struct fixed_buffer fb = { buf, cap, 0, false };
-	msgpack_packer pk;
-	size_t n;
-
-	if (message == NULL)
-		message = "";
-	n = strnlen(message, QUERY_MAX_STRING - 1);  /* longer messages are cut */
-	msgpack_packer_init(&pk, &fb, fixed_buffer_write);
-	msgpack_pack_map(&pk, 1);
-	pack_key(&pk, "error");
-	msgpack_pack_str(&pk, n);
-	msgpack_pack_str_body(&pk, message, n);
-	return fixed_buffer_result(&fb);
-}
-
-int query_response_kind(const void *buf, size_t len, int64_t *count,
-			char *message, size_t message_size)
-{
-	const char *why = NULL;
-	msgpack_unpacked u;
-	const msgpack_object *root;
-	int rc;
-
-	if (len == 0 || len > QUERY_MAX_FRAME)
-		return -EBADMSG;
-	msgpack_unpacked_init(&u);
-	rc = unpack_one(buf, len, &u, &why);
-	if (rc < 0)
-		goto out;
-	root = &u.data;
-	rc = -EBADMSG;
-	if (root->type != MSGPACK_OBJECT_MAP || root->via.map.size == 0)
-		goto out;
-	if (root->via.map.size == 2 && key_equals(&root->via.map.ptr[0].key, "end")) {
-		const msgpack_object_kv *kv = root->via.map.ptr;
-		int64_t n;
-
-		if (kv[0].val.type != MSGPACK_OBJECT_BOOLEAN || !kv[0].val.via.boolean ||
-		    !key_equals(&kv[1].key, "count") ||
-		    object_int64(&kv[1].val, &n) < 0 || n < 0)
-			goto out;
-		if (count != NULL)
-			*count = n;
-		rc = 0;
-	} else if (root->via.map.size == 1 &&
-		   key_equals(&root->via.map.ptr[0].key, "error")) {
-		const msgpack_object *m = &root->via.map.ptr[0].val;
-		size_t n;
-
-		if (m->type != MSGPACK_OBJECT_STR ||
-		    (m->via.str.size > 0 && memchr(m->via.str.ptr, '\0', m->via.str.size)))
-			goto out;
-		if (message != NULL && message_size > 0) {
-			n = m->via.str.size < message_size - 1 ?
-			    m->via.str.size : message_size - 1;
-			if (n > 0)
-				memcpy(message, m->via.str.ptr, n);
-			message[n] = '\0';
-		}
-		rc = -1;
-	} else if (key_equals(&root->via.map.ptr[0].key, "workspace_id")) {
-		rc = 1;
-	}
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
-}
-
-/* ---- stats rows ---- */
-
-long query_stats_row_encode(const char *key, int64_t count, void *buf,
-			    size_t cap)
-{
-	struct fixed_buffer fb = { buf, cap, 0, false };
-	msgpack_packer pk;
-	size_t n;
-
-	if (count < 1)
-		return -EINVAL;
-	msgpack_packer_init(&pk, &fb, fixed_buffer_write);
-	msgpack_pack_map(&pk, 2);
-	pack_key(&pk, "key");
-	if (key == NULL) {
-		msgpack_pack_nil(&pk);
-	} else {
-		n = strnlen(key, QUERY_MAX_STRING - 1);
-		msgpack_pack_str(&pk, n);
-		msgpack_pack_str_body(&pk, key, n);
-	}
-	pack_key(&pk, "count");
-	msgpack_pack_int64(&pk, count);
-	return fixed_buffer_result(&fb);
-}
-
-int query_stats_row_decode(const void *buf, size_t len, char *key,
-			   size_t key_size, int *key_is_nil, int64_t *count)
-{
-	const char *why = NULL;
-	const msgpack_object_kv *kv;
-	msgpack_unpacked u;
-	int64_t n;
-	int rc;
-
-	if (len == 0 || len > QUERY_MAX_FRAME || key_size == 0)
-		return -EBADMSG;
-	msgpack_unpacked_init(&u);
-	rc = unpack_one(buf, len, &u, &why);
-	if (rc < 0)
-		goto out;
-	rc = -EBADMSG;
-	if (u.data.type != MSGPACK_OBJECT_MAP || u.data.via.map.size != 2)
-		goto out;
-	kv = u.data.via.map.ptr;
-	if (!key_equals(&kv[0].key, "key") || !key_equals(&kv[1].key, "count"))
-		goto out;
-	if (object_int64(&kv[1].val, &n) < 0 || n < 1)
-		goto out;
-	if (kv[0].val.type == MSGPACK_OBJECT_NIL) {
-		key[0] = '\0';
-		*key_is_nil = 1;
-	} else {
-		if (copy_fixed(&kv[0].val, key, key_size, &why) < 0)
-			goto out;
-		*key_is_nil = 0;
-	}
-	*count = n;
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&u);
-	return rc;
-}

@@ -1,6 +1,6 @@
 /*
  * query.h - the query protocol spoken on query_socket, and its codec
- * (in codec.c, with the record codec).
+ * (query_codec.c, built on the record codec's helpers in format/codec.h).
  *
  * The query socket is a Unix SOCK_STREAM socket. Every message in either
  * direction is a frame: a 4-byte big-endian length N (1..QUERY_MAX_FRAME)

@@ -6,8 +6,8 @@
  * Encoding packs into the caller's buffer and fails on overflow; decoding
  * is for bytes from a socket: codec_unpack_checked pre-scans them, then
  * every type, string size and array length is checked against the tables
- * before anything is copied. This file and codec.c are the only ones that
- * include <msgpack.h>; this one never unpacks without codec.c's pre-scan.
+ * before anything is copied. Like query_codec.c it packs and unpacks
+ * through format/codec.h: never without codec.c's pre-scan.
  * Must never keep state, print, or copy a string it has not measured.
  */
 #include <errno.h>
@@ -93,25 +93,6 @@ void status_reply_init(struct status_reply *s)
 
 /* ---- encoding ---- */
 
-struct out_buffer {
-	char *data;
-	size_t cap, len;
-	bool overflow;
-};
-
-static int out_write(void *data, const char *bytes, size_t len)
-{
-	struct out_buffer *ob = data;
-
-	if (ob->overflow || len > ob->cap - ob->len) {
-		ob->overflow = true;
-		return -1;
-	}
-	memcpy(ob->data + ob->len, bytes, len);
-	ob->len += len;
-	return 0;
-}
-
 static void pack_text(msgpack_packer *pk, const char *s, size_t n)
 {
 	msgpack_pack_str(pk, n);
@@ -190,46 +171,23 @@ static int pack_fields(msgpack_packer *pk, const void *base,
 
 long status_reply_encode(const struct status_reply *s, void *buf, size_t cap)
 {
-	struct out_buffer ob = { buf, cap, 0, false };
+	struct codec_buffer ob = { buf, cap, 0, false };
 	msgpack_packer pk;
 	int rc;
 
-	msgpack_packer_init(&pk, &ob, out_write);
+	msgpack_packer_init(&pk, &ob, codec_buffer_write);
 	rc = pack_fields(&pk, s, reply_fields, COUNT_OF(reply_fields));
 	if (rc < 0)
 		return rc;
-	if (ob.overflow)
-		return -ENOSPC;
-	return (long)ob.len;
+	return codec_buffer_result(&ob);
 }
 
 /* ---- decoding ---- */
-
-static bool key_is(const msgpack_object *key, const char *name)
-{
-	size_t n = strlen(name);
-
-	return key->type == MSGPACK_OBJECT_STR && key->via.str.size == n &&
-	    memcmp(key->via.str.ptr, name, n) == 0;
-}
 
 static int fail(const char **why, const char *message, int rc)
 {
 	*why = message;
 	return rc;
-}
-
-static int read_int(const msgpack_object *o, int64_t *out)
-{
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
-		*out = (int64_t)o->via.u64;
-		return 0;
-	}
-	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && o->via.i64 != INT64_MIN) {
-		*out = o->via.i64;
-		return 0;
-	}
-	return -EBADMSG;
 }
 
 static int decode_map(const msgpack_object *o, void *base,
@@ -266,7 +224,7 @@ static int decode_value(const struct status_field *f, const msgpack_object *v,
 
 	switch (f->kind) {
 	case SK_VERSION:
-		if (read_int(v, &n) < 0 || n != STATUS_VERSION)
+		if (codec_object_int64(v, &n) < 0 || n != STATUS_VERSION)
 			return fail(why, "unsupported status version", -EBADMSG);
 		return 0;
 	case SK_TIME:
@@ -276,7 +234,7 @@ static int decode_value(const struct status_field *f, const msgpack_object *v,
 		}
 		/* fall through */
 	case SK_INT:
-		if (read_int(v, FIELD(base, f, int64_t)) < 0)
+		if (codec_object_int64(v, FIELD(base, f, int64_t)) < 0)
 			return fail(why, "expected an integer", -EBADMSG);
 		return 0;
 	case SK_STR:
@@ -319,7 +277,7 @@ static int decode_map(const msgpack_object *o, void *base,
 		if (kv->key.type != MSGPACK_OBJECT_STR)
 			return fail(why, "a key is not a string", -EBADMSG);
 		for (k = 0; k < count; k++)
-			if (key_is(&kv->key, fields[k].key))
+			if (codec_key_equals(&kv->key, fields[k].key))
 				break;
 		if (k == count)
 			continue;           /* a newer collector's key */
@@ -354,7 +312,7 @@ int status_reply_decode(const void *buf, size_t len, struct status_reply *s,
 	root = &u.data;
 	rc = -EBADMSG;
 	if (root->type != MSGPACK_OBJECT_MAP || root->via.map.size == 0 ||
-	    !key_is(&root->via.map.ptr[0].key, "status_v")) {
+	    !codec_key_equals(&root->via.map.ptr[0].key, "status_v")) {
 		*why = "not a status answer";
 		goto out;
 	}

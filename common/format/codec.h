@@ -1,0 +1,47 @@
+/*
+ * codec.h - what codec.c lends the few other msgpack codecs
+ * (protocol/query_codec.c, protocol/status_codec.c): packing into a
+ * caller's fixed buffer without allocating, and unpacking one untrusted
+ * object behind codec.c's pre-scan, so msgpack-c never allocates for
+ * elements that are not there. Only files that already include
+ * <msgpack.h> include this header.
+ */
+#ifndef PHITRAIL_CODEC_H
+#define PHITRAIL_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+/*
+ * A caller's fixed buffer that a msgpack_packer writes into: set it up as
+ * { buf, cap, 0, false } and msgpack_packer_init(&pk, &b, codec_buffer_write).
+ * A write that does not fit sets overflow and every later one is refused.
+ */
+struct codec_buffer {
+	char *data;
+	size_t cap, len;
+	bool overflow;
+};
+
+int codec_buffer_write(void *data, const char *bytes, size_t len);
+/* The bytes packed, or -ENOSPC when anything did not fit. */
+long codec_buffer_result(const struct codec_buffer *b);
+void codec_pack_cstr(msgpack_packer *pk, const char *s);
+void codec_pack_key(msgpack_packer *pk, const char *key);
+
+/* A string key equal to name. */
+bool codec_key_equals(const msgpack_object *key, const char *name);
+/* A signed integer that fits int64_t (not INT64_MIN): 0, else -EBADMSG. */
+int codec_object_int64(const msgpack_object *o, int64_t *out);
+
+/*
+ * Unpacks exactly len bytes (one object, no trailing bytes) into u, which
+ * the caller initialised and destroys. 0 or -EBADMSG with *why.
+ */
+int codec_unpack_checked(const void *buf, size_t len, msgpack_unpacked *u,
+			 const char **why);
+
+#endif
