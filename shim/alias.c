@@ -293,7 +293,8 @@ static void alias_fd_link(int fd, char *link)
  * The kernel's path of a file on sx's filesystem matched through the roots
  * on it: the rule (m->patient and m->real filled), or -1.
  */
-static int alias_match_kernel(const char *kernel, size_t len,
+static inline __attribute__((always_inline)) int
+alias_match_kernel(const char *kernel, size_t len,
 			      const struct statx *sx, struct policy_match *m)
 {
 	char moved[PATH_MAX], asw[PATH_MAX];
@@ -350,7 +351,8 @@ static int alias_match_inode(const struct statx *sx, struct policy_match *m)
  * The kernel's path of fd into kernel (PATH_MAX bytes), followed by "/"
  * and name when name is not NULL: its length, or 0.
  */
-static size_t alias_kernel_path(int fd, const char *name, char *kernel)
+static inline __attribute__((always_inline)) size_t
+alias_kernel_path(int fd, const char *name, char *kernel)
 {
 	char link[32];
 	ssize_t len;

@@ -9,7 +9,7 @@
  * final symlink is the link, not its target). Only when that says the file
  * is on a filesystem a rule root is on is it opened O_PATH (no data, no
  * atime, no open event for fanotify), its kernel path read and matched by
- * alias.c, and closed. A name that does not exist yet (a rename's or a
+ * alias.c, and closed. A name that may not exist yet (a rename's or a
  * link's new name) is placed by its directory: one statx of the directory,
  * and the directory's kernel path plus the name. Everything is done before
  * the real call, so a removed or renamed name is still there to be looked
@@ -48,7 +48,8 @@ static int alias_statx_path(int dirfd, const char *path, int flags,
 }
 
 /* path opened O_PATH (with open_flags) and matched by alias.c. */
-static int alias_match_opened(int dirfd, const char *path, int open_flags,
+static __attribute__((noinline)) int
+alias_match_opened(int dirfd, const char *path, int open_flags,
 			      const struct statx *sx, struct policy_match *m)
 {
 	int fd = REAL(openat)(dirfd, path, O_PATH | O_CLOEXEC | open_flags, 0);
@@ -62,11 +63,12 @@ static int alias_match_opened(int dirfd, const char *path, int open_flags,
 }
 
 /*
- * A name that does not exist yet: its directory's kernel path and the
+ * A name that may not exist yet: its directory's kernel path and the
  * name (path's last part, trailing '/' dropped; "." and ".." are not names
  * to place). The directory is path up to that part ("." when none).
  */
-static int alias_match_new_name(int dirfd, const char *path,
+static __attribute__((noinline)) int
+alias_match_new_name(int dirfd, const char *path,
 				struct policy_match *m)
 {
 	char dir[PATH_MAX], name[NAME_MAX + 1];
@@ -106,19 +108,17 @@ int alias_match_path(int dirfd, const char *path, enum alias_name how,
 {
 	struct statx sx;
 	int saved_errno = errno, hit = 0;
-	int nofollow = how != ALIAS_FILE;
+	int nofollow = how == ALIAS_ENTRY;
 
 	if (path == NULL || path[0] == '\0')
 		return 0;
-	if (alias_statx_path(dirfd, path, nofollow ? AT_SYMLINK_NOFOLLOW : 0,
-			     &sx) == 0) {
-		if (alias_on_phi_fs(&sx))
-			hit = alias_match_opened(dirfd, path,
-						 nofollow ? O_NOFOLLOW : 0,
-						 &sx, m);
-	} else if (how == ALIAS_NEW_NAME && errno == ENOENT) {
+	if (how == ALIAS_NEW_NAME)
 		hit = alias_match_new_name(dirfd, path, m);
-	}
+	else if (alias_statx_path(dirfd, path,
+				  nofollow ? AT_SYMLINK_NOFOLLOW : 0, &sx) == 0 &&
+		 alias_on_phi_fs(&sx))
+		hit = alias_match_opened(dirfd, path, nofollow ? O_NOFOLLOW : 0,
+					 &sx, m);
 	if (hit)
 		alias_name_as_written(m, m->path, path);
 	errno = saved_errno;

@@ -201,7 +201,8 @@ int alias_match_in_dir(int dirfd, const struct statx *dir_sx, const char *name,
 enum alias_name {
 	ALIAS_FILE,        /* the file the path leads to (chmod, truncate) */
 	ALIAS_ENTRY,       /* the name itself: a final symlink is the link */
-	ALIAS_NEW_NAME,    /* a name that may not exist yet (rename's new) */
+	ALIAS_NEW_NAME,    /* a name that may not exist yet (rename's new):
+			      its directory decides */
 };
 
 /*
