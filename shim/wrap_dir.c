@@ -10,8 +10,10 @@
  *
  * Patient ids are often directory names: a directory .../patients/4711
  * matches the rule .../patients/{patient} followed by a trailing "**",
- * which matches the directory itself. Non-PHI directories cost a lexical match at open;
- * readdir on them costs one table load. Same results, same errno.
+ * which matches the directory itself. Non-PHI directories cost a lexical match at open
+ * and, while a rule root is known, one statx (of the stream's descriptor
+ * for opendir, of the path for the others: alias.c, alias_path.c); readdir
+ * on them costs one table load. Same results, same errno.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -7,9 +7,9 @@
  * file that existed); a PHI path refused with EACCES/EPERM reports Access
  * Denied. The descriptor is remembered (fdstate) so reads and writes report
  * Viewed and Modified once. A path that is not PHI costs a lexical match
- * and nothing else, plus one statx of the new descriptor while some rule
- * root was found (alias.c: a symlink or another mount may have led into a
- * PHI tree). Same return value, same errno, same descriptor as libc.
+ * and nothing else, plus one statx of the new descriptor (O_PATH ones too)
+ * while some rule root was found (alias.c: a symlink or another mount may
+ * have led into a PHI tree). Same return value, same errno, same descriptor as libc.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -9,6 +9,11 @@
  * link = hard | symbolic), and chdir/fchdir, which only drop the cached
  * working directory.
  *
+ * A path that matched no rule as written is PHI all the same when it
+ * really is in a PHI tree (alias_path.c: one statx while a rule root is
+ * known), decided before the call; "" with AT_EMPTY_PATH is the PHI file
+ * open on the descriptor (an O_PATH one included).
+ *
  * A PHI path refused with EACCES or EPERM reports Access Denied. In deny
  * mode a PHI call whose record cannot be handed off fails with EACCES
  * without being performed. Same return value and errno as libc.
