@@ -4,13 +4,7 @@
 # detail; chmod of a control file on the volume leaves nothing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/alias.inc"
-setup
-mkdir -p "$T/san/ehr/patients/p9" "$T/san/ehr/public"
-ln -s "$T/san/ehr" "$T/ehr"
-sed -i "s|^files = .*|files = $T/ehr/patients/{patient}/**|" "$CONF"
-REAL=$T/san/ehr/patients/p9/c.txt
-printf 'Name: John Roe\n' >"$REAL"
-printf 'public\n' >"$T/san/ehr/public/control.txt"
+alias_volume_setup
 start_collector
 shim chmod 0600 "$REAL" || fail "chmod failed under the shim"
 [ "$(stat -c %a "$REAL")" = 600 ] || fail "chmod did not change the mode"

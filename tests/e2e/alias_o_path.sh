@@ -8,8 +8,7 @@
 . "$(dirname "$0")/alias.inc"
 alias_setup
 cc -O2 -o "$T/opath" "$ROOT/tests/programs/opath.c" || fail "cannot build opath"
-ln -s "$P/p9" "$T/other/link"
-ln -s "$T/other" "$T/other-link"
+alias_links
 C=$T/other-link/control.txt
 start_collector
 round() { # round EVENT WRITTEN: the one record, then an empty store

@@ -8,8 +8,7 @@
 . "$(dirname "$0")/alias.inc"
 alias_setup
 start_collector
-ln -s "$P/p9" "$T/other/link"
-ln -s "$T/other" "$T/other-link"
+alias_links
 ln -s "$REAL" "$T/other/chart-link"
 shim rm "$T/other/link/c.txt" || fail "rm failed under the shim"
 [ ! -e "$REAL" ] || fail "rm did not remove the chart"
