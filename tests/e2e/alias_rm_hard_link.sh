@@ -5,8 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/alias.inc"
 alias_setup
-ln "$REAL" "$T/other/hard.txt" || skip "no hard links here"
-ln "$T/other/control.txt" "$T/other/control-hard.txt"
+alias_hard_links
 start_collector
 shim rm "$T/other/hard.txt" || fail "rm failed under the shim"
 [ ! -e "$T/other/hard.txt" ] && [ -e "$REAL" ] || fail "rm removed the wrong name"
