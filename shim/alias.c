@@ -289,31 +289,29 @@ static void alias_fd_link(int fd, char *link)
 	link[sizeof(head) - 1 + n] = '\0';
 }
 
-int alias_match_fd(int fd, const struct statx *sxp, struct policy_match *m)
+/*
+ * The kernel's path of a file on sx's filesystem matched through the roots
+ * on it: the rule (m->patient and m->real filled), or -1.
+ */
+static inline __attribute__((always_inline)) int
+alias_match_kernel(const char *kernel, size_t len,
+			      const struct statx *sx, struct policy_match *m)
 {
-	char link[32], kernel[PATH_MAX], moved[PATH_MAX], asw[PATH_MAX];
-	const struct statx sx = *sxp;
-	int saved_errno = errno, rule = -1;
-	ssize_t len;
-	unsigned i = 0;
+	char moved[PATH_MAX], asw[PATH_MAX];
+	int rule = -1;
 
-	alias_fd_link(fd, link);
-	len = readlink(link, kernel, sizeof(kernel) - 1);
-	if (len <= 0 || (size_t)len >= sizeof(kernel) - 1 || kernel[0] != '/')
-		goto out;
-	kernel[len] = '\0';
-	for (; i < alias_root_count && rule < 0; i++) {
+	for (unsigned i = 0; i < alias_root_count && rule < 0; i++) {
 		const struct alias_root *r = &alias_roots[i];
 		const char *real = kernel;
-		size_t real_len = (size_t)len, n;
+		size_t real_len = len, n;
 
-		if (r->dev_major != sx.stx_dev_major ||
-		    r->dev_minor != sx.stx_dev_minor)
+		if (r->dev_major != sx->stx_dev_major ||
+		    r->dev_minor != sx->stx_dev_minor)
 			continue;
-		if ((sx.stx_mask & STATX_MNT_ID) && r->mnt_id != 0 &&
-		    sx.stx_mnt_id != r->mnt_id) {
+		if ((sx->stx_mask & STATX_MNT_ID) && r->mnt_id != 0 &&
+		    sx->stx_mnt_id != r->mnt_id) {
 			real_len = alias_through_root_mount(kernel, real_len,
-							    sx.stx_mnt_id, r,
+							    sx->stx_mnt_id, r,
 							    moved, sizeof(moved));
 			if (real_len == 0)
 				continue;
@@ -328,25 +326,82 @@ int alias_match_fd(int fd, const struct statx *sxp, struct policy_match *m)
 		if (rule >= 0)
 			strlcpy(m->real, real, sizeof(m->real));
 	}
-	if (rule < 0 && sx.stx_nlink > 1 && S_ISREG(sx.stx_mode) &&
-	    alias_index != NULL) {
-		/* a hard link: PHI by identity; the collector names it */
-		uint64_t dev = (uint64_t)sx.stx_dev_major << 32 | sx.stx_dev_minor;
-		const struct phi_inode *e = phi_inodes_find(alias_index,
-							    alias_index_size,
-							    dev, sx.stx_ino);
+	return rule;
+}
 
-		if (e != NULL && e->rule < shim_config.rule_count) {
-			rule = (int)e->rule;
-			m->patient[0] = '\0';
-			snprintf(m->inode, sizeof(m->inode), "%llu:%llu",
-				 (unsigned long long)dev,
-				 (unsigned long long)sx.stx_ino);
-		}
-	}
+/* A file with more than one name, in the collector's index: the rule
+ * (m->inode filled, no patient: the collector adds it), or -1. */
+static int alias_match_inode(const struct statx *sx, struct policy_match *m)
+{
+	uint64_t dev = (uint64_t)sx->stx_dev_major << 32 | sx->stx_dev_minor;
+	const struct phi_inode *e;
+
+	if (sx->stx_nlink <= 1 || !S_ISREG(sx->stx_mode) || alias_index == NULL)
+		return -1;
+	e = phi_inodes_find(alias_index, alias_index_size, dev, sx->stx_ino);
+	if (e == NULL || e->rule >= shim_config.rule_count)
+		return -1;
+	m->patient[0] = '\0';
+	snprintf(m->inode, sizeof(m->inode), "%llu:%llu",
+		 (unsigned long long)dev, (unsigned long long)sx->stx_ino);
+	return (int)e->rule;
+}
+
+/*
+ * The kernel's path of fd into kernel (PATH_MAX bytes), followed by "/"
+ * and name when name is not NULL: its length, or 0.
+ */
+static inline __attribute__((always_inline)) size_t
+alias_kernel_path(int fd, const char *name, char *kernel)
+{
+	char link[32];
+	ssize_t len;
+	size_t n;
+
+	alias_fd_link(fd, link);
+	len = readlink(link, kernel, PATH_MAX - 1);
+	if (len <= 0 || (size_t)len >= PATH_MAX - 1 || kernel[0] != '/')
+		return 0;
+	n = (size_t)len;
+	kernel[n] = '\0';
+	if (name == NULL)
+		return n;
+	if (n == 1)
+		n = 0;                     /* the directory is "/" */
+	if (n + 1 + strlen(name) >= PATH_MAX)
+		return 0;
+	kernel[n] = '/';
+	strcpy(kernel + n + 1, name);
+	return n + 1 + strlen(name);
+}
+
+int alias_match_fd(int fd, const struct statx *sx, struct policy_match *m)
+{
+	char kernel[PATH_MAX];
+	int saved_errno = errno, rule = -1;
+	size_t len = alias_kernel_path(fd, NULL, kernel);
+
+	if (len > 0)
+		rule = alias_match_kernel(kernel, len, sx, m);
+	if (rule < 0)
+		rule = alias_match_inode(sx, m);   /* a hard link */
 	if (rule >= 0)
 		m->rule = rule;
-out:
+	errno = saved_errno;
+	return rule >= 0;
+}
+
+int alias_match_in_dir(int dirfd, const struct statx *dir_sx, const char *name,
+		       struct policy_match *m)
+{
+	char kernel[PATH_MAX];
+	int saved_errno = errno, rule = -1;
+	size_t len = alias_kernel_path(dirfd, name, kernel);
+
+	if (len > 0)
+		rule = alias_match_kernel(kernel, len, dir_sx, m);
+	if (rule >= 0)
+		m->rule = rule;
 	errno = saved_errno;
 	return rule >= 0;
 }

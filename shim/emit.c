@@ -191,6 +191,10 @@ static void emit_fill(struct record *r, const struct emit_event *ev,
 	    r->detail_count < RECORD_MAX_DETAIL)
 		r->detail[r->detail_count++] = (struct record_detail){
 			.key = "real_path", .str = ev->target_real };
+	if (ev->target2_real != NULL && ev->target2_real[0] != '\0' &&
+	    r->detail_count < RECORD_MAX_DETAIL)
+		r->detail[r->detail_count++] = (struct record_detail){
+			.key = "real_path2", .str = ev->target2_real };
 	if (ev->inode != NULL && ev->inode[0] != '\0' &&
 	    r->detail_count < RECORD_MAX_DETAIL)
 		r->detail[r->detail_count++] = (struct record_detail){

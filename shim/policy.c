@@ -69,11 +69,26 @@ out:
 	return rc;
 }
 
-/* The path of directory descriptor dirfd. 0 or a negative errno. */
+/*
+ * The path of directory descriptor dirfd: as the program wrote it when
+ * dirfd is a PHI directory known by where it really is (alias.c: its
+ * files then keep the path as written too), else the kernel's. 0 or a
+ * negative errno.
+ */
 static int policy_dirfd_path(int dirfd, char *out, size_t size)
 {
+	struct phi_file *f = fdstate_get(dirfd);
 	char link[32];
 	ssize_t n;
+
+	if (f != NULL) {
+		int as_written = f->real[0] != '\0' && f->path[0] == '/' &&
+			strlcpy(out, f->path, size) < size;
+
+		fdstate_put(f);
+		if (as_written)
+			return 0;
+	}
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
 	n = readlink(link, out, size - 1);

@@ -158,22 +158,26 @@ static inline long alias_statx(int fd, struct statx *sx)
 #endif
 }
 
-/*
- * For a descriptor just opened by a path that matched no rule: 1 when the
- * file is on a filesystem some rule root is on (sx filled by one statx),
- * else 0 (the common case, nothing more to do). Keeps errno.
- */
-static inline int alias_fd_on_phi_fs(int fd, struct statx *sx)
+/* 1 when the file sx describes is on a filesystem a rule root is on. */
+static inline int alias_on_phi_fs(const struct statx *sx)
 {
-	uint64_t dev;
+	uint64_t dev = (uint64_t)sx->stx_dev_major << 32 | sx->stx_dev_minor;
 
-	if (alias_statx(fd, sx) != 0)
-		return 0;
-	dev = (uint64_t)sx->stx_dev_major << 32 | sx->stx_dev_minor;
 	for (unsigned i = 0; i < alias_dev_count; i++)
 		if (alias_devs[i] == dev)
 			return 1;
 	return 0;
+}
+
+/*
+ * For a descriptor just opened by a path that matched no rule (O_PATH
+ * included): 1 when the file is on a filesystem some rule root is on (sx
+ * filled by one statx), else 0 (the common case, nothing more to do).
+ * Keeps errno.
+ */
+static inline int alias_fd_on_phi_fs(int fd, struct statx *sx)
+{
+	return alias_statx(fd, sx) == 0 && alias_on_phi_fs(sx);
 }
 
 /*
@@ -183,6 +187,46 @@ static inline int alias_fd_on_phi_fs(int fd, struct statx *sx)
  * m->path is left as it was. Keeps errno.
  */
 int alias_match_fd(int fd, const struct statx *sx, struct policy_match *m);
+
+/*
+ * The same for a name in directory dirfd (dir_sx: the directory's statx)
+ * that may not exist yet: the directory's kernel path and "/" name.
+ */
+int alias_match_in_dir(int dirfd, const struct statx *dir_sx, const char *name,
+		       struct policy_match *m);
+
+/* ---- alias_path.c: the same for calls that name a file ---------------- */
+
+/* What a path-only call acts on, which decides where it is. */
+enum alias_name {
+	ALIAS_FILE,        /* the file the path leads to (chmod, truncate) */
+	ALIAS_ENTRY,       /* the name itself: a final symlink is the link */
+	ALIAS_NEW_NAME,    /* a name that may not exist yet (rename's new):
+			      its directory decides */
+};
+
+/*
+ * Matches path (relative to dirfd) as written (policy_match_at), else,
+ * while a rule root is known, by where it really is (alias_match_path).
+ */
+int policy_match_real(int dirfd, const char *path, enum alias_name how,
+		      struct policy_match *m);
+
+/*
+ * For a path that matched no rule as written (m as policy_match_at left
+ * it): 1 when what the call acts on is PHI all the same; m->rule,
+ * m->patient, m->real (or m->inode) filled and m->path the path as
+ * written, normalised. One statx when the answer is no. Keeps errno.
+ */
+int alias_match_path(int dirfd, const char *path, enum alias_name how,
+		     struct policy_match *m);
+
+/*
+ * m->path: normal (the path as written, normalised) when not empty, else
+ * path normalised when absolute, else path as it is.
+ */
+void alias_name_as_written(struct policy_match *m, const char *normal,
+			   const char *path);
 
 /*
  * wrap_open.c: when fd (opened by path with open(2) flags, sx from
@@ -324,6 +368,7 @@ struct emit_event {
 	enum event_type type;
 	const char *target, *target2;
 	const char *target_real;           /* NULL or "": as target */
+	const char *target2_real;          /* NULL or "": as target2 */
 	const char *inode;                 /* NULL or "": not a hard link */
 	int rule;
 	const char *patient;               /* NULL or "": none */

@@ -10,8 +10,10 @@
  *
  * Patient ids are often directory names: a directory .../patients/4711
  * matches the rule .../patients/{patient} followed by a trailing "**",
- * which matches the directory itself. Non-PHI directories cost a lexical match at open;
- * readdir on them costs one table load. Same results, same errno.
+ * which matches the directory itself. Non-PHI directories cost a lexical match at open
+ * and, while a rule root is known, one statx (of the stream's descriptor
+ * for opendir, of the path for the others: alias.c, alias_path.c); readdir
+ * on them costs one table load. Same results, same errno.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -45,6 +47,34 @@ static void dir_report(const struct policy_match *m)
 
 /* ---- streams ---------------------------------------------------------- */
 
+/*
+ * After an opendir whose path matched no rule: when the directory is PHI
+ * all the same (alias.c: one statx of its descriptor says whether it can
+ * be), it is tracked as if matched. d, or NULL with errno EACCES (d
+ * closed) when deny mode cannot hand a record off.
+ */
+static DIR *opendir_alias(DIR *d, const char *path, const char *normal)
+{
+	struct policy_match m;
+	struct statx sx;
+	int fd = dirfd(d), saved_errno = errno;
+
+	if (!alias_fd_on_phi_fs(fd, &sx) || !alias_match_fd(fd, &sx, &m) ||
+	    !shim_enter())
+		return d;
+	alias_name_as_written(&m, normal, path);
+	if (shim_may_proceed() < 0) {
+		shim_leave();
+		REAL(closedir)(d);
+		errno = EACCES;
+		return NULL;
+	}
+	fdstate_track(fd, &m, 0, FD_REPORTED_LISTED);
+	shim_leave();
+	errno = saved_errno;
+	return d;
+}
+
 SHIM_EXPORT DIR *opendir(const char *path)
 {
 	struct policy_match m;
@@ -56,8 +86,11 @@ SHIM_EXPORT DIR *opendir(const char *path)
 	if (!policy_match_at(AT_FDCWD, path, &m)) {
 		shim_leave();
 		d = REAL(opendir)(path);
-		if (d != NULL)
+		if (d != NULL) {
 			fdstate_close(dirfd(d));
+			if (alias_active)
+				d = opendir_alias(d, path, m.path);
+		}
 		return d;
 	}
 	if (shim_may_proceed() < 0) {
@@ -115,7 +148,7 @@ static int dir_begin(int dirfd, const char *path, struct policy_match *m)
 {
 	if (!shim_enter())
 		return 0;
-	if (policy_match_at(dirfd, path, m))
+	if (policy_match_real(dirfd, path, ALIAS_FILE, m))
 		return 1;
 	shim_leave();
 	return 0;
@@ -270,12 +303,12 @@ static void glob_report(const char *pattern, size_t count, char **paths)
 		dir[slash - pattern] = '\0';
 		if (dir[0] == '\0')
 			strlcpy(dir, "/", sizeof(dir));
-		if (policy_match_at(AT_FDCWD, dir, &m))
+		if (policy_match_real(AT_FDCWD, dir, ALIAS_FILE, &m))
 			dir_report(&m);
 		return;
 	}
 	if (slash == NULL) {
-		if (policy_match_at(AT_FDCWD, ".", &m))
+		if (policy_match_real(AT_FDCWD, ".", ALIAS_FILE, &m))
 			dir_report(&m);
 		return;
 	}
@@ -289,7 +322,7 @@ static void glob_report(const char *pattern, size_t count, char **paths)
 		if (strcmp(dir, last) == 0)
 			continue;
 		strlcpy(last, dir, sizeof(last));
-		if (policy_match_at(AT_FDCWD, dir, &m))
+		if (policy_match_real(AT_FDCWD, dir, ALIAS_FILE, &m))
 			dir_report(&m);
 	}
 }

@@ -7,9 +7,9 @@
  * file that existed); a PHI path refused with EACCES/EPERM reports Access
  * Denied. The descriptor is remembered (fdstate) so reads and writes report
  * Viewed and Modified once. A path that is not PHI costs a lexical match
- * and nothing else, plus one statx of the new descriptor while some rule
- * root was found (alias.c: a symlink or another mount may have led into a
- * PHI tree). Same return value, same errno, same descriptor as libc.
+ * and nothing else, plus one statx of the new descriptor (O_PATH ones too)
+ * while some rule root was found (alias.c: a symlink or another mount may
+ * have led into a PHI tree). Same return value, same errno, same descriptor as libc.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,8 +18,6 @@
 #include <sys/stat.h>
 
 #include <bsd/string.h>
-
-#include "pathglob.h"
 
 #include "real.h"
 #include "shim.h"
@@ -86,18 +84,15 @@ open_alias_phi(int fd, const struct statx *sx, const char *path,
 		return fd;
 	if (!shim_enter())
 		return fd;
-	if (normal != NULL && normal[0] != '\0')
-		strlcpy(m.path, normal, sizeof(m.path));
-	else if (path[0] != '/' ||
-		 pathglob_normalise(NULL, path, m.path, sizeof(m.path)) < 0)
-		strlcpy(m.path, path, sizeof(m.path));
+	alias_name_as_written(&m, normal, path);
 	if (shim_may_proceed() < 0) {
 		REAL(close)(fd);
 		shim_leave();
 		errno = EACCES;
 		return -1;
 	}
-	if ((flags & O_TRUNC) && (flags & O_TMPFILE) != O_TMPFILE) {
+	if ((flags & O_TRUNC) && !(flags & O_PATH) &&
+	    (flags & O_TMPFILE) != O_TMPFILE) {
 		reported |= FD_REPORTED_MODIFIED;
 		detail[0] = (struct record_detail){
 			.key = "flags",
@@ -117,7 +112,7 @@ open_alias(int fd, const char *path, const char *normal, int flags)
 {
 	struct statx sx;
 
-	if ((flags & O_PATH) || !alias_fd_on_phi_fs(fd, &sx))
+	if (!alias_fd_on_phi_fs(fd, &sx))
 		return fd;
 	return open_alias_phi(fd, &sx, path, normal, flags);
 }

@@ -9,6 +9,11 @@
  * link = hard | symbolic), and chdir/fchdir, which only drop the cached
  * working directory.
  *
+ * A path that matched no rule as written is PHI all the same when it
+ * really is in a PHI tree (alias_path.c: one statx while a rule root is
+ * known), decided before the call; "" with AT_EMPTY_PATH is the PHI file
+ * open on the descriptor (an O_PATH one included).
+ *
  * A PHI path refused with EACCES or EPERM reports Access Denied. In deny
  * mode a PHI call whose record cannot be handed off fails with EACCES
  * without being performed. Same return value and errno as libc.
@@ -27,14 +32,38 @@
 #include "shim.h"
 
 /*
- * 1: a PHI path, to be audited (guard held); 0: pass through; -1: refused
- * in deny mode (errno EACCES).
+ * What a call with these *at flags acts on: the name itself with
+ * AT_SYMLINK_NOFOLLOW, else the file the path leads to.
  */
-static int path_begin(int dirfd, const char *path, struct policy_match *m)
+static enum alias_name path_how(int at_flags)
+{
+	return (at_flags & AT_SYMLINK_NOFOLLOW) ? ALIAS_ENTRY : ALIAS_FILE;
+}
+
+/*
+ * Whether path (relative to dirfd; how: what the call acts on) is PHI:
+ * as written, else by where it really is (alias_path.c), else, for ""
+ * with AT_EMPTY_PATH, the PHI file open on dirfd (an O_PATH descriptor).
+ */
+static int path_match(int dirfd, const char *path, int at_flags,
+		      enum alias_name how, struct policy_match *m)
+{
+	if (path != NULL && path[0] == '\0' && (at_flags & AT_EMPTY_PATH))
+		return fdstate_describe(dirfd, m, NULL);
+	return policy_match_real(dirfd, path, how, m);
+}
+
+/*
+ * 1: a PHI path, to be audited (guard held); 0: pass through; -1: refused
+ * in deny mode (errno EACCES). Decided before the call: a name removed or
+ * renamed is gone after it.
+ */
+static int path_begin(int dirfd, const char *path, int at_flags,
+		      enum alias_name how, struct policy_match *m)
 {
 	if (!shim_enter())
 		return 0;
-	if (!policy_match_at(dirfd, path, m)) {
+	if (!path_match(dirfd, path, at_flags, how, m)) {
 		shim_leave();
 		return 0;
 	}
@@ -81,9 +110,9 @@ static int path_end(int ret, enum event_type ok_event,
 	return ret;
 }
 
-#define PATH_WRAP(dirfd, path, event, call) do { \
+#define PATH_WRAP(dirfd, path, at_flags, how, event, call) do { \
 	struct policy_match m_; \
-	int rc_ = path_begin(dirfd, path, &m_); \
+	int rc_ = path_begin(dirfd, path, at_flags, how, &m_); \
 	if (rc_ == 0) \
 		return call; \
 	if (rc_ < 0) \
@@ -93,29 +122,31 @@ static int path_end(int ret, enum event_type ok_event,
 
 SHIM_EXPORT int unlink(const char *path)
 {
-	PATH_WRAP(AT_FDCWD, path, EVENT_FILE_DELETED, REAL(unlink)(path));
+	PATH_WRAP(AT_FDCWD, path, 0, ALIAS_ENTRY, EVENT_FILE_DELETED,
+		  REAL(unlink)(path));
 }
 
 SHIM_EXPORT int unlinkat(int dirfd, const char *path, int flags)
 {
-	PATH_WRAP(dirfd, path, EVENT_FILE_DELETED,
+	PATH_WRAP(dirfd, path, 0, ALIAS_ENTRY, EVENT_FILE_DELETED,
 		  REAL(unlinkat)(dirfd, path, flags));
 }
 
 SHIM_EXPORT int remove(const char *path)
 {
-	PATH_WRAP(AT_FDCWD, path, EVENT_FILE_DELETED, REAL(remove)(path));
+	PATH_WRAP(AT_FDCWD, path, 0, ALIAS_ENTRY, EVENT_FILE_DELETED,
+		  REAL(remove)(path));
 }
 
 SHIM_EXPORT int truncate(const char *path, off_t length)
 {
-	PATH_WRAP(AT_FDCWD, path, EVENT_FILE_MODIFIED,
+	PATH_WRAP(AT_FDCWD, path, 0, ALIAS_FILE, EVENT_FILE_MODIFIED,
 		  REAL(truncate)(path, length));
 }
 
 SHIM_EXPORT int truncate64(const char *path, off64_t length)
 {
-	PATH_WRAP(AT_FDCWD, path, EVENT_FILE_MODIFIED,
+	PATH_WRAP(AT_FDCWD, path, 0, ALIAS_FILE, EVENT_FILE_MODIFIED,
 		  REAL(truncate64)(path, length));
 }
 
@@ -150,8 +181,9 @@ static int rename_audited(enum rename_entry entry, int olddirfd,
 	if (!shim_enter())
 		return rename_real(entry, olddirfd, oldpath, newdirfd, newpath,
 				   flags);
-	old_hit = policy_match_at(olddirfd, oldpath, &old_match);
-	new_hit = policy_match_at(newdirfd, newpath, &new_match);
+	old_hit = policy_match_real(olddirfd, oldpath, ALIAS_ENTRY, &old_match);
+	new_hit = policy_match_real(newdirfd, newpath, ALIAS_NEW_NAME,
+				    &new_match);
 	if (!old_hit && !new_hit) {
 		shim_leave();
 		return rename_real(entry, olddirfd, oldpath, newdirfd, newpath,
@@ -171,6 +203,9 @@ static int rename_audited(enum rename_entry entry, int olddirfd,
 				EVENT_FILE_ACCESS_DENIED,
 			.target = old_match.path[0] ? old_match.path : oldpath,
 			.target2 = new_match.path[0] ? new_match.path : newpath,
+			.target_real = old_match.real,
+			.target2_real = new_match.real,
+			.inode = m->inode,
 			.rule = m->rule,
 			.patient = m->patient,
 			.error = ret == 0 ? 0 : saved_errno,
@@ -250,12 +285,12 @@ static size_t perm_owner_detail(struct record_detail *d, uid_t owner,
 	return 2;
 }
 
-#define PATH_WRAP_DETAIL(dirfd, path, event, call, fill) do { \
+#define PATH_WRAP_DETAIL(dirfd, path, at_flags, event, call, fill) do { \
 	struct policy_match m_; \
 	struct record_detail d_[2]; \
 	char buf_[8]; \
 	size_t n_; \
-	int rc_ = path_begin(dirfd, path, &m_); \
+	int rc_ = path_begin(dirfd, path, at_flags, path_how(at_flags), &m_); \
 	if (rc_ == 0) \
 		return call; \
 	if (rc_ < 0) \
@@ -267,28 +302,29 @@ static size_t perm_owner_detail(struct record_detail *d, uid_t owner,
 
 SHIM_EXPORT int chmod(const char *path, mode_t mode)
 {
-	PATH_WRAP_DETAIL(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED,
+	PATH_WRAP_DETAIL(AT_FDCWD, path, 0, EVENT_FILE_PERMISSIONS_CHANGED,
 			 REAL(chmod)(path, mode),
 			 perm_mode_detail(d_, mode, buf_));
 }
 
 SHIM_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
-	PATH_WRAP_DETAIL(dirfd, path, EVENT_FILE_PERMISSIONS_CHANGED,
+	PATH_WRAP_DETAIL(dirfd, path, flags, EVENT_FILE_PERMISSIONS_CHANGED,
 			 REAL(fchmodat)(dirfd, path, mode, flags),
 			 perm_mode_detail(d_, mode, buf_));
 }
 
 SHIM_EXPORT int chown(const char *path, uid_t owner, gid_t group)
 {
-	PATH_WRAP_DETAIL(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED,
+	PATH_WRAP_DETAIL(AT_FDCWD, path, 0, EVENT_FILE_PERMISSIONS_CHANGED,
 			 REAL(chown)(path, owner, group),
 			 perm_owner_detail(d_, owner, group));
 }
 
 SHIM_EXPORT int lchown(const char *path, uid_t owner, gid_t group)
 {
-	PATH_WRAP_DETAIL(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED,
+	PATH_WRAP_DETAIL(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW,
+			 EVENT_FILE_PERMISSIONS_CHANGED,
 			 REAL(lchown)(path, owner, group),
 			 perm_owner_detail(d_, owner, group));
 }
@@ -296,7 +332,7 @@ SHIM_EXPORT int lchown(const char *path, uid_t owner, gid_t group)
 SHIM_EXPORT int fchownat(int dirfd, const char *path, uid_t owner,
 			 gid_t group, int flags)
 {
-	PATH_WRAP_DETAIL(dirfd, path, EVENT_FILE_PERMISSIONS_CHANGED,
+	PATH_WRAP_DETAIL(dirfd, path, flags, EVENT_FILE_PERMISSIONS_CHANGED,
 			 REAL(fchownat)(dirfd, path, owner, group, flags),
 			 perm_owner_detail(d_, owner, group));
 }
@@ -365,10 +401,11 @@ static int perm_is_acl(const char *name)
 		 strcmp(name + 17, "default") == 0);
 }
 
-#define XATTR_PATH_WRAP(path, name, call) do { \
+#define XATTR_PATH_WRAP(path, at_flags, name, call) do { \
 	if (!perm_is_acl(name)) \
 		return call; \
-	PATH_WRAP_DETAIL(AT_FDCWD, path, EVENT_FILE_PERMISSIONS_CHANGED, call, \
+	PATH_WRAP_DETAIL(AT_FDCWD, path, at_flags, \
+		EVENT_FILE_PERMISSIONS_CHANGED, call, \
 		(d_[0] = (struct record_detail){ .key = "xattr", .str = name }, 1)); \
 } while (0)
 
@@ -382,13 +419,14 @@ static int perm_is_acl(const char *name)
 SHIM_EXPORT int setxattr(const char *path, const char *name, const void *value,
 			 size_t size, int flags)
 {
-	XATTR_PATH_WRAP(path, name, REAL(setxattr)(path, name, value, size, flags));
+	XATTR_PATH_WRAP(path, 0, name,
+			REAL(setxattr)(path, name, value, size, flags));
 }
 
 SHIM_EXPORT int lsetxattr(const char *path, const char *name, const void *value,
 			  size_t size, int flags)
 {
-	XATTR_PATH_WRAP(path, name,
+	XATTR_PATH_WRAP(path, AT_SYMLINK_NOFOLLOW, name,
 			REAL(lsetxattr)(path, name, value, size, flags));
 }
 
@@ -400,12 +438,13 @@ SHIM_EXPORT int fsetxattr(int fd, const char *name, const void *value,
 
 SHIM_EXPORT int removexattr(const char *path, const char *name)
 {
-	XATTR_PATH_WRAP(path, name, REAL(removexattr)(path, name));
+	XATTR_PATH_WRAP(path, 0, name, REAL(removexattr)(path, name));
 }
 
 SHIM_EXPORT int lremovexattr(const char *path, const char *name)
 {
-	XATTR_PATH_WRAP(path, name, REAL(lremovexattr)(path, name));
+	XATTR_PATH_WRAP(path, AT_SYMLINK_NOFOLLOW, name,
+			REAL(lremovexattr)(path, name));
 }
 
 SHIM_EXPORT int fremovexattr(int fd, const char *name)
@@ -450,7 +489,7 @@ static int link_match_old(enum link_entry entry, int olddirfd,
 
 		if (oldpath == NULL || oldpath[0] == '/' ||
 		    new_match->path[0] == '\0')
-			return policy_match_at(AT_FDCWD, oldpath, m);
+			return policy_match_real(AT_FDCWD, oldpath, ALIAS_FILE, m);
 		strlcpy(joined, new_match->path, sizeof(joined));
 		slash = strrchr(joined, '/');
 		if (slash == NULL)
@@ -458,7 +497,7 @@ static int link_match_old(enum link_entry entry, int olddirfd,
 		slash[1] = '\0';
 		if (strlcat(joined, oldpath, sizeof(joined)) >= sizeof(joined))
 			return 0;
-		return policy_match_at(AT_FDCWD, joined, m);
+		return policy_match_real(AT_FDCWD, joined, ALIAS_FILE, m);
 	}
 	if (oldpath != NULL && ((oldpath[0] == '\0' && (flags & AT_EMPTY_PATH)) ||
 				strncmp(oldpath, "/proc/self/fd/", 14) == 0)) {
@@ -466,7 +505,9 @@ static int link_match_old(enum link_entry entry, int olddirfd,
 
 		return fdstate_describe(fd, m, NULL);
 	}
-	return policy_match_at(olddirfd, oldpath, m);
+	return policy_match_real(olddirfd, oldpath,
+				 (flags & AT_SYMLINK_FOLLOW) ? ALIAS_FILE :
+				 ALIAS_ENTRY, m);
 }
 
 static int link_audited(enum link_entry entry, int olddirfd,
@@ -481,7 +522,8 @@ static int link_audited(enum link_entry entry, int olddirfd,
 	if (!shim_enter())
 		return link_real(entry, olddirfd, oldpath, newdirfd, newpath,
 				 flags);
-	new_hit = policy_match_at(newdirfd, newpath, &new_match);
+	new_hit = policy_match_real(newdirfd, newpath, ALIAS_NEW_NAME,
+				    &new_match);
 	old_hit = link_match_old(entry, olddirfd, oldpath, flags, &new_match,
 				 &old_match);
 	if (!old_hit && !new_hit) {
@@ -508,6 +550,9 @@ static int link_audited(enum link_entry entry, int olddirfd,
 				EVENT_FILE_ACCESS_DENIED,
 			.target = new_match.path[0] ? new_match.path : newpath,
 			.target2 = old_match.path[0] ? old_match.path : oldpath,
+			.target_real = new_match.real,
+			.target2_real = old_match.real,
+			.inode = m->inode,
 			.rule = m->rule,
 			.patient = m->patient,
 			.error = ret == 0 ? 0 : saved_errno,

@@ -4,21 +4,11 @@
 # bind-mounted the same way leaves nothing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/alias.inc"
-[ "$(id -u)" = 0 ] || skip "bind mounts need root"
-command -v unshare >/dev/null || skip "no unshare"
 alias_setup
 start_collector
-mkdir -p "$T/other/bind" "$T/other/bind2" "$T/other/src"
-cp "$T/other/control.txt" "$T/other/src/control.txt"
-unshare -m sh -c '
-	mount --bind "$1/patients" "$1/other/bind" || exit 77
-	mount --bind "$1/other/src" "$1/other/bind2" || exit 77
+alias_bind_run '
 	"$2" run --config "$3" -- cat "$1/other/bind/p9/c.txt" >"$1/out" || exit 1
-	"$2" run --config "$3" -- cat "$1/other/bind2/control.txt" >/dev/null || exit 1
-' sh "$T" "$PHITRAIL" "$CONF"
-rc=$?
-[ "$rc" = 77 ] && skip "mount --bind is not allowed here"
-[ "$rc" = 0 ] || fail "cat failed under the shim in the mount namespace"
+	"$2" run --config "$3" -- cat "$1/other/bind2/control.txt" >/dev/null || exit 1'
 alias_same "$REAL" "$T/out"
 alias_expect "$T/other/bind/p9/c.txt"
 pass

@@ -6,8 +6,7 @@
 . "$(dirname "$0")/alias.inc"
 alias_setup
 start_collector
-ln -s "$P/p9" "$T/other/link"
-ln -s "$T/other" "$T/other-link"
+alias_links
 shim sh -c 'cd "$1" && cat c.txt' sh "$T/other/link" >"$T/out" ||
 	fail "cat failed under the shim"
 alias_same "$REAL" "$T/out"

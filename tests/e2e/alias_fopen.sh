@@ -5,8 +5,7 @@
 . "$(dirname "$0")/alias.inc"
 alias_setup
 start_collector
-ln -s "$P/p9" "$T/other/link"
-ln -s "$T/other" "$T/other-link"
+alias_links
 shim sort "$T/other/link/c.txt" >"$T/out" || fail "sort failed under the shim"
 sort "$REAL" | cmp -s - "$T/out" || fail "sort printed something else under the shim"
 shim sort "$T/other-link/control.txt" >/dev/null || fail "sort of the control failed"

@@ -4,8 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/alias.inc"
 alias_setup
-ln "$REAL" "$T/other/hard.txt" || skip "no hard links here"
-ln "$T/other/control.txt" "$T/other/control-hard.txt"
+alias_hard_links
 start_collector
 shim cat "$T/other/hard.txt" >"$T/out" || fail "cat failed under the shim"
 alias_same "$REAL" "$T/out"

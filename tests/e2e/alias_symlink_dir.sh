@@ -5,8 +5,7 @@
 . "$(dirname "$0")/alias.inc"
 alias_setup
 start_collector
-ln -s "$P/p9" "$T/other/link"
-ln -s "$T/other" "$T/other-link"
+alias_links
 shim cat "$T/other/link/c.txt" >"$T/out" || fail "cat failed under the shim"
 alias_same "$REAL" "$T/out"
 shim cat "$T/other-link/control.txt" >/dev/null || fail "cat of the control failed"

@@ -4,13 +4,7 @@
 # the patient from the path, and nothing for a control file on the volume.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/alias.inc"
-setup
-# the real volume and a link naming it; the rule names the link
-mkdir -p "$T/san/ehr/patients/p9" "$T/san/ehr/public"
-ln -s "$T/san/ehr" "$T/ehr"
-sed -i "s|^files = .*|files = $T/ehr/patients/{patient}/**|" "$CONF"
-printf 'Name: John Roe\n' >"$T/san/ehr/patients/p9/c.txt"
-printf 'public\n' >"$T/san/ehr/public/control.txt"
+alias_volume_setup
 start_collector
 shim cat "$T/san/ehr/patients/p9/c.txt" >"$T/out" || fail "cat failed under the shim"
 alias_same "$T/san/ehr/patients/p9/c.txt" "$T/out"
