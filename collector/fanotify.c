@@ -51,6 +51,7 @@
 #define FANOTIFY_PENDING 1024         /* about 6.5 MiB when all in use */
 #define FANOTIFY_PATH_MAX 1024         /* longer paths are decided at once */
 #define FANOTIFY_SEEN_SLOTS 16384      /* power of two */
+#define FANOTIFY_SEEN_WAYS 4           /* power of two */
 #define FANOTIFY_MAX_DIRS 65536
 #define FANOTIFY_MASK (FAN_ACCESS | FAN_MODIFY | FAN_CLOSE_WRITE | \
 		       FAN_EVENT_ON_CHILD)
@@ -113,19 +114,38 @@ static uint64_t fan_key(int64_t pid, enum event_type type, const char *path)
 	return h | 1;                  /* 0 marks a free slot */
 }
 
+/* Four ways per set: a key lands in the set its low bits name, replacing
+ * itself or the oldest of the four (with one way, two of a program's 256
+ * files sharing a slot were reported again on every read). */
+static unsigned seen_set(uint64_t key)
+{
+	return (unsigned)key & (FANOTIFY_SEEN_SLOTS - FANOTIFY_SEEN_WAYS);
+}
+
 static void seen_put(struct seen *s, uint64_t key, int64_t ms)
 {
-	unsigned i = (unsigned)key & (FANOTIFY_SEEN_SLOTS - 1);
+	unsigned set = seen_set(key), victim = set;
 
-	s->key[i] = key;               /* a collision forgets the older key */
-	s->ms[i] = ms;
+	for (unsigned i = set; i < set + FANOTIFY_SEEN_WAYS; i++) {
+		if (s->key[i] == key) {
+			victim = i;
+			break;
+		}
+		if (s->ms[i] < s->ms[victim])
+			victim = i;
+	}
+	s->key[victim] = key;
+	s->ms[victim] = ms;
 }
 
 static int seen_has(const struct seen *s, uint64_t key, int64_t since_ms)
 {
-	unsigned i = (unsigned)key & (FANOTIFY_SEEN_SLOTS - 1);
+	unsigned set = seen_set(key);
 
-	return s->key[i] == key && s->ms[i] >= since_ms;
+	for (unsigned i = set; i < set + FANOTIFY_SEEN_WAYS; i++)
+		if (s->key[i] == key)
+			return s->ms[i] >= since_ms;
+	return 0;
 }
 
 /* Marks dir and every directory below it. */
