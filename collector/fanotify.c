@@ -148,8 +148,10 @@ static int seen_has(const struct seen *s, uint64_t key, int64_t since_ms)
 	return 0;
 }
 
-/* Marks dir and every directory below it. */
-static void fan_mark_tree(const char *dir, unsigned depth)
+/* Marks dir and every directory below it; with note_files, the change
+ * group also notes each file's mode, owner and group (the first walk and a
+ * new folder: later walks would only stat unchanged files again). */
+static void fan_mark_tree(const char *dir, unsigned depth, int note_files)
 {
 	char sub[PATH_MAX];
 	struct dirent *e;
@@ -166,20 +168,20 @@ static void fan_mark_tree(const char *dir, unsigned depth)
 		return;
 	change_mark_dir(dir, dirfd(d));
 	while ((e = readdir(d)) != NULL) {
-		if (e->d_type == DT_REG)
+		if (note_files && e->d_type == DT_REG)
 			change_note_file(dirfd(d), e->d_name);
 		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 ||
 		    strcmp(e->d_name, "..") == 0)
 			continue;
 		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) <
 		    sizeof(sub))
-			fan_mark_tree(sub, depth + 1);
+			fan_mark_tree(sub, depth + 1, note_files);
 	}
 	closedir(d);
 }
 
 /* Every rule root's directories, marked (again: new ones join). */
-static void fan_walk(void)
+static void fan_walk(int note_files)
 {
 	N.dirs_marked = 0;
 	for (size_t i = 0; i < N.cfg->pattern_count; i++) {
@@ -187,7 +189,7 @@ static void fan_walk(void)
 
 		if (pathglob_root(&N.cfg->patterns[i].glob, root, sizeof(root)) == 0)
 			continue;
-		fan_mark_tree(root, 0);
+		fan_mark_tree(root, 0, note_files);
 	}
 	N.last_walk_ms = fan_now_ms();
 	N.counts.marks = N.dirs_marked;
@@ -196,7 +198,7 @@ static void fan_walk(void)
 void safetynet_mark_tree(const char *dir)
 {
 	if (N.on)
-		fan_mark_tree(dir, 0);
+		fan_mark_tree(dir, 0, 1);
 }
 
 void safetynet_count_event(void)
@@ -429,7 +431,7 @@ void safetynet_tick(void)
 		return;
 	fan_flush(0);
 	if (fan_now_ms() - N.last_walk_ms >= FANOTIFY_REWALK_MS)
-		fan_walk();
+		fan_walk(0);
 }
 
 const char *safetynet_state(void)
@@ -508,7 +510,7 @@ int safetynet_start(const struct config *cfg, struct store *st)
 	if (change_start() < 0)
 		daemon_warn("kernel safety net: %s", change_state());
 	N.on = 1;
-	fan_walk();
+	fan_walk(1);
 	snprintf(N.state, sizeof(N.state), "on (fanotify, %u director%s marked; "
 		 "reads, writes; %s)", N.dirs_marked,
 		 N.dirs_marked == 1 ? "y" : "ies", change_state());

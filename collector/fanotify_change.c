@@ -199,6 +199,8 @@ static void change_event(const struct fan_change_event *e)
 		if (old_known || new_known)
 			safetynet_queue(&r);
 		r.path2 = NULL;
+		if (new_known)               /* a file moved in: known from now */
+			(void)attributes_changed(path2, mode, sizeof(mode));
 	}
 	if (change_path(&e->where, path, sizeof(path)) < 0)
 		return;

@@ -40,6 +40,7 @@ rc=$?
 kill -CONT "$COLLECTOR_PID"
 [ $rc = 0 ] || fail "the static program failed"
 wait_count 1 --event lost
+sleep 1.5                        # what the queue held waits out the merge window
 settle
 expect_count 1 --event lost
 [ "$(jfield '.detail.source' --event lost)" = kernel ] || fail "the loss is not the kernel safety net's"
