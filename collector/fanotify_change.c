@@ -204,10 +204,12 @@ static void change_event(const struct fan_change_event *e)
 	}
 	if (change_path(&e->where, path, sizeof(path)) < 0)
 		return;
-	if (e->mask & FAN_CREATE) {
-		r.type = EVENT_FILE_CREATED;
-		safetynet_queue(&r);
+	if (e->mask & FAN_CREATE) {      /* with the mode it has now */
 		(void)attributes_changed(path, mode, sizeof(mode));
+		r.type = EVENT_FILE_CREATED;
+		r.mode = mode;
+		safetynet_queue(&r);
+		r.mode = NULL;
 	}
 	if ((e->mask & FAN_ATTRIB) && attributes_changed(path, mode, sizeof(mode))) {
 		r.type = EVENT_FILE_PERMISSIONS_CHANGED;

@@ -57,6 +57,7 @@ kernel_record() {
 	case "$(jfield '.exe' --patient "$1")" in */static_change|*/raw_change) ;; *) fail "patient $1's exe: $(jfield '.exe' --patient "$1")" ;; esac
 }
 kernel_record 1 "PHI File Created" "$P/1/new.txt"
+[ "$(jfield '.detail.mode' --patient 1)" = 0600 ] || fail "the mode of patient 1's new file: $(jfield '.detail.mode' --patient 1)"
 kernel_record 2 "PHI File Permissions Changed" "$P/2/chart.txt"
 [ "$(jfield '.detail.mode' --patient 2)" = 0640 ] || fail "the mode of patient 2's chart: $(jfield '.detail.mode' --patient 2)"
 kernel_record 3 "PHI File Deleted" "$P/3/chart.txt"
