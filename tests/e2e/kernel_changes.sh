@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "fanotify needs CAP_SYS_ADMIN"
 SAFETY_NET=on setup
-for p in 2 3 4 5 6 7 8 9 10; do
+for p in 2 3 4 5 6 7 8 9 10 11 12; do
 	mkdir -p "$P/$p"
 	printf 'Name: Patient %s\n' "$p" >"$P/$p/chart.txt"
 done
@@ -35,6 +35,9 @@ shim cp "$T/other/readme.txt" "$P/6/copy.txt" || fail "cp failed under the shim"
 shim mv "$P/7/chart.txt" "$P/7/moved.txt" || fail "mv failed under the shim"
 shim rm "$P/8/chart.txt" || fail "rm failed under the shim"
 shim chmod 0600 "$P/9/chart.txt" || fail "chmod failed under the shim"
+# the same by relative paths: the shim's target is still the kernel's path
+(cd "$P/11" && shim mv chart.txt moved.txt) || fail "mv by a relative path failed"
+(cd "$P/12" && shim rm chart.txt) || fail "rm by a relative path failed"
 # only the times change (touch without the shim): not a permissions change
 touch -d 2020-01-01 "$P/10/chart.txt" || fail "touch failed"
 # controls: no rule matches
@@ -78,6 +81,8 @@ shim_record 6 "PHI File Created"
 shim_record 7 "PHI File Renamed"
 shim_record 8 "PHI File Deleted"
 shim_record 9 "PHI File Permissions Changed"
+shim_record 11 "PHI File Renamed"
+shim_record 12 "PHI File Deleted"
 expect_count 0 --target "$T/other/**"
 expect_count 0 --event permissions --patient 10
 # phitrail status says the net is on, and what it did: the five changes
