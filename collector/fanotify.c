@@ -1,12 +1,13 @@
 /*
- * fanotify.c - the kernel as a safety net: PHI file reads and writes the
- * kernel saw that no shim record covers (a static binary, raw system
+ * fanotify.c - the kernel as a safety net: PHI file accesses and changes
+ * the kernel saw that no shim record covers (a static binary, raw system
  * calls, io_uring, a program started without the preload).
  *
- * Owns one fanotify group (notification class, an open descriptor per
+ * Owns the access group (notification class, an open descriptor per
  * event) with marks on every directory under each file rule's root (the
  * literal part of its glob), re-walked every FANOTIFY_REWALK_MS so new
- * patient folders are marked too. A read (FAN_ACCESS) becomes a Viewed, a
+ * patient folders are marked too (the change group reports a new folder
+ * at once). A read (FAN_ACCESS) becomes a Viewed, a
  * write or close after writing (FAN_MODIFY, FAN_CLOSE_WRITE) a Modified,
  * once per process, file and kind within FANOTIFY_DEDUP_MS. Each waits
  * FANOTIFY_WINDOW_MS; a shim record of the same process, kind and file
