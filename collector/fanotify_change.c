@@ -56,6 +56,7 @@ static struct {
 	struct { uint64_t fsid; int fd; } fs[CHANGE_MAX_FS];
 	unsigned fs_count;
 	struct inode_seen *inodes;
+	int warned;                      /* a folder it could not mark, said */
 	char state[128];
 } C = { .watch = { .fd = -1 } };
 
@@ -115,8 +116,15 @@ void change_mark_dir(const char *dir, int dir_fd)
 	if (C.watch.fd < 0)
 		return;
 	if (fanotify_mark(C.watch.fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR,
-			  CHANGE_MASK, AT_FDCWD, dir) < 0)
+			  CHANGE_MASK, AT_FDCWD, dir) < 0) {
+		/* e.g. a file system without file handles (EOPNOTSUPP) */
+		if (!C.warned)
+			daemon_warn("kernel safety net: changes under %s are not "
+				    "seen (fanotify with names: %s); reads and "
+				    "writes are", dir, strerror(errno));
+		C.warned = 1;
 		return;
+	}
 	if (fstatfs(dir_fd, &sfs) < 0)
 		return;
 	memcpy(&fsid, &sfs.f_fsid, sizeof(fsid));
