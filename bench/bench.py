@@ -28,6 +28,7 @@ import tempfile
 import time
 
 import fleet
+import kernel
 
 FILES = 256                 # files in each tree (16 patients x 16 files)
 PATIENT = "rare"            # the patient of the query case: 100 records
@@ -81,7 +82,7 @@ class Pieces:
 class Deployment:
     """A scratch phitrail deployment: config, trees, store, collector."""
 
-    def __init__(self, pieces, flush="batch", label="main", extra=""):
+    def __init__(self, pieces, flush="batch", label="main", extra="", settings=""):
         self.p = pieces
         self.dir = tempfile.mkdtemp(prefix="phitrail-bench-%s." % label)
         os.chmod(self.dir, 0o755)
@@ -100,9 +101,10 @@ class Deployment:
                     "spool = %(d)s/spool\n"
                     "flush = %(flush)s\n"
                     "key_file = %(d)s/db/signing.key\n"
+                    "%(settings)s"
                     "\n[rule charts]\n"
                     "files = %(d)s/patients/{patient}/**\n"
-                    % {"d": self.dir, "flush": flush})
+                    % {"d": self.dir, "flush": flush, "settings": settings})
             f.write(extra)
         for tree in (self.phi, self.other):
             subprocess.run([self.p.fileloop, "-c", tree, str(FILES)], check=True)
@@ -213,8 +215,9 @@ def parse_kv(text):
     return out
 
 
-def fileloop(dep, tree, variant, n, threads=1, forked=False, max_s=30, warmup=100):
-    args = [dep.p.fileloop, "-n", str(n), "-t", str(threads), "-s", str(max_s),
+def fileloop(dep, tree, variant, n, threads=1, forked=False, max_s=30, warmup=100,
+             exe=None):
+    args = [exe or dep.p.fileloop, "-n", str(n), "-t", str(threads), "-s", str(max_s),
             "-w", str(warmup)]
     if forked:
         args.append("-F")
@@ -810,6 +813,10 @@ class Bench:
     def case_fleet(self):
         fleet.FleetCase(self, Deployment, NotMeasured, log, summary).run()
 
+    def case_kernel(self):
+        kernel.KernelCase(self, Deployment, NotMeasured, log, fileloop, ratio_stats,
+                          summary).run()
+
     def run_one(self, t_start):
         """--case NAME: the calibration, then that case alone."""
         dep = Deployment(self.p, label="main")
@@ -820,7 +827,7 @@ class Bench:
             self.no_collector = str(e)
         finally:
             dep.remove(self.args.keep)
-        {"fleet": self.case_fleet}[self.args.case]()
+        {"fleet": self.case_fleet, "kernel": self.case_kernel}[self.args.case]()
         self.report(time.monotonic() - t_start)
 
     def run(self):
@@ -885,6 +892,7 @@ class Bench:
         else:
             self.not_measured("5_ingest", "5 ingest", "needs the shim")
         self.case_fleet()
+        self.case_kernel()
         def label(n):
             return "%gM" % (n / 1e6) if n >= 1000000 else "%gk" % (n / 1e3)
         self.case_filled(self.size("filled_records"), label(self.size("filled_records")))
@@ -950,7 +958,7 @@ def main():
     ap.add_argument("--big-records", type=int, default=100000000,
                     help="with --big: records in the big store (default 100M)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directories")
-    ap.add_argument("--case", choices=["fleet"],
+    ap.add_argument("--case", choices=["fleet", "kernel"],
                     help="the calibration and this case alone")
     ap.add_argument("--runs", type=int, default=0, help="interleaved runs per case")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(

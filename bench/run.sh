@@ -4,7 +4,7 @@
 #   make bench          full run (about 15 minutes on 2 cores)
 #   make bench-quick    every case briefly (under about 2 minutes; for CI)
 #   sh bench/run.sh [--quick] [--callgrind] [--big] [--runs N] [--keep]
-#                   [--case fleet]   (the calibration and that case alone)
+#                   [--case fleet|kernel]   (the calibration and that case alone)
 #   (--keep leaves the scratch deployments under /tmp/phitrail-bench-*)
 #
 # Compiles build/bench/fileloop (bench/fileloop.c: open, read 4 KiB, close
@@ -33,6 +33,9 @@
 #      acknowledged (forward cursor), the aggregator's rate on a backlog
 #      (target >= 100k/s), last host commit -> central store complete (lag);
 #      "not measured" when nats-server is missing
+#   9  the kernel safety net (bench/kernel.py; as root): cases 1 and 2 under
+#      the shim with the collector's safety net on vs off, and a static
+#      fileloop's PHI loop bare (a tree no collector watches) vs watched
 #   --callgrind adds cases 1-2 as instruction counts per iteration
 #   (valgrind --tool=callgrind, collecting only inside the timed loop).
 #
@@ -54,6 +57,11 @@ CC=${CC:-cc}
 if [ ! -x "$OUT/fileloop" ] || [ "$ROOT/bench/fileloop.c" -nt "$OUT/fileloop" ]; then
 	$CC -std=gnu11 -O2 -Wall -Wextra -Werror -Wformat=2 -Wshadow -o "$OUT/fileloop" \
 		"$ROOT/bench/fileloop.c" -lpthread
+fi
+# case 9's static program: the same loop, which no preloaded library sees
+if [ ! -x "$OUT/fileloop-static" ] || [ "$ROOT/bench/fileloop.c" -nt "$OUT/fileloop-static" ]; then
+	$CC -std=gnu11 -O2 -static -o "$OUT/fileloop-static" "$ROOT/bench/fileloop.c" \
+		-lpthread 2>/dev/null || rm -f "$OUT/fileloop-static"
 fi
 command -v python3 >/dev/null || { echo "bench: python3 is needed" >&2; exit 1; }
 exec python3 "$ROOT/bench/bench.py" --root "$ROOT" "$@"

@@ -6,6 +6,8 @@
 #ifndef PHITRAILD_FANOTIFY_H
 #define PHITRAILD_FANOTIFY_H
 
+#include <stdint.h>
+
 #include "config.h"
 #include "record.h"
 #include "store.h"
@@ -28,5 +30,13 @@ void safetynet_stop(void);
 
 /* "on (...)" or "off (why)", for logs and status. */
 const char *safetynet_state(void);
+
+/* Since start: directories marked (at the last walk), kernel events read
+ * (both groups), reports covered by shim records, stored from the kernel,
+ * and queue overflows. */
+struct safetynet_counts {
+	uint64_t marks, events, merged, stored, overflows;
+};
+const struct safetynet_counts *safetynet_counts(void);
 
 #endif

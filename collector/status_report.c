@@ -4,7 +4,8 @@
  * newest id, follow.c's counters and spool backlog, the checkpointer's
  * newest checkpoint, unaudited.c's programs - and measures the store's
  * files and the free space of their file system (stat, statvfs).
- * Each forwarder's backlog and lag come from forward.c.
+ * Each forwarder's backlog and lag come from forward.c, the kernel safety
+ * net's state and counts from fanotify.c.
  * Must never write anything, and never take longer than a few system
  * calls per followed file (it runs inside the event loop).
  */
@@ -19,6 +20,7 @@
 #include <bsd/string.h>
 
 #include "checkpointer.h"
+#include "fanotify.h"
 #include "follow.h"
 #include "forward.h"
 #include "status.h"
@@ -73,6 +75,19 @@ static void forwarders_fill(struct status_reply *s)
 	}
 }
 
+/* The kernel safety net's state and counts (fanotify.c). */
+static void safetynet_fill(struct status_reply *s)
+{
+	const struct safetynet_counts *c = safetynet_counts();
+
+	strlcpy(s->kernel_net, safetynet_state(), sizeof(s->kernel_net));
+	s->kernel_marks = (int64_t)c->marks;
+	s->kernel_events = (int64_t)c->events;
+	s->kernel_merged = (int64_t)c->merged;
+	s->kernel_stored = (int64_t)c->stored;
+	s->kernel_overflows = (int64_t)c->overflows;
+}
+
 long collector_status_encode(void *buf, size_t cap)
 {
 	static struct status_reply s;
@@ -110,5 +125,6 @@ long collector_status_encode(void *buf, size_t cap)
 		strlcpy(s.config_error, S_cfg->error, sizeof(s.config_error));
 	unaudited_fill(&s);
 	forwarders_fill(&s);
+	safetynet_fill(&s);
 	return status_reply_encode(&s, buf, cap);
 }

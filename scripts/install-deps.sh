@@ -42,6 +42,7 @@ debhelper
 lintian
 systemd
 openssh-server
+liburing-dev
 "
 
 # The official FHIR R4 JSON schema, for tests/e2e/fhir_auditevent.sh only:

@@ -53,6 +53,17 @@ static void check_losses(const struct status_reply *s, unsigned cli_errors,
 		    "Tampered\"'", s->tampered_since_start);
 }
 
+static void check_kernel_net(const struct status_reply *s, unsigned cli_errors,
+			     struct health_findings *out)
+{
+	(void)cli_errors;
+	if (s->kernel_overflows > 0)
+		add(out, "the kernel safety net's queue overflowed %" PRId64
+		    " time(s) since start: accesses made without the shim may be "
+		    "missing ('phitrail query --event \"Audit Records Lost\"')",
+		    s->kernel_overflows);
+}
+
 static void check_checkpoint(const struct status_reply *s, unsigned cli_errors,
 			     struct health_findings *out)
 {
@@ -128,7 +139,7 @@ static void check_forwarders(const struct status_reply *s, unsigned cli_errors,
 
 static void (*const rules[])(const struct status_reply *, unsigned,
 			     struct health_findings *) = {
-	check_config, check_losses, check_checkpoint, check_disk, check_spool,
+	check_config, check_losses, check_kernel_net, check_checkpoint, check_disk, check_spool,
 	check_unaudited, check_forwarders,
 };
 

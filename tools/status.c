@@ -138,6 +138,15 @@ static void write_table(const struct status_reply *s,
 			 "lag %" PRId64 " ms", fw->name, fw->backlog, fw->lag_ms);
 		print_printable(i == 0 ? "forwarders" : "", line);
 	}
+	snprintf(line, sizeof(line), "%s", s->kernel_net);
+	print_printable("kernel", line);
+	if (strncmp(s->kernel_net, "on", 2) == 0) {
+		snprintf(line, sizeof(line), "%" PRId64 " event(s) read, %" PRId64
+			 " stored from the kernel, %" PRId64 " covered by shim "
+			 "records, %" PRId64 " queue overflow(s)", s->kernel_events,
+			 s->kernel_stored, s->kernel_merged, s->kernel_overflows);
+		print_printable("", line);
+	}
 	if (f->count == 0)
 		printf("%-12s none\n", "attention");
 	for (i = 0; i < f->count; i++)
@@ -187,6 +196,8 @@ static void write_json(const struct status_reply *s,
 		I(spool_oldest_ns, 1), I(checkpoint_ns, 1), I(checkpoint_size, 0),
 		I(checkpoint_interval_s, 0), I(store_bytes, 0),
 		I(disk_free_bytes, 0), I(disk_total_bytes, 0), I(config_errors, 0),
+		I(kernel_marks, 0), I(kernel_events, 0), I(kernel_merged, 0),
+		I(kernel_stored, 0), I(kernel_overflows, 0),
 #undef I
 	};
 	size_t i;
@@ -199,6 +210,7 @@ static void write_json(const struct status_reply *s,
 			     ints[i].optional);
 	json_key_str("config", s->config);
 	json_key_str("config_error", s->config_error);
+	json_key_str("kernel_net", s->kernel_net);
 	printf(",\"unaudited\":[");
 	for (i = 0; i < s->unaudited_count; i++) {
 		const struct status_unaudited *u = &s->unaudited[i];

@@ -35,6 +35,13 @@
  *       {"name": str, "backlog": int, "lag_ms": int}
  *     each forwarder of the store (records not yet forwarded, and the age
  *     of the oldest of them); empty while no forwarder is configured.
+ *   "kernel_net"         str   the kernel safety net: "on (...)" or
+ *                              "off (why)"
+ *   "kernel_marks"       int   directories it marked (at its last walk)
+ *   "kernel_events"      int   kernel events it read since start
+ *   "kernel_merged"      int   of its reports, covered by shim records
+ *   "kernel_stored"      int   of its reports, stored from the kernel
+ *   "kernel_overflows"   int   times the kernel's queue overflowed
  * The encoder writes every key. The decoder requires "status_v" first,
  * rejects duplicate keys, wrong types, strings past their limits (with
  * the NUL: the sizes below) and arrays past their maxima, and ignores keys
@@ -84,6 +91,9 @@ struct status_reply {
 	struct status_unaudited unaudited[STATUS_MAX_UNAUDITED];
 	size_t forwarder_count;
 	struct status_forwarder forwarders[STATUS_MAX_FORWARDERS];
+	char kernel_net[STATUS_TEXT_MAX];
+	int64_t kernel_marks, kernel_events, kernel_merged, kernel_stored;
+	int64_t kernel_overflows;
 };
 
 /* Zeros, "", STATUS_NONE for the optional times, empty lists. */

@@ -63,6 +63,12 @@ static const struct status_field reply_fields[] = {
 	SSTR(status_reply, config_error),
 	{ "unaudited", SK_UNAUDITED, offsetof(struct status_reply, unaudited), 0 },
 	{ "forwarders", SK_FORWARDERS, offsetof(struct status_reply, forwarders), 0 },
+	SSTR(status_reply, kernel_net),
+	SINT(status_reply, kernel_marks),
+	SINT(status_reply, kernel_events),
+	SINT(status_reply, kernel_merged),
+	SINT(status_reply, kernel_stored),
+	SINT(status_reply, kernel_overflows),
 };
 
 static const struct status_field unaudited_fields[] = {

@@ -27,17 +27,19 @@ until "$PHITRAIL" status --config "$CONF" --format json | jq -e '.checkpoint_ns 
 	i=$((i + 1)); [ $i -lt 100 ] || fail "no signed checkpoint reported within 10 s"; sleep 0.1
 done
 out=$("$PHITRAIL" status --config "$CONF") || fail "status of a healthy collector exited $?: $out"
-for label in collector version uptime records lost tampered spool checkpoint store config attention; do
+for label in collector version uptime records lost tampered spool checkpoint store config kernel attention; do
 	echo "$out" | grep -q "^$label " || fail "no '$label' line in: $out"
 done
 echo "$out" | grep -q "^attention *none" || fail "a healthy collector needs attention: $out"
 echo "$out" | grep -q "$CONF: valid" || fail "config not reported valid: $out"
+echo "$out" | grep -q "^kernel *off (kernel_safety_net = off)" || fail "the kernel safety net is not said to be off, and why: $out"
 
 json=$("$PHITRAIL" status --config "$CONF" --format json) || fail "status --format json exited $?"
 for key in collector version now_ns started_ns records stored_since_start lost_since_start \
 	tampered_since_start spool_files spool_bytes spool_oldest_ns checkpoint_ns checkpoint_size \
 	checkpoint_interval_s store_bytes disk_free_bytes disk_total_bytes config config_errors \
-	config_error unaudited forwarders attention; do
+	config_error unaudited forwarders kernel_net kernel_marks kernel_events kernel_merged \
+	kernel_stored kernel_overflows attention; do
 	echo "$json" | jq -e "has(\"$key\")" >/dev/null || fail "no \"$key\" in: $json"
 done
 stored=$(count)

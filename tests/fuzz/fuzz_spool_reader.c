@@ -28,6 +28,8 @@
 #include <string.h>
 
 #include "../../collector/fanotify.c"
+#include "../../collector/fanotify_change.c"
+#include "../../collector/fanotify_event.c"
 #include "../../collector/follow.c"
 #include "../../collector/group_commit.c"
 #include "../../collector/identity.c"

@@ -58,6 +58,12 @@ static void full_reply(struct status_reply *s)
 		s->forwarders[i].backlog = (int64_t)i;
 		s->forwarders[i].lag_ms = INT64_MIN + 1;
 	}
+	strcpy(s->kernel_net, "on (fanotify, 3 directories marked)");
+	s->kernel_marks = 3;
+	s->kernel_events = INT64_MAX;
+	s->kernel_merged = 5;
+	s->kernel_stored = 6;
+	s->kernel_overflows = 1;
 }
 
 static void test_round_trip_at_limits(void)
@@ -69,6 +75,7 @@ static void test_round_trip_at_limits(void)
 	full_reply(&in);
 	fill(in.config, STATUS_PATH_MAX - 1, '/');
 	fill(in.config_error, STATUS_ERROR_MAX - 1, 'e');
+	fill(in.kernel_net, STATUS_TEXT_MAX - 1, 'k');
 	n = status_reply_encode(&in, buf, sizeof(buf));
 	CHECK(n > 0 && n <= STATUS_MAX_REPLY);
 	CHECK_INT(status_reply_decode(buf, (size_t)n, &out, &why), 0);

@@ -52,6 +52,12 @@ static void test_config_losses_tampering(void)
 	s.lost_since_start = 1;
 	s.tampered_since_start = 1;
 	CHECK_INT(findings(0), 2);
+	healthy();
+	strcpy(s.kernel_net, "off (the collector lacks CAP_SYS_ADMIN)");
+	CHECK_INT(findings(0), 0);                    /* said, not alarming */
+	s.kernel_overflows = 1;
+	CHECK_INT(findings(0), 1);
+	CHECK(strstr(f.text[0], "overflowed 1 time") != NULL);
 }
 
 static void test_checkpoint_age(void)
