@@ -140,17 +140,6 @@ copy_filter(const char *verb, const char *option, char *field,
 	return 0;
 }
 
-static int
-parse_time(const char *verb, const char *option, const char *text,
-	   int64_t *out)
-{
-	const char *why = NULL;
-
-	if (cli_time_parse(text, cli_now_ns(), out, &why) < 0)
-		return cli_usage_error(verb, "--%s '%s': %s", option, text, why);
-	return 0;
-}
-
 int
 cli_filter_apply(const char *verb, int option, const char *arg,
 		 struct query_request *q)
@@ -186,10 +175,10 @@ cli_filter_apply(const char *verb, int option, const char *arg,
 		rc = add_events(verb, q, arg);
 		break;
 	case CLI_FILTER_SINCE:
-		rc = parse_time(verb, "since", arg, &q->since_ns);
+		rc = cli_option_time(verb, "since", arg, &q->since_ns);
 		break;
 	case CLI_FILTER_UNTIL:
-		rc = parse_time(verb, "until", arg, &q->until_ns);
+		rc = cli_option_time(verb, "until", arg, &q->until_ns);
 		break;
 	case CLI_FILTER_PID:
 		if ((rc = cli_option_number(verb, "pid", arg, 1, &number)) == 0)

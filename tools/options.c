@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "filters.h"
 #include "options.h"
+#include "timefmt.h"
 
 static const struct cli_option_handler *
 find_handler(const struct cli_option_table *table, int option)
@@ -63,5 +64,16 @@ cli_option_number(const char *verb, const char *option, const char *text,
 		return cli_usage_error(verb, "--%s needs a whole number of at "
 				       "least %lld, not '%s'", option, min, text);
 	*out = value;
+	return 0;
+}
+
+int
+cli_option_time(const char *verb, const char *option, const char *text,
+		int64_t *out)
+{
+	const char *why = NULL;
+
+	if (cli_time_parse(text, cli_now_ns(), out, &why) < 0)
+		return cli_usage_error(verb, "--%s '%s': %s", option, text, why);
 	return 0;
 }

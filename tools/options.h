@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "query.h"
 
@@ -53,5 +54,12 @@ int cli_options_parse(const struct cli_option_table *table, int argc,
  */
 int cli_option_number(const char *verb, const char *option, const char *text,
 		      long long min, long long *out);
+
+/*
+ * The time text for --option (every form cli_time_parse reads) into
+ * *out; else a usage error of verb that says why.
+ */
+int cli_option_time(const char *verb, const char *option, const char *text,
+		    int64_t *out);
 
 #endif
