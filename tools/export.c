@@ -378,7 +378,7 @@ static int write_export_file(sqlite3 *db, const struct export_request *x,
 int cli_export_main(int argc, char **argv)
 {
 	struct export_request x = { 0 };
-	struct export_proof proof;
+	struct export_proof proof = { 0 };
 	struct checkpoint_cut *cut = NULL;
 	char key_default[PATH_MAX + 8];
 	int64_t first, last;
