@@ -171,8 +171,8 @@ fetch_all(const char *socket_path, struct query_request *q, struct report *rep)
 	return 0;
 }
 
-static int
-item_time_cmp(const void *a, const void *b)
+int
+report_item_time_cmp(const void *a, const void *b)
 {
 	const struct report_item *x = a, *y = b;
 
@@ -190,7 +190,7 @@ item_group_cmp(const void *a, const void *b)
 
 	if (x->group != y->group)
 		return x->group < y->group ? -1 : 1;
-	return item_time_cmp(a, b);
+	return report_item_time_cmp(a, b);
 }
 
 static int
@@ -210,7 +210,8 @@ make_groups(struct report *rep)
 
 	if (rep->item_count == 0)
 		return 0;
-	qsort(rep->items, rep->item_count, sizeof(*rep->items), item_time_cmp);
+	qsort(rep->items, rep->item_count, sizeof(*rep->items),
+	      report_item_time_cmp);
 	for (i = 0; i < rep->item_count; i++) {
 		struct report_item *it = &rep->items[i];
 		const char *label = rep->kind == REPORT_PATIENT ? it->actor :

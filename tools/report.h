@@ -88,6 +88,9 @@ const struct report_writer *report_writer_find(const char *name);
 /* The HTML page (report_html.c): one self-contained document. */
 int report_write_html(FILE *out, const struct report *rep);
 
+/* qsort order of two report_items: by time, then id (report.c). */
+int report_item_time_cmp(const void *a, const void *b);
+
 /* "2026-11-28 14:47:26Z" into buf (CLI_TIME_TEXT_MAX). */
 const char *report_time_text(int64_t sec, char *buf, size_t size);
 

@@ -358,11 +358,7 @@ process_read_cmp(const void *a, const void *b)
 		return x->pid < y->pid ? -1 : 1;
 	if ((c = str_or_empty_cmp(x->exe, y->exe)) != 0)
 		return c;
-	if (x->sec != y->sec)
-		return x->sec < y->sec ? -1 : 1;
-	if (x->nsec != y->nsec)
-		return x->nsec < y->nsec ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
+	return report_item_time_cmp(x, y);
 }
 
 static int
