@@ -154,30 +154,34 @@ not_for_tail(const struct query_options *o, const char *name)
 			       "; tail takes -n N" : "");
 }
 
+/* --limit N or --after ID: a whole number of at least 0 into *field. */
+static int
+query_number(struct query_options *o, const char *name, const char *arg,
+	     int64_t *field)
+{
+	long long number;
+	int rc;
+
+	if ((rc = not_for_tail(o, name)) == 0 &&
+	    (rc = cli_option_number(o->verb, name, arg, 0, &number)) == 0)
+		*field = number;
+	return rc;
+}
+
 static int
 option_limit(void *context, const char *arg)
 {
 	struct query_options *o = context;
-	long long number;
-	int rc;
 
-	if ((rc = not_for_tail(o, "limit")) == 0 &&
-	    (rc = cli_option_number(o->verb, "limit", arg, 0, &number)) == 0)
-		o->request.limit = number;
-	return rc;
+	return query_number(o, "limit", arg, &o->request.limit);
 }
 
 static int
 option_after(void *context, const char *arg)
 {
 	struct query_options *o = context;
-	long long number;
-	int rc;
 
-	if ((rc = not_for_tail(o, "after")) == 0 &&
-	    (rc = cli_option_number(o->verb, "after", arg, 0, &number)) == 0)
-		o->request.after_id = number;
-	return rc;
+	return query_number(o, "after", arg, &o->request.after_id);
 }
 
 static int

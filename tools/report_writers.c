@@ -206,6 +206,14 @@ json_text_or_null(FILE *out, const char *s)
 		cli_json_string(out, s);
 }
 
+/* ,"key": and the text, or null when there is none. */
+static void
+json_text_member(FILE *out, const char *key, const char *s)
+{
+	fprintf(out, ",\"%s\":", key);
+	json_text_or_null(out, s);
+}
+
 static void
 json_time(FILE *out, int64_t sec, uint32_t nsec)
 {
@@ -238,8 +246,7 @@ json_head(FILE *out, const struct report *rep)
 
 	fprintf(out, "{\"report\":\"%s\",\"subject\":", kinds[rep->kind]);
 	json_text_or_null(out, rep->subject);
-	fputs(",\"workspace_id\":", out);
-	json_text_or_null(out, rep->workspace);
+	json_text_member(out, "workspace_id", rep->workspace);
 	fputs(",\"since\":", out);
 	json_time_or_null(out, rep->since_ns);
 	fputs(",\"until\":", out);
@@ -274,18 +281,12 @@ json_access(FILE *out, const struct report *rep, const struct report_item *it,
 	fprintf(out, "%s{\"id\":%lld,\"timestamp\":", first ? "" : ",",
 		(long long)it->id);
 	json_time(out, it->sec, it->nsec);
-	fputs(",\"event_type\":", out);
-	json_text_or_null(out, it->event);
-	if (rep->kind == REPORT_ACTOR) {
-		fputs(",\"exe\":", out);
-		json_text_or_null(out, it->exe);
-	}
-	fputs(",\"target\":", out);
-	json_text_or_null(out, it->target);
-	fputs(",\"result\":", out);
-	json_text_or_null(out, it->result);
-	fputs(",\"host\":", out);
-	json_text_or_null(out, it->host);
+	json_text_member(out, "event_type", it->event);
+	if (rep->kind == REPORT_ACTOR)
+		json_text_member(out, "exe", it->exe);
+	json_text_member(out, "target", it->target);
+	json_text_member(out, "result", it->result);
+	json_text_member(out, "host", it->host);
 	if (it->pid != RECORD_ABSENT)
 		fprintf(out, ",\"pid\":%lld", (long long)it->pid);
 	fputc('}', out);
@@ -299,10 +300,8 @@ json_group(FILE *out, const struct report *rep, const struct report_group *grp,
 		rep->kind == REPORT_PATIENT ? "actor_user_id" : "end_user_id");
 	json_text_or_null(out, rep->kind == REPORT_ACTOR && !grp->label[0] ?
 			  NULL : grp->label);
-	if (rep->kind == REPORT_PATIENT) {
-		fputs(",\"exe\":", out);
-		json_text_or_null(out, grp->program[0] ? grp->program : NULL);
-	}
+	if (rep->kind == REPORT_PATIENT)
+		json_text_member(out, "exe", grp->program[0] ? grp->program : NULL);
 	fprintf(out, ",\"count\":%zu,\"first\":", grp->count);
 	json_time(out, grp->first_sec, 0);
 	fputs(",\"last\":", out);
