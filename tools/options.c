@@ -2,7 +2,8 @@
  * options.c - the option loop of the reading verbs (query, tail, stats,
  * report): getopt_long over argv, each option to the handler the verb's
  * table names for it, the filter options to cli_filter_apply (filters.c),
- * and the one message for an option nobody knows.
+ * and the one message for an option nobody knows; and the checks of a
+ * number or a time given to an option, with the message when it is not.
  *
  * Must never: know any verb's options, or print anything but usage errors.
  */
