@@ -36,6 +36,7 @@
 #include "export_fhir.h"
 #include "control.h"
 #include "integrity.h"
+#include "options.h"
 #include "proofs.h"
 #include "timefmt.h"
 
@@ -169,7 +170,23 @@ static int write_records(FILE *out, sqlite3 *db, int64_t first, int64_t last)
 	return want == last + 1 ? 0 : -ENOENT;
 }
 
-int cli_export_main(int argc, char **argv)
+/* What export is asked for: its options, then the period they name. */
+struct export_request {
+	struct integrity_where where;
+	const char *since_text, *until_text, *output;
+	int fhir;
+	int64_t since, until;                 /* ns; [since, until) */
+};
+
+/* The proof written with the records (see the file's head comment). */
+struct export_proof {
+	struct checkpoint cp;
+	merkle_hash frontier[MERKLE_MAX_DEPTH], consistency[MERKLE_MAX_PROOF];
+	size_t frontier_count, consistency_count;
+};
+
+/* Returns 0, CLI_OPTIONS_HELP after --help, or a usage error's status. */
+static int parse_options(int argc, char **argv, struct export_request *x)
 {
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -181,102 +198,120 @@ int cli_export_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct integrity_where where = { 0 };
-	const char *since_text = NULL, *until_text = NULL, *output = NULL, *why = NULL;
-	int fhir = 0;
-	struct checkpoint cp;
-	struct checkpoint_cut *cut = NULL;
-	struct integrity_source source;
-	struct merkle_source src;
-	merkle_hash frontier[MERKLE_MAX_DEPTH], proof[MERKLE_MAX_PROOF];
-	unsigned char cp_bytes[CHECKPOINT_BYTES];
-	char key_default[PATH_MAX + 8];
-	int64_t since, until, first, last, now = cli_now_ns();
-	size_t frontier_count = 0, proof_len = 0, i;
-	sqlite3 *db = NULL;
-	FILE *out = NULL;
-	int opt, rc, has_cut = 0, created = 0, status = CLI_EXIT_FAILURE;
+	int opt;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+:o:h", options, NULL)) != -1) {
 		switch (opt) {
-		case 'c': where.config_path = optarg; break;
-		case 'd': where.db_path = optarg; break;
-		case 's': since_text = optarg; break;
-		case 'u': until_text = optarg; break;
-		case 'o': output = optarg; break;
+		case 'c': x->where.config_path = optarg; break;
+		case 'd': x->where.db_path = optarg; break;
+		case 's': x->since_text = optarg; break;
+		case 'u': x->until_text = optarg; break;
+		case 'o': x->output = optarg; break;
 		case 'f':
 			if (strcmp(optarg, "fhir") != 0 && strcmp(optarg, "proof") != 0)
 				return cli_usage_error("export", "--format is proof "
 						       "or fhir, not '%s'", optarg);
-			fhir = strcmp(optarg, "fhir") == 0;
+			x->fhir = strcmp(optarg, "fhir") == 0;
 			break;
-		case 'h': usage(stdout); return CLI_EXIT_OK;
+		case 'h': usage(stdout); return CLI_OPTIONS_HELP;
 		default: return cli_bad_option("export", opt, argv);
 		}
 	}
 	if (optind != argc)
 		return cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
-	if (since_text == NULL || output == NULL)
+	return 0;
+}
+
+/* The checks no single option can make, and the period's times. */
+static int check_request(struct export_request *x)
+{
+	int64_t now = cli_now_ns();
+	const char *why = NULL;
+
+	if (x->since_text == NULL || x->output == NULL)
 		return cli_usage_error("export", "--since and --output are needed");
-	if (until_text == NULL)
-		until_text = "now";
-	if (where.config_path != NULL && where.db_path != NULL)
+	if (x->until_text == NULL)
+		x->until_text = "now";
+	if (x->where.config_path != NULL && x->where.db_path != NULL)
 		return cli_usage_error("export", "give --config or --db, not both");
-	if (cli_time_parse(since_text, now, &since, &why) < 0)
-		return cli_usage_error("export", "--since %s: %s", since_text,
+	if (cli_time_parse(x->since_text, now, &x->since, &why) < 0)
+		return cli_usage_error("export", "--since %s: %s", x->since_text,
 				       why ? why : "not a time");
-	if (cli_time_parse(until_text, now, &until, &why) < 0)
-		return cli_usage_error("export", "--until %s: %s", until_text,
+	if (cli_time_parse(x->until_text, now, &x->until, &why) < 0)
+		return cli_usage_error("export", "--until %s: %s", x->until_text,
 				       why ? why : "not a time");
-	if (since < 0 || until <= since)
+	if (x->since < 0 || x->until <= x->since)
 		return cli_usage_error("export", "--until must come after --since");
-	if (merkle_init() < 0 || checkpoint_init() < 0) {
-		warnx("libsodium cannot start");
-		return CLI_EXIT_FAILURE;
-	}
-	if (integrity_open("export", &where, &db, key_default) != CLI_EXIT_OK)
-		return CLI_EXIT_FAILURE;
-	cut = malloc(sizeof(*cut));
-	if (cut == NULL)
-		goto out;
+	return 0;
+}
+
+/* The smallest and largest ids in the period: 0, or -1 after saying why. */
+static int find_id_range(sqlite3 *db, const struct export_request *x,
+			 int64_t *first, int64_t *last)
+{
+	int rc;
+
 	rc = id_bound(db, "SELECT min(id) FROM records WHERE timestamp_ns >= ?1 AND"
-		      " timestamp_ns < ?2", since, until, &first);
+		      " timestamp_ns < ?2", x->since, x->until, first);
 	if (rc == 0)
 		rc = id_bound(db, "SELECT max(id) FROM records WHERE timestamp_ns >= ?1"
-			      " AND timestamp_ns < ?2", since, until, &last);
+			      " AND timestamp_ns < ?2", x->since, x->until, last);
 	if (rc == -ENOENT) {
 		warnx("phitrail export: no records in that period");
-		goto out;
+		return -1;
 	}
 	if (rc < 0) {
 		warnx("phitrail export: cannot read the store: %s", sqlite3_errmsg(db));
-		goto out;
+		return -1;
 	}
-	if (fhir) {
-		struct config *cfg = NULL;
-		if (where.db_path == NULL &&
-		    cli_config_for_settings(where.config_path, &cfg) != 0)
-			goto out;
-		status = cli_export_fhir(db, first, last, output, cfg);
-		free(cfg);
-		goto out;
-	}
-	rc = integrity_newest_signed(db, last - 1, &cp, cut, &has_cut);
-	if (rc == -ENOENT && ask_for_checkpoint(&where) == 0)
-		rc = integrity_newest_signed(db, last - 1, &cp, cut, &has_cut);
+	return 0;
+}
+
+/* --format fhir: the records as a Bundle (export_fhir.c). Exit status. */
+static int export_as_fhir(sqlite3 *db, const struct export_request *x,
+			  int64_t first, int64_t last)
+{
+	struct config *cfg = NULL;
+	int status;
+
+	if (x->where.db_path == NULL &&
+	    cli_config_for_settings(x->where.config_path, &cfg) != 0)
+		return CLI_EXIT_FAILURE;
+	status = cli_export_fhir(db, first, last, x->output, cfg);
+	free(cfg);
+	return status;
+}
+
+/*
+ * The newest signed checkpoint covering last (asked of the collector when
+ * there is none yet), the frontier before first and the consistency proof
+ * from last to the checkpoint. 0, or -1 after saying why.
+ */
+static int build_proof(sqlite3 *db, const struct export_request *x,
+		       int64_t first, int64_t last, struct checkpoint_cut *cut,
+		       struct export_proof *p)
+{
+	struct integrity_source source;
+	struct merkle_source src;
+	int rc, has_cut = 0;
+
+	rc = integrity_newest_signed(db, last - 1, &p->cp, cut, &has_cut);
+	if (rc == -ENOENT && ask_for_checkpoint(&x->where) == 0)
+		rc = integrity_newest_signed(db, last - 1, &p->cp, cut, &has_cut);
 	if (rc < 0) {
 		warnx("phitrail export: %s", rc == -ENOENT ? "the newest records of the "
 		      "period are not covered by a signed checkpoint yet: try again after "
 		      "the collector's checkpoint_interval" : "cannot read the store's "
 		      "checkpoints (run phitrail verify)");
-		goto out;
+		return -1;
 	}
-	rc = frontier_before(db, has_cut ? cut : NULL, first, frontier, &frontier_count);
+	rc = frontier_before(db, has_cut ? cut : NULL, first, p->frontier,
+			     &p->frontier_count);
 	if (rc == 0 && integrity_source_init(&source, db, has_cut ? cut : NULL) == 0) {
 		src = integrity_merkle_source(&source);
-		rc = merkle_consistency_proof(&src, (uint64_t)last, cp.tree_size, proof,
-					      &proof_len);
+		rc = merkle_consistency_proof(&src, (uint64_t)last, p->cp.tree_size,
+					      p->consistency, &p->consistency_count);
 		integrity_source_fini(&source);
 	} else if (rc == 0) {
 		rc = -EIO;
@@ -284,44 +319,96 @@ int cli_export_main(int argc, char **argv)
 	if (rc < 0) {
 		warnx("phitrail export: cannot build the proof: %s (run phitrail verify)",
 		      rc == -ENOENT ? "records are missing" : strerror(-rc));
-		goto out;
+		return -1;
 	}
-	out = fopen(output, "we");
-	if (out == NULL) {
-		warn("phitrail export: cannot create %s", output);
-		goto out;
-	}
-	created = 1;
-	checkpoint_encode(&cp, cp_bytes);
+	return 0;
+}
+
+/* The export file's lines, header to end. 0, or -1 after saying why. */
+static int write_export(FILE *out, sqlite3 *db, const struct export_request *x,
+			int64_t first, int64_t last, const struct export_proof *p)
+{
+	unsigned char cp_bytes[CHECKPOINT_BYTES];
+	size_t i;
+
+	checkpoint_encode(&p->cp, cp_bytes);
 	fprintf(out, "%s\nsince-ns %" PRId64 "\nuntil-ns %" PRId64 "\nfirst-id %" PRId64
-		"\nlast-id %" PRId64 "\n", EXPORT_MAGIC, since, until, first, last);
+		"\nlast-id %" PRId64 "\n", EXPORT_MAGIC, x->since, x->until, first, last);
 	proofs_write_hex_line(out, "checkpoint", cp_bytes, sizeof(cp_bytes));
-	for (i = 0; i < frontier_count; i++)
-		proofs_write_hex_line(out, "frontier", frontier[i], MERKLE_HASH_BYTES);
-	rc = write_records(out, db, first, last);
-	if (rc < 0) {
+	for (i = 0; i < p->frontier_count; i++)
+		proofs_write_hex_line(out, "frontier", p->frontier[i], MERKLE_HASH_BYTES);
+	if (write_records(out, db, first, last) < 0) {
 		warnx("phitrail export: records between %" PRId64 " and %" PRId64 " are "
 		      "missing from the store (run phitrail verify)", first, last);
-		goto out;
+		return -1;
 	}
-	for (i = 0; i < proof_len; i++)
-		proofs_write_hex_line(out, "consistency", proof[i], MERKLE_HASH_BYTES);
+	for (i = 0; i < p->consistency_count; i++)
+		proofs_write_hex_line(out, "consistency", p->consistency[i],
+				      MERKLE_HASH_BYTES);
 	fprintf(out, "end %" PRId64 "\n", last - first + 1);
+	return 0;
+}
+
+/* Creates x->output and writes the export; removes it again on failure. */
+static int write_export_file(sqlite3 *db, const struct export_request *x,
+			     int64_t first, int64_t last, const struct export_proof *p)
+{
+	FILE *out = fopen(x->output, "we");
+	int rc;
+
+	if (out == NULL) {
+		warn("phitrail export: cannot create %s", x->output);
+		return -1;
+	}
+	if (write_export(out, db, x, first, last, p) < 0) {
+		fclose(out);
+		(void)unlink(x->output);
+		return -1;
+	}
 	rc = ferror(out);
 	rc |= fclose(out);
-	out = NULL;
 	if (rc != 0) {
-		warnx("phitrail export: cannot write %s", output);
+		warnx("phitrail export: cannot write %s", x->output);
+		(void)unlink(x->output);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_export_main(int argc, char **argv)
+{
+	struct export_request x = { 0 };
+	struct export_proof proof = { 0 };
+	struct checkpoint_cut *cut = NULL;
+	char key_default[PATH_MAX + 8];
+	int64_t first, last;
+	sqlite3 *db = NULL;
+	int rc, status = CLI_EXIT_FAILURE;
+
+	if ((rc = parse_options(argc, argv, &x)) != 0)
+		return rc == CLI_OPTIONS_HELP ? CLI_EXIT_OK : rc;
+	if ((rc = check_request(&x)) != 0)
+		return rc;
+	if (merkle_init() < 0 || checkpoint_init() < 0) {
+		warnx("libsodium cannot start");
+		return CLI_EXIT_FAILURE;
+	}
+	if (integrity_open("export", &x.where, &db, key_default) != CLI_EXIT_OK)
+		return CLI_EXIT_FAILURE;
+	cut = malloc(sizeof(*cut));
+	if (cut == NULL || find_id_range(db, &x, &first, &last) < 0)
+		goto out;
+	if (x.fhir) {
+		status = export_as_fhir(db, &x, first, last);
 		goto out;
 	}
+	if (build_proof(db, &x, first, last, cut, &proof) < 0 ||
+	    write_export_file(db, &x, first, last, &proof) < 0)
+		goto out;
 	fprintf(stderr, "phitrail export: %s: records %" PRId64 "-%" PRId64 ", checkpoint "
-		"of %" PRIu64 " records\n", output, first, last, cp.tree_size);
+		"of %" PRIu64 " records\n", x.output, first, last, proof.cp.tree_size);
 	status = CLI_EXIT_OK;
 out:
-	if (out != NULL)
-		fclose(out);
-	if (status != CLI_EXIT_OK && created)
-		(void)unlink(output);
 	free(cut);
 	sqlite3_close(db);
 	return status;

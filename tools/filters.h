@@ -1,7 +1,7 @@
 /*
  * filters.h - the filter options every reading verb shares (query, tail,
- * stats, report; implemented in query.c), and the one call that asks the
- * collector and tells the user what to do when it cannot.
+ * stats; implemented in filters.c), and the one call that asks the
+ * collector and tells the user what to do when it cannot (ask.c).
  */
 #ifndef PHITRAIL_FILTERS_H
 #define PHITRAIL_FILTERS_H

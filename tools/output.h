@@ -1,6 +1,6 @@
 /*
  * output.h - printing records as a table for people, or as JSON lines or
- * CSV for programs (output.c).
+ * CSV for programs (output.c), and the escapers they use (output_escape.c).
  */
 #ifndef PHITRAIL_OUTPUT_H
 #define PHITRAIL_OUTPUT_H
@@ -12,6 +12,8 @@
 #include "record.h"
 
 struct cli_output;
+
+#define CLI_ELLIPSIS "\xe2\x80\xa6"      /* U+2026, one column wide */
 
 struct cli_output_format {
 	const char *name;

@@ -247,15 +247,14 @@ entity_target(FILE *s, const struct record *r)
 	fputs("]}", s);
 }
 
-int
-cli_fhir_audit_event(FILE *s, const struct record *r, const struct config *cfg)
+/* '{', the extensions, type, subtype and action. */
+static void
+audit_event_head(FILE *s, int *first, const struct record *r,
+		 const struct audit_event_codes *codes)
 {
-	const struct audit_event_codes *codes =
-		audit_event_codes(r, audit_is_dicom(r, cfg));
-	char recorded[CLI_TIME_TEXT_MAX], received[CLI_TIME_TEXT_MAX] = "";
+	char received[CLI_TIME_TEXT_MAX] = "";
 	const char *event = event_type_name(r->event_type);
 	char action[2] = { codes->action, '\0' };
-	int first = 1;
 
 	if (r->received_sec != RECORD_ABSENT)
 		(void)cli_time_format_rfc3339(r->received_sec, r->received_nsec,
@@ -269,12 +268,12 @@ cli_fhir_audit_event(FILE *s, const struct record *r, const struct config *cfg)
 			{ "received-at", received, 0 },
 		};
 		fputc('{', s);
-		member_string(s, &first, "resourceType", "AuditEvent");
-		extensions(s, &first, ext, sizeof(ext) / sizeof(ext[0]));
+		member_string(s, first, "resourceType", "AuditEvent");
+		extensions(s, first, ext, sizeof(ext) / sizeof(ext[0]));
 	}
-	member(s, &first, "type");
+	member(s, first, "type");
 	coding(s, DCM, codes->event_id.code, codes->event_id.display);
-	member(s, &first, "subtype");
+	member(s, first, "subtype");
 	fputc('[', s);
 	if (codes->event_type.code != NULL) {
 		coding(s, DCM, codes->event_type.code, codes->event_type.display);
@@ -283,7 +282,72 @@ cli_fhir_audit_event(FILE *s, const struct record *r, const struct config *cfg)
 	coding(s, "urn:phitrail:event-type", event ? event : "unknown",
 	       event ? event : "unknown");
 	fputc(']', s);
-	member_string(s, &first, "action", action);
+	member_string(s, first, "action", action);
+}
+
+/* "agent": the person, and the program when the record names one. */
+static void
+audit_event_agents(FILE *s, int *first, const struct record *r)
+{
+	member(s, first, "agent");
+	fputc('[', s);
+	agent_person(s, r);
+	if ((r->exe != NULL && *r->exe) || r->pid != RECORD_ABSENT) {
+		fputc(',', s);
+		agent_program(s, r);
+	}
+	fputc(']', s);
+}
+
+/* "source": the workspace, and the host that observed the access. */
+static void
+audit_event_source(FILE *s, int *first, const struct record *r)
+{
+	int inner = 1;
+
+	member(s, first, "source");
+	fputc('{', s);
+	member_string(s, &inner, "site", r->workspace_id);
+	who(s, &inner, "observer", "urn:phitrail:host",
+	    r->host && *r->host ? r->host : r->workspace_id);
+	member(s, &inner, "type");
+	fputc('[', s);
+	coding(s, "http://terminology.hl7.org/CodeSystem/security-source-type",
+	       "4", "Application Server");
+	fputs("]}", s);
+}
+
+/* "entity": the patient and the file or peer, when there are any. */
+static void
+audit_event_entities(FILE *s, int *first, const struct record *r)
+{
+	int any = 0;
+
+	if (!(r->end_user_id && *r->end_user_id) && !(r->target && *r->target))
+		return;
+	member(s, first, "entity");
+	fputc('[', s);
+	if (r->end_user_id && *r->end_user_id) {
+		entity_patient(s, r);
+		any = 1;
+	}
+	if (r->target && *r->target) {
+		if (any)
+			fputc(',', s);
+		entity_target(s, r);
+	}
+	fputc(']', s);
+}
+
+int
+cli_fhir_audit_event(FILE *s, const struct record *r, const struct config *cfg)
+{
+	const struct audit_event_codes *codes =
+		audit_event_codes(r, audit_is_dicom(r, cfg));
+	char recorded[CLI_TIME_TEXT_MAX];
+	int first = 1;
+
+	audit_event_head(s, &first, r, codes);
 	if (r->timestamp_sec == RECORD_ABSENT ||
 	    cli_time_format_rfc3339(r->timestamp_sec, r->timestamp_nsec, recorded,
 				    sizeof(recorded)) < 0)
@@ -292,42 +356,9 @@ cli_fhir_audit_event(FILE *s, const struct record *r, const struct config *cfg)
 	member_string(s, &first, "outcome", audit_outcome(r));
 	if (strcmp(audit_outcome(r), "0") != 0)
 		member_string(s, &first, "outcomeDesc", r->result);
-	member(s, &first, "agent");
-	fputc('[', s);
-	agent_person(s, r);
-	if ((r->exe != NULL && *r->exe) || r->pid != RECORD_ABSENT) {
-		fputc(',', s);
-		agent_program(s, r);
-	}
-	fputc(']', s);
-	member(s, &first, "source");
-	{
-		int inner = 1;
-		fputc('{', s);
-		member_string(s, &inner, "site", r->workspace_id);
-		who(s, &inner, "observer", "urn:phitrail:host",
-		    r->host && *r->host ? r->host : r->workspace_id);
-		member(s, &inner, "type");
-		fputc('[', s);
-		coding(s, "http://terminology.hl7.org/CodeSystem/security-source-type",
-		       "4", "Application Server");
-		fputs("]}", s);
-	}
-	if ((r->end_user_id && *r->end_user_id) || (r->target && *r->target)) {
-		int any = 0;
-		member(s, &first, "entity");
-		fputc('[', s);
-		if (r->end_user_id && *r->end_user_id) {
-			entity_patient(s, r);
-			any = 1;
-		}
-		if (r->target && *r->target) {
-			if (any)
-				fputc(',', s);
-			entity_target(s, r);
-		}
-		fputc(']', s);
-	}
+	audit_event_agents(s, &first, r);
+	audit_event_source(s, &first, r);
+	audit_event_entities(s, &first, r);
 	fputc('}', s);
 	return ferror(s) ? -EIO : 0;
 }

@@ -289,6 +289,18 @@ static void describe(const struct record *r, char *out, size_t size)
 	free(patient);
 }
 
+/* The first line of a proof file: 0, or -1 with rd->problem set. */
+static int need_magic(struct reader *rd, const char *magic, const char *what)
+{
+	if (next_line(rd) != 1 || !is_magic(rd, magic)) {
+		snprintf(rd->problem, sizeof(rd->problem), "not a phitrail %s (the "
+			 "first line must be \"%s\")", what, magic);
+		return -1;
+	}
+	rd->have = 0;
+	return 0;
+}
+
 int proofs_verify_inclusion_file(const char *path,
 				 const unsigned char public_key[CHECKPOINT_PUBLIC_KEY_BYTES])
 {
@@ -308,12 +320,8 @@ int proofs_verify_inclusion_file(const char *path,
 	arena = malloc(RECORD_ARENA_BYTES);
 	if (arena == NULL)
 		goto out;
-	if (next_line(&rd) != 1 || !is_magic(&rd, PROOF_MAGIC)) {
-		snprintf(rd.problem, sizeof(rd.problem), "not a phitrail proof (the "
-			 "first line must be \"%s\")", PROOF_MAGIC);
+	if (need_magic(&rd, PROOF_MAGIC, "proof") < 0)
 		goto bad;
-	}
-	rd.have = 0;
 	if (need_number(&rd, "record-id", &id) < 0 ||
 	    need_number(&rd, "leaf-index", &index) < 0 ||
 	    need_number(&rd, "tree-size", &size) < 0 ||
@@ -363,118 +371,162 @@ out:
 	return status;
 }
 
+/* An export as it is read: its head, then the tree its records make. */
+struct export_reading {
+	int64_t since, until, first, last;
+	struct checkpoint cp;
+	struct merkle_builder tree;
+	int64_t in_period;                 /* records with a timestamp in it */
+};
+
+/* The lines up to the checkpoint, and whether the ids fit it. */
+static int read_export_head(struct reader *rd, const unsigned char *public_key,
+			    struct export_reading *x)
+{
+	if (need_number(rd, "since-ns", &x->since) < 0 ||
+	    need_number(rd, "until-ns", &x->until) < 0 ||
+	    need_number(rd, "first-id", &x->first) < 0 ||
+	    need_number(rd, "last-id", &x->last) < 0 ||
+	    need_checkpoint(rd, public_key, &x->cp) < 0)
+		return -1;
+	if (x->first < 1 || x->last < x->first ||
+	    (uint64_t)x->last > x->cp.tree_size) {
+		snprintf(rd->problem, sizeof(rd->problem), "first-id and last-id do "
+			 "not fit the checkpoint's %" PRIu64 " records",
+			 x->cp.tree_size);
+		return -1;
+	}
+	return 0;
+}
+
+/* The frontier lines: the tree resumed at first-1. */
+static int read_frontier(struct reader *rd, struct export_reading *x)
+{
+	merkle_hash frontier[MERKLE_MAX_DEPTH];
+	size_t frontier_len = 0;
+	int rc;
+
+	while ((rc = take(rd, "frontier")) == 1) {
+		if (frontier_len == MERKLE_MAX_DEPTH ||
+		    value_hex(rd, frontier[frontier_len++], MERKLE_HASH_BYTES) < 0)
+			return -1;
+	}
+	if (rc < 0 || merkle_builder_resume(&x->tree, (uint64_t)x->first - 1,
+					    (const merkle_hash *)frontier,
+					    frontier_len) < 0) {
+		if (rd->problem[0] == '\0')
+			snprintf(rd->problem, sizeof(rd->problem), "the frontier does "
+				 "not fit record %" PRId64, x->first);
+		return -1;
+	}
+	return 0;
+}
+
+/* The record lines: each the next id, each a leaf of the tree. */
+static int read_export_records(struct reader *rd, struct export_reading *x,
+			       char *arena)
+{
+	struct record r;
+	merkle_hash leaf;
+	const char *why = NULL;
+	int64_t expected = x->first, ts;
+	int rc;
+
+	while ((rc = take(rd, "record")) == 1) {
+		unsigned char *bytes = NULL;
+		size_t len = 0;
+
+		if (value_hex_any(rd, &bytes, &len) < 0)
+			return -1;
+		if (record_decode(bytes, len, &r, arena, RECORD_ARENA_BYTES, &why) < 0 ||
+		    r.id != expected || expected > x->last) {
+			snprintf(rd->problem, sizeof(rd->problem), "line %lu: not record %"
+				 PRId64 " (%s)", rd->number, expected,
+				 why ? why : "another id, or one too many");
+			free(bytes);
+			return -1;
+		}
+		ts = store_schema_ns(r.timestamp_sec, r.timestamp_nsec);
+		x->in_period += ts >= x->since && ts < x->until;
+		merkle_leaf_hash(bytes, len, leaf);
+		free(bytes);
+		(void)merkle_builder_append(&x->tree, leaf);
+		expected++;
+	}
+	if (rc < 0)
+		return -1;
+	if (expected != x->last + 1) {
+		snprintf(rd->problem, sizeof(rd->problem), "records %" PRId64 "-%" PRId64
+			 " are missing from the export", expected, x->last);
+		return -1;
+	}
+	return 0;
+}
+
+/* The consistency lines and the end line; the tree must lead to the signed root. */
+static int read_export_end(struct reader *rd, struct export_reading *x)
+{
+	merkle_hash proof[MERKLE_MAX_PROOF], root;
+	size_t proof_len = 0;
+	int64_t end_count;
+	int rc;
+
+	while ((rc = take(rd, "consistency")) == 1) {
+		if (proof_len == MERKLE_MAX_PROOF ||
+		    value_hex(rd, proof[proof_len++], MERKLE_HASH_BYTES) < 0)
+			return -1;
+	}
+	if (rc < 0 || need_number(rd, "end", &end_count) < 0 || need_end_of_file(rd) < 0)
+		return -1;
+	if (end_count != x->last - x->first + 1) {
+		snprintf(rd->problem, sizeof(rd->problem), "the end line counts %" PRId64
+			 " records, the export holds %" PRId64, end_count,
+			 x->last - x->first + 1);
+		return -1;
+	}
+	merkle_builder_root(&x->tree, root);
+	if (merkle_consistency_verify((uint64_t)x->last, x->cp.tree_size, root,
+				      x->cp.root, (const merkle_hash *)proof,
+				      proof_len) < 0) {
+		snprintf(rd->problem, sizeof(rd->problem), "records %" PRId64 "-%" PRId64
+			 " are not the signed records: the tree they make does not lead "
+			 "to the signed root (one was changed, removed, added or moved)",
+			 x->first, x->last);
+		return -1;
+	}
+	return 0;
+}
+
 int proofs_verify_export_file(const char *path,
 			      const unsigned char public_key[CHECKPOINT_PUBLIC_KEY_BYTES])
 {
 	struct reader rd;
-	struct checkpoint cp;
-	struct merkle_builder b;
-	merkle_hash frontier[MERKLE_MAX_DEPTH], proof[MERKLE_MAX_PROOF], leaf, root;
-	struct record r;
+	struct export_reading x = { 0 };
 	char *arena = NULL, when[48], since_text[48], until_text[48];
-	const char *why = NULL;
-	int64_t since, until, first, last, end_count, expected, in_period = 0;
-	size_t frontier_len = 0, proof_len = 0;
-	int rc, status = 1;
+	int status = 1;
 
 	if (reader_open(&rd, path) < 0)
 		return 1;
 	arena = malloc(RECORD_ARENA_BYTES);
 	if (arena == NULL)
 		goto out;
-	if (next_line(&rd) != 1 || !is_magic(&rd, EXPORT_MAGIC)) {
-		snprintf(rd.problem, sizeof(rd.problem), "not a phitrail export (the "
-			 "first line must be \"%s\")", EXPORT_MAGIC);
-		goto bad;
+	if (need_magic(&rd, EXPORT_MAGIC, "export") < 0 ||
+	    read_export_head(&rd, public_key, &x) < 0 ||
+	    read_frontier(&rd, &x) < 0 ||
+	    read_export_records(&rd, &x, arena) < 0 ||
+	    read_export_end(&rd, &x) < 0) {
+		printf("FAILED: %s: %s\n", path, rd.problem[0] ? rd.problem :
+		       "unreadable");
+		goto out;
 	}
-	rd.have = 0;
-	if (need_number(&rd, "since-ns", &since) < 0 ||
-	    need_number(&rd, "until-ns", &until) < 0 ||
-	    need_number(&rd, "first-id", &first) < 0 ||
-	    need_number(&rd, "last-id", &last) < 0 ||
-	    need_checkpoint(&rd, public_key, &cp) < 0)
-		goto bad;
-	if (first < 1 || last < first || (uint64_t)last > cp.tree_size) {
-		snprintf(rd.problem, sizeof(rd.problem), "first-id and last-id do not fit "
-			 "the checkpoint's %" PRIu64 " records", cp.tree_size);
-		goto bad;
-	}
-	while ((rc = take(&rd, "frontier")) == 1) {
-		if (frontier_len == MERKLE_MAX_DEPTH ||
-		    value_hex(&rd, frontier[frontier_len++], MERKLE_HASH_BYTES) < 0)
-			goto bad;
-	}
-	if (rc < 0 || merkle_builder_resume(&b, (uint64_t)first - 1,
-					    (const merkle_hash *)frontier, frontier_len) < 0) {
-		if (rd.problem[0] == '\0')
-			snprintf(rd.problem, sizeof(rd.problem), "the frontier does not fit "
-				 "record %" PRId64, first);
-		goto bad;
-	}
-	expected = first;
-	while ((rc = take(&rd, "record")) == 1) {
-		unsigned char *bytes = NULL;
-		size_t len = 0;
-
-		if (value_hex_any(&rd, &bytes, &len) < 0)
-			goto bad;
-		if (record_decode(bytes, len, &r, arena, RECORD_ARENA_BYTES, &why) < 0 ||
-		    r.id != expected || expected > last) {
-			snprintf(rd.problem, sizeof(rd.problem), "line %lu: not record %"
-				 PRId64 " (%s)", rd.number, expected,
-				 why ? why : "another id, or one too many");
-			free(bytes);
-			goto bad;
-		}
-		{
-			int64_t ts = store_schema_ns(r.timestamp_sec, r.timestamp_nsec);
-
-			in_period += ts >= since && ts < until;
-		}
-		merkle_leaf_hash(bytes, len, leaf);
-		free(bytes);
-		(void)merkle_builder_append(&b, leaf);
-		expected++;
-	}
-	if (rc < 0)
-		goto bad;
-	if (expected != last + 1) {
-		snprintf(rd.problem, sizeof(rd.problem), "records %" PRId64 "-%" PRId64
-			 " are missing from the export", expected, last);
-		goto bad;
-	}
-	while ((rc = take(&rd, "consistency")) == 1) {
-		if (proof_len == MERKLE_MAX_PROOF ||
-		    value_hex(&rd, proof[proof_len++], MERKLE_HASH_BYTES) < 0)
-			goto bad;
-	}
-	if (rc < 0 || need_number(&rd, "end", &end_count) < 0 || need_end_of_file(&rd) < 0)
-		goto bad;
-	if (end_count != last - first + 1) {
-		snprintf(rd.problem, sizeof(rd.problem), "the end line counts %" PRId64
-			 " records, the export holds %" PRId64, end_count, last - first + 1);
-		goto bad;
-	}
-	merkle_builder_root(&b, root);
-	if (merkle_consistency_verify((uint64_t)last, cp.tree_size, root, cp.root,
-				      (const merkle_hash *)proof, proof_len) < 0) {
-		snprintf(rd.problem, sizeof(rd.problem), "records %" PRId64 "-%" PRId64
-			 " are not the signed records: the tree they make does not lead "
-			 "to the signed root (one was changed, removed, added or moved)",
-			 first, last);
-		goto bad;
-	}
-	integrity_time_text(cp.time_ns, when);
-	integrity_time_text((uint64_t)since, since_text);
-	integrity_time_text((uint64_t)until, until_text);
+	integrity_time_text(x.cp.time_ns, when);
+	integrity_time_text((uint64_t)x.since, since_text);
+	integrity_time_text((uint64_t)x.until, until_text);
 	printf("ok: records %" PRId64 "-%" PRId64 " (%" PRId64 " in the period %s to %s) "
 	       "are complete and unchanged in the tree of %" PRIu64 " records signed "
-	       "at %s\n", first, last, in_period, since_text, until_text,
-	       cp.tree_size, when);
+	       "at %s\n", x.first, x.last, x.in_period, since_text, until_text,
+	       x.cp.tree_size, when);
 	status = 0;
-	goto out;
-bad:
-	printf("FAILED: %s: %s\n", path, rd.problem[0] ? rd.problem : "unreadable");
 out:
 	free(arena);
 	reader_close(&rd);

@@ -1,13 +1,14 @@
 /*
- * query.c - the "query" and "tail" verbs: turn filter options into a
- * query_request (common/protocol/query.h), ask the collector over its query socket,
- * and print the answer with one of the output formats. "tail" prints the
- * newest matching records and then asks every 250 ms for records after the
- * last id it has seen, until SIGINT or SIGTERM.
+ * query.c - the "query" and "tail" verbs: turn their options into a
+ * query_request (common/protocol/query.h; the filter options are
+ * filters.c's), ask the collector over its query socket (ask.c), and print
+ * the answer with one of the output formats. "tail" prints the newest
+ * matching records and then asks every 250 ms for records after the last
+ * id it has seen, until SIGINT or SIGTERM.
  *
- * Owns: the filter options and their checks (times, event names and
- * aliases, numbers, lengths), and what the user is told when the collector
- * cannot be reached or refuses.
+ * Owns: the options of query and tail (--limit, --after, --order, --count,
+ * --format, -n) as one table of handlers, and the printing of records as
+ * they arrive.
  * Must never: read the store or any collector file directly; everything
  * goes through the query protocol, or with --db FILE through dbfile.c.
  */
@@ -18,19 +19,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <bsd/string.h>
-
 #include "cli.h"
 #include "client.h"
 #include "filters.h"
+#include "options.h"
 #include "output.h"
 #include "record.h"
-#include "timefmt.h"
 
 #define TAIL_DEFAULT_LINES 10
 #define TAIL_POLL_MS 250
@@ -38,31 +36,6 @@
 
 /* --format msgpack: records written as their stored bytes. */
 static int output_msgpack;
-
-/* Short names for --event; the full names are record.h's. */
-static const struct event_alias {
-	const char *alias;
-	enum event_type type;
-} event_aliases[] = {
-	{ "viewed", EVENT_FILE_VIEWED },
-	{ "modified", EVENT_FILE_MODIFIED },
-	{ "created", EVENT_FILE_CREATED },
-	{ "deleted", EVENT_FILE_DELETED },
-	{ "renamed", EVENT_FILE_RENAMED },
-	{ "denied", EVENT_FILE_ACCESS_DENIED },
-	{ "permissions", EVENT_FILE_PERMISSIONS_CHANGED },
-	{ "listed", EVENT_DIRECTORY_LISTED },
-	{ "opened", EVENT_CONNECTION_OPENED },
-	{ "accepted", EVENT_CONNECTION_ACCEPTED },
-	{ "sent", EVENT_MESSAGE_SENT },
-	{ "received", EVENT_MESSAGE_RECEIVED },
-	{ "lost", EVENT_RECORDS_LOST },
-	{ "tampered", EVENT_SPOOL_TAMPERED },
-	{ "stalled", EVENT_FORWARDING_STALLED },
-	{ "started", EVENT_COLLECTOR_STARTED },
-	{ "stopped", EVENT_COLLECTOR_STOPPED },
-	{ "queried", EVENT_TRAIL_QUERIED },
-};
 
 enum option_id {
 	OPTION_CONFIG = 'c', OPTION_HELP = 'h', OPTION_LINES = 'n',
@@ -84,38 +57,9 @@ static const struct option query_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-const char cli_filter_help[] =
-	"  --config FILE     the configuration (default $PHITRAIL_CONFIG or "
-	CONFIG_DEFAULT_PATH ")\n"
-	"  --patient ID      records about this patient (end_user_id)\n"
-	"  --actor USER      records of this person (actor_user_id)\n"
-	"  --event TYPE      this event type; repeat or separate with ',' for "
-	"several.\n"
-	"                    Full names (\"PHI File Viewed\") or viewed, modified, "
-	"created,\n"
-	"                    deleted, renamed, denied, permissions, listed, "
-	"opened, accepted,\n"
-	"                    sent, received, lost, tampered, started, stopped, "
-	"queried\n"
-	"  --since TIME      at or after TIME; --until TIME: before TIME. TIME is "
-	"RFC 3339\n"
-	"                    (2026-11-28T14:47:26Z, 2026-11-28T09:47:26.5-05:00), "
-	"a date\n"
-	"                    (2026-11-28, midnight UTC), that long ago (90s, "
-	"15m, 2h, 7d, 2w),\n"
-	"                    today, yesterday, this-week, this-month, this-year, "
-	"recent (10 min)\n"
-	"                    or a local time in a zone (2026-12-04 09:00 "
-	"Europe/Berlin, ... local)\n"
-	"  --target GLOB     the path or address matches GLOB (*, **, {name})\n"
-	"  --host H, --pid N, --exe PATH, --rule NAME, --result R (ok, EACCES, "
-	"...)\n"
-	"  --failed          only failed attempts (result not ok)\n"
-	"  --db FILE         read this store file (an archived audit.db) "
-	"directly,\n"
-	"                    read-only, instead of asking the collector\n";
-
 struct query_options {
+	const char *verb;                /* "query" or "tail" */
+	int tail;
 	struct query_request request;
 	const char *config_path;
 	const struct cli_output_format *format;
@@ -158,263 +102,184 @@ tail_usage(FILE *stream)
 		cli_filter_help);
 }
 
+/* What one option does to the options of query or tail (options.h). */
 static int
-add_event(const char *verb, struct query_request *q, const char *name)
+option_help(void *context, const char *arg)
 {
-	enum event_type type = event_type_from_name(name);
+	struct query_options *o = context;
 
-	for (size_t i = 0; type == EVENT_NONE &&
-	     i < sizeof(event_aliases) / sizeof(event_aliases[0]); i++)
-		if (strcasecmp(event_aliases[i].alias, name) == 0)
-			type = event_aliases[i].type;
-	for (int t = EVENT_NONE + 1; type == EVENT_NONE && t < EVENT_COUNT; t++) {
-		const char *full = event_type_name((enum event_type)t);
-		if (full && strcasecmp(full, name) == 0)
-			type = (enum event_type)t;
-	}
-	if (type == EVENT_NONE || event_type_name(type) == NULL)
-		return cli_usage_error(verb, "unknown event type '%s' (a full "
-				       "name such as \"PHI File Viewed\", or "
-				       "viewed, modified, created, deleted, ...)",
-				       name);
-	if (q->event_count == QUERY_MAX_EVENTS)
-		return cli_usage_error(verb, "at most %d event types",
-				       QUERY_MAX_EVENTS);
-	if (strlcpy(q->events[q->event_count], event_type_name(type),
-		    sizeof(q->events[0])) >= sizeof(q->events[0]))
-		return cli_usage_error(verb, "event type name too long");
-	q->event_count++;
+	(o->tail ? tail_usage : query_usage)(stdout);
+	return CLI_OPTIONS_HELP;
+}
+
+static int
+option_config(void *context, const char *arg)
+{
+	struct query_options *o = context;
+
+	o->config_path = arg;
 	return 0;
 }
 
 static int
-add_events(const char *verb, struct query_request *q, const char *list)
+option_format(void *context, const char *arg)
 {
-	char *copy = strdup(list), *cursor = copy, *name;
-	int rc = 0;
+	struct query_options *o = context;
 
-	if (copy == NULL)
-		err(CLI_EXIT_FAILURE, "strdup");
-	while (rc == 0 && (name = strsep(&cursor, ",")) != NULL) {
-		while (*name == ' ')
-			name++;
-		if (*name == '\0')
-			continue;
-		rc = add_event(verb, q, name);
-	}
-	free(copy);
+	output_msgpack = strcmp(arg, "msgpack") == 0;
+	if (output_msgpack)
+		return isatty(STDOUT_FILENO) ?
+		       cli_usage_error(o->verb, "--format msgpack writes "
+				       "binary: redirect it to a file or a "
+				       "pipe") : 0;
+	o->format = cli_output_find(arg);
+	if (o->format == NULL)
+		return cli_usage_error(o->verb, "no output format '%s' (%s, "
+				       "msgpack)", arg, cli_output_names());
+	if (o->tail && strcmp(arg, "fhir") == 0)
+		return cli_usage_error(o->verb, "--format fhir writes one "
+				       "Bundle, which never ends in tail: use "
+				       "query");
+	return 0;
+}
+
+/* --limit, --after, --desc, --order and --count are query's alone. */
+static int
+not_for_tail(const struct query_options *o, const char *name)
+{
+	if (!o->tail)
+		return 0;
+	return cli_usage_error(o->verb, "--%s is for 'phitrail query'%s", name,
+			       strcmp(name, "limit") == 0 ?
+			       "; tail takes -n N" : "");
+}
+
+/* --limit N or --after ID: a whole number of at least 0 into *field. */
+static int
+query_number(struct query_options *o, const char *name, const char *arg,
+	     int64_t *field)
+{
+	long long number;
+	int rc;
+
+	if ((rc = not_for_tail(o, name)) == 0 &&
+	    (rc = cli_option_number(o->verb, name, arg, 0, &number)) == 0)
+		*field = number;
 	return rc;
 }
 
 static int
-copy_filter(const char *verb, const char *option, char *field,
-	    const char *value)
+option_limit(void *context, const char *arg)
 {
-	if (*value == '\0')
-		return cli_usage_error(verb, "--%s needs a non-empty value",
-				       option);
-	if (strlcpy(field, value, QUERY_MAX_STRING) >= QUERY_MAX_STRING)
-		return cli_usage_error(verb, "--%s is longer than %d bytes",
-				       option, QUERY_MAX_STRING - 1);
-	return 0;
+	struct query_options *o = context;
+
+	return query_number(o, "limit", arg, &o->request.limit);
 }
 
 static int
-parse_number(const char *verb, const char *option, const char *text,
-	     long long min, long long *out)
+option_after(void *context, const char *arg)
 {
-	char *end;
-	long long value;
+	struct query_options *o = context;
 
-	errno = 0;
-	value = strtoll(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || value < min)
-		return cli_usage_error(verb, "--%s needs a whole number of at "
-				       "least %lld, not '%s'", option, min, text);
-	*out = value;
-	return 0;
+	return query_number(o, "after", arg, &o->request.after_id);
 }
 
 static int
-parse_time(const char *verb, const char *option, const char *text,
-	   int64_t *out)
+option_desc(void *context, const char *arg)
 {
-	const char *why = NULL;
-
-	if (cli_time_parse(text, cli_now_ns(), out, &why) < 0)
-		return cli_usage_error(verb, "--%s '%s': %s", option, text, why);
-	return 0;
-}
-
-int
-cli_filter_apply(const char *verb, int option, const char *arg,
-		 struct query_request *q)
-{
-	static const struct {
-		int option;
-		const char *name;
-		size_t offset;
-	} text_filters[] = {
-		{ CLI_FILTER_PATIENT, "patient", offsetof(struct query_request, patient) },
-		{ CLI_FILTER_ACTOR, "actor", offsetof(struct query_request, actor) },
-		{ CLI_FILTER_TARGET, "target", offsetof(struct query_request, target) },
-		{ CLI_FILTER_HOST, "host", offsetof(struct query_request, host) },
-		{ CLI_FILTER_EXE, "exe", offsetof(struct query_request, exe) },
-		{ CLI_FILTER_RULE, "rule", offsetof(struct query_request, rule) },
-		{ CLI_FILTER_RESULT, "result", offsetof(struct query_request, result) },
-	};
-	long long number;
+	struct query_options *o = context;
 	int rc;
 
-	for (size_t i = 0; i < sizeof(text_filters) / sizeof(text_filters[0]); i++)
-		if (text_filters[i].option == option) {
-			rc = copy_filter(verb, text_filters[i].name,
-					 (char *)q + text_filters[i].offset, arg);
-			return rc == 0 ? 1 : rc;
-		}
-	switch (option) {
-	case CLI_FILTER_DB:
-		cli_store_file = arg;
-		rc = 0;
-		break;
-	case CLI_FILTER_EVENT:
-		rc = add_events(verb, q, arg);
-		break;
-	case CLI_FILTER_SINCE:
-		rc = parse_time(verb, "since", arg, &q->since_ns);
-		break;
-	case CLI_FILTER_UNTIL:
-		rc = parse_time(verb, "until", arg, &q->until_ns);
-		break;
-	case CLI_FILTER_PID:
-		if ((rc = parse_number(verb, "pid", arg, 1, &number)) == 0)
-			q->pid = number;
-		break;
-	case CLI_FILTER_FAILED:
-		q->failed_only = 1;
-		rc = 0;
-		break;
-	default:
-		return 0;
-	}
-	return rc == 0 ? 1 : rc;
+	if ((rc = not_for_tail(o, "desc")) == 0)
+		o->request.descending = 1;
+	return rc;
 }
 
-int
-cli_filter_check(const char *verb, const struct query_request *q)
+static int
+option_order(void *context, const char *arg)
 {
-	if (q->since_ns != QUERY_ABSENT && q->until_ns != QUERY_ABSENT &&
-	    q->since_ns >= q->until_ns)
-		return cli_usage_error(verb, "--since must be before --until");
+	struct query_options *o = context;
+	int rc;
+
+	if ((rc = not_for_tail(o, "order")) != 0)
+		return rc;
+	if (strcmp(arg, "asc") == 0)
+		o->request.descending = 0;
+	else if (strcmp(arg, "desc") == 0)
+		o->request.descending = 1;
+	else
+		return cli_usage_error(o->verb, "--order takes asc (oldest "
+				       "first) or desc (newest first), not "
+				       "'%s'", arg);
 	return 0;
 }
 
-/* Parses the options of query or tail. Returns 0 or an exit status. */
+static int
+option_count(void *context, const char *arg)
+{
+	struct query_options *o = context;
+	int rc;
+
+	if ((rc = not_for_tail(o, "count")) == 0)
+		o->count_only = 1;
+	return rc;
+}
+
+static int
+option_lines(void *context, const char *arg)
+{
+	struct query_options *o = context;
+
+	if (!o->tail)
+		return cli_usage_error(o->verb, "-n is for 'phitrail tail'; "
+				       "query takes --limit N");
+	return cli_option_number(o->verb, "lines", arg, 0, &o->lines);
+}
+
+static const struct cli_option_handler query_handlers[] = {
+	{ OPTION_HELP, option_help },
+	{ OPTION_CONFIG, option_config },
+	{ OPTION_FORMAT, option_format },
+	{ OPTION_LIMIT, option_limit },
+	{ OPTION_AFTER, option_after },
+	{ OPTION_DESC, option_desc },
+	{ OPTION_ORDER, option_order },
+	{ OPTION_COUNT, option_count },
+	{ OPTION_LINES, option_lines },
+};
+
+/*
+ * Parses the options of query or tail. Returns 0, CLI_OPTIONS_HELP after
+ * --help, or an exit status.
+ */
 static int
 parse_options(int argc, char **argv, int tail, struct query_options *o)
 {
-	const char *verb = tail ? "tail" : "query";
+	const struct cli_option_table table = {
+		.verb = tail ? "tail" : "query",
+		.short_options = ":c:hn:",
+		.long_options = query_options,
+		.handlers = query_handlers,
+		.handler_count = sizeof(query_handlers) /
+				 sizeof(query_handlers[0]),
+	};
 	struct query_request *q = &o->request;
-	long long number;
-	int option, rc = 0;
+	int rc;
 
 	memset(o, 0, sizeof(*o));
 	query_request_init(q);
 	q->op = QUERY_OP_QUERY;
+	o->verb = table.verb;
+	o->tail = tail;
 	o->format = cli_output_find("table");
 	o->lines = TAIL_DEFAULT_LINES;
-	optind = 0;
-	opterr = 0;
-	while (rc == 0 && (option = getopt_long(argc, argv, ":c:hn:",
-						 query_options, NULL)) != -1) {
-		const char *name = NULL;
-		for (const struct option *p = query_options; p->name; p++)
-			if (p->val == option)
-				name = p->name;
-		switch (option) {
-		case OPTION_HELP:
-			(tail ? tail_usage : query_usage)(stdout);
-			return -1;
-		case OPTION_CONFIG:
-			o->config_path = optarg;
-			break;
-		case OPTION_FORMAT:
-			output_msgpack = strcmp(optarg, "msgpack") == 0;
-			if (output_msgpack) {
-				if (isatty(STDOUT_FILENO))
-					rc = cli_usage_error(verb, "--format msgpack "
-							     "writes binary: redirect it "
-							     "to a file or a pipe");
-				break;
-			}
-			o->format = cli_output_find(optarg);
-			if (o->format == NULL)
-				rc = cli_usage_error(verb, "no output format "
-						     "'%s' (%s, msgpack)", optarg,
-						     cli_output_names());
-			else if (tail && strcmp(optarg, "fhir") == 0)
-				rc = cli_usage_error(verb, "--format fhir writes one "
-						     "Bundle, which never ends in "
-						     "tail: use query");
-			break;
-		case OPTION_LIMIT:
-		case OPTION_AFTER:
-		case OPTION_DESC:
-		case OPTION_ORDER:
-		case OPTION_COUNT:
-			if (tail) {
-				rc = cli_usage_error(verb, "--%s is for 'phitrail "
-						     "query'%s", name,
-						     option == OPTION_LIMIT ?
-						     "; tail takes -n N" : "");
-				break;
-			}
-			if (option == OPTION_LIMIT &&
-			    (rc = parse_number(verb, name, optarg, 0, &number)) == 0)
-				q->limit = number;
-			if (option == OPTION_AFTER &&
-			    (rc = parse_number(verb, name, optarg, 0, &number)) == 0)
-				q->after_id = number;
-			if (option == OPTION_DESC)
-				q->descending = 1;
-			if (option == OPTION_ORDER) {
-				if (strcmp(optarg, "asc") == 0)
-					q->descending = 0;
-				else if (strcmp(optarg, "desc") == 0)
-					q->descending = 1;
-				else
-					rc = cli_usage_error(verb, "--order takes "
-							     "asc (oldest first) or "
-							     "desc (newest first), "
-							     "not '%s'", optarg);
-			}
-			if (option == OPTION_COUNT)
-				o->count_only = 1;
-			break;
-		case OPTION_LINES:
-			if (!tail) {
-				rc = cli_usage_error(verb, "-n is for 'phitrail "
-						     "tail'; query takes --limit N");
-				break;
-			}
-			rc = parse_number(verb, "lines", optarg, 0, &o->lines);
-			break;
-		default:
-			rc = cli_filter_apply(verb, option, optarg, q);
-			if (rc == 1)
-				rc = 0;
-			else if (rc == 0)
-				rc = cli_bad_option(verb, option, argv);
-			break;
-		}
-	}
-	if (rc != 0)
+	if ((rc = cli_options_parse(&table, argc, argv, o, q)) != 0)
 		return rc;
 	if (optind < argc)
-		return cli_usage_error(verb, "unexpected argument '%s' (filters "
-				       "are options such as --patient ID)",
-				       argv[optind]);
-	if ((rc = cli_filter_check(verb, q)) != 0)
+		return cli_usage_error(o->verb, "unexpected argument '%s' "
+				       "(filters are options such as --patient "
+				       "ID)", argv[optind]);
+	if ((rc = cli_filter_check(o->verb, q)) != 0)
 		return rc;
 	if (o->count_only)
 		q->op = QUERY_OP_COUNT;
@@ -429,63 +294,6 @@ terminal_columns(void)
 	if (isatty(STDOUT_FILENO) &&
 	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
 		return size.ws_col;
-	return 0;
-}
-
-/*
- * One exchange with the collector. Returns 0, or an exit status after
- * telling the user what went wrong and what to do.
- */
-void
-cli_explain_connect_error(const char *socket_path, int error)
-{
-	if (error == -EACCES || error == -EPERM)
-		warnx("cannot reach the collector at %s: %s (querying "
-		      "needs root or the configured auditors group)",
-		      socket_path, strerror(-error));
-	else if (error == -ENOENT || error == -ECONNREFUSED)
-		warnx("cannot reach the collector at %s: %s (is phitraild "
-		      "running? start it, or give --config FILE of the "
-		      "deployment you mean)", socket_path, strerror(-error));
-	else
-		warnx("cannot reach the collector at %s: %s (is "
-		      "phitraild running?)", socket_path, strerror(-error));
-}
-
-int
-cli_ask_collector(const char *socket_path, const struct query_request *q,
-		  cli_record_callback callback, void *context, int64_t *count,
-		  const volatile sig_atomic_t *stop)
-{
-	char message[512];
-	int fd, rc;
-
-	if (cli_store_file != NULL)
-		return stop && *stop ? 0 :
-			cli_db_ask(cli_store_file, q, callback, context, count);
-	fd = cli_client_connect(socket_path);
-	if (fd < 0) {
-		cli_explain_connect_error(socket_path, fd);
-		return CLI_EXIT_FAILURE;
-	}
-	rc = cli_client_exchange(fd, q, callback, context, count, message,
-				 sizeof(message));
-	close(fd);
-	if (rc == -EINTR && stop && *stop)
-		return 0;
-	if (rc == -EREMOTEIO) {
-		warnx("the collector refused the query: %s", message);
-		return CLI_EXIT_FAILURE;
-	}
-	if (rc < 0) {
-		warnx("the query failed: %s", message[0] ? message :
-		      strerror(-rc));
-		return CLI_EXIT_FAILURE;
-	}
-	if (rc > 0)
-		return rc;
-	if (message[0])
-		warnx("warning: %s", message);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * report.h - what the report writers share (report.c fetches and groups,
- * report_html.c writes the HTML page, unusual.c finds unusual access).
+ * report_writers.c writes text, CSV and JSON, report_html.c the HTML page,
+ * unusual.c finds unusual access).
  */
 #ifndef PHITRAIL_REPORT_H
 #define PHITRAIL_REPORT_H
@@ -75,8 +76,20 @@ int unusual_find(const struct report_item *items, size_t count,
 		 const struct unusual_limits *limits,
 		 struct unusual_finding **findings, size_t *finding_count);
 
+/* A --format of report: its name and its writer (report_writers.c). */
+struct report_writer {
+	const char *name;
+	int (*write)(FILE *out, const struct report *rep);
+};
+
+/* The writer called name ("text", "csv", "json", "html"), or NULL. */
+const struct report_writer *report_writer_find(const char *name);
+
 /* The HTML page (report_html.c): one self-contained document. */
 int report_write_html(FILE *out, const struct report *rep);
+
+/* qsort order of two report_items: by time, then id (report.c). */
+int report_item_time_cmp(const void *a, const void *b);
 
 /* "2026-11-28 14:47:26Z" into buf (CLI_TIME_TEXT_MAX). */
 const char *report_time_text(int64_t sec, char *buf, size_t size);

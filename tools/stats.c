@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "client.h"
 #include "filters.h"
+#include "options.h"
 #include "output.h"
 #include "stats.h"
 
@@ -313,58 +314,88 @@ static const struct stats_writer {
 	{ "csv", write_csv },
 };
 
+/* The options of stats besides the filters (options.h). */
+struct stats_settings {
+	const char *config_path;
+	const struct stats_by *by;
+	const struct stats_writer *writer;
+};
+
+static int
+option_help(void *context, const char *arg)
+{
+	stats_usage(stdout);
+	return CLI_OPTIONS_HELP;
+}
+
+static int
+option_config(void *context, const char *arg)
+{
+	struct stats_settings *o = context;
+
+	o->config_path = arg;
+	return 0;
+}
+
+static int
+option_by(void *context, const char *arg)
+{
+	struct stats_settings *o = context;
+
+	o->by = stats_by_find(arg);
+	if (o->by == NULL)
+		return cli_usage_error("stats", "--by takes actor, patient, "
+				       "event, exe, hour or day, not '%s'", arg);
+	return 0;
+}
+
+static int
+option_format(void *context, const char *arg)
+{
+	struct stats_settings *o = context;
+
+	o->writer = NULL;
+	for (size_t i = 0; i < sizeof(stats_writers) / sizeof(stats_writers[0]);
+	     i++)
+		if (strcmp(stats_writers[i].name, arg) == 0)
+			o->writer = &stats_writers[i];
+	if (o->writer == NULL)
+		return cli_usage_error("stats", "no output format '%s' (table, "
+				       "json, csv)", arg);
+	return 0;
+}
+
+static const struct cli_option_handler stats_handlers[] = {
+	{ STATS_HELP, option_help },
+	{ STATS_CONFIG, option_config },
+	{ STATS_BY, option_by },
+	{ STATS_FORMAT, option_format },
+};
+
+static const struct cli_option_table stats_option_table = {
+	.verb = "stats",
+	.short_options = ":c:h",
+	.long_options = stats_options,
+	.handlers = stats_handlers,
+	.handler_count = sizeof(stats_handlers) / sizeof(stats_handlers[0]),
+};
+
 int
 cli_stats_main(int argc, char **argv)
 {
 	struct query_request q;
 	struct cli_stats stats;
 	struct config *cfg = NULL;
-	const struct stats_by *by = stats_by_find("event");
-	const struct stats_writer *writer = &stats_writers[0];
-	const char *config_path = NULL;
-	int option, rc = 0;
+	struct stats_settings o = {
+		.by = stats_by_find("event"), .writer = &stats_writers[0],
+	};
+	int rc;
 
 	query_request_init(&q);
 	q.op = QUERY_OP_STATS;
-	optind = 0;
-	opterr = 0;
-	while (rc == 0 && (option = getopt_long(argc, argv, ":c:h", stats_options,
-						 NULL)) != -1) {
-		switch (option) {
-		case STATS_HELP:
-			stats_usage(stdout);
-			return CLI_EXIT_OK;
-		case STATS_CONFIG:
-			config_path = optarg;
-			break;
-		case STATS_BY:
-			by = stats_by_find(optarg);
-			if (by == NULL)
-				rc = cli_usage_error("stats", "--by takes actor, "
-						     "patient, event, exe, hour or "
-						     "day, not '%s'", optarg);
-			break;
-		case STATS_FORMAT:
-			writer = NULL;
-			for (size_t i = 0; i < sizeof(stats_writers) /
-			     sizeof(stats_writers[0]); i++)
-				if (strcmp(stats_writers[i].name, optarg) == 0)
-					writer = &stats_writers[i];
-			if (writer == NULL)
-				rc = cli_usage_error("stats", "no output format '%s' "
-						     "(table, json, csv)", optarg);
-			break;
-		default:
-			rc = cli_filter_apply("stats", option, optarg, &q);
-			if (rc == 1)
-				rc = 0;
-			else if (rc == 0)
-				rc = cli_bad_option("stats", option, argv);
-			break;
-		}
-	}
+	rc = cli_options_parse(&stats_option_table, argc, argv, &o, &q);
 	if (rc != 0)
-		return rc;
+		return rc == CLI_OPTIONS_HELP ? CLI_EXIT_OK : rc;
 	if (optind < argc)
 		return cli_usage_error("stats", "unexpected argument '%s' (group "
 				       "with --by %s; filters are options such "
@@ -372,17 +403,17 @@ cli_stats_main(int argc, char **argv)
 				       argv[optind]);
 	if ((rc = cli_filter_check("stats", &q)) != 0)
 		return rc;
-	strlcpy(q.by, by->name, sizeof(q.by));
-	if ((rc = cli_config_for_settings(config_path, &cfg)) != 0)
+	strlcpy(q.by, o.by->name, sizeof(q.by));
+	if ((rc = cli_config_for_settings(o.config_path, &cfg)) != 0)
 		return rc;
 	rc = cli_stats_fetch(cfg->query_socket_path, &q, &stats);
 	free(cfg);
 	if (rc != 0)
 		return rc;
-	if (!by->chronological && stats.count > 1)
+	if (!o.by->chronological && stats.count > 1)
 		qsort(stats.groups, stats.count, sizeof(stats.groups[0]),
 		      by_count_then_key);
-	writer->write(by, &stats);
+	o.writer->write(o.by, &stats);
 	cli_stats_free(&stats);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		warn("writing the output");

@@ -231,24 +231,30 @@ static int zone_name_valid(const char *name)
 	return ok;
 }
 
-int cli_time_parse_zoned(const char *text, int64_t *out_ns, const char **why)
-{
-	const char *p = text;
-	long year, month, day, hour, minute, second = 0, offset_h, offset_m = 0;
-	int64_t nsec = 0, days, sec;
-	struct zone_switch z;
-	struct tm tm;
-	time_t t;
-	int sign, rc;
+/* A date and time of day as typed, before its zone says when it was. */
+struct typed_time {
+	long year, month, day, hour, minute, second;
+	int64_t nsec;
+};
 
-	if ((year = digits(&p, 4)) < 0 || *p++ != '-' ||
-	    (month = digits(&p, 2)) < 0 || *p++ != '-' ||
-	    (day = digits(&p, 2)) < 0 || (*p != ' ' && *p != 'T' && *p != 't'))
+/*
+ * "YYYY-MM-DD HH:MM[:SS[.fraction]]" (or 'T' between) at *p, *p moved
+ * past it: 0, or 1 when the text is not of this form.
+ */
+static int read_date_time(const char **text, struct typed_time *tt)
+{
+	const char *p = *text;
+
+	memset(tt, 0, sizeof(*tt));
+	if ((tt->year = digits(&p, 4)) < 0 || *p++ != '-' ||
+	    (tt->month = digits(&p, 2)) < 0 || *p++ != '-' ||
+	    (tt->day = digits(&p, 2)) < 0 || (*p != ' ' && *p != 'T' && *p != 't'))
 		return 1;
 	p++;
-	if ((hour = digits(&p, 2)) < 0 || *p++ != ':' || (minute = digits(&p, 2)) < 0)
+	if ((tt->hour = digits(&p, 2)) < 0 || *p++ != ':' ||
+	    (tt->minute = digits(&p, 2)) < 0)
 		return 1;
-	if (*p == ':' && (p++, (second = digits(&p, 2)) < 0))
+	if (*p == ':' && (p++, (tt->second = digits(&p, 2)) < 0))
 		return 1;
 	if (*p == '.') {
 		unsigned n = 0;
@@ -258,50 +264,86 @@ int cli_time_parse_zoned(const char *text, int64_t *out_ns, const char **why)
 			return 1;
 		for (; *p >= '0' && *p <= '9'; p++)
 			if (n < 9) {
-				nsec = nsec * 10 + (*p - '0');
+				tt->nsec = tt->nsec * 10 + (*p - '0');
 				n++;
 			}
 		for (; n < 9; n++)
-			nsec *= 10;
+			tt->nsec *= 10;
 	}
-	if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
-	    minute > 59 || second > 59)
-		return word_fail(why, "date or time of day out of range", -EINVAL);
-	if (*p == ' ')
-		p++;
-	if (*p == '\0')
-		return word_fail(why, "the time needs a time zone: Z, +HH:MM, a name "
-			    "such as Europe/Berlin, or 'local'", -EINVAL);
+	*text = p;
+	return 0;
+}
+
+/*
+ * A fixed offset from UTC: Z, UTC, GMT, +HH:MM, +HHMM or +HH, east
+ * positive, into *offset_sec. 0; 1 when zone is not an offset (a name);
+ * or a negative errno after word_fail.
+ */
+static int read_offset(const char *zone, long *offset_sec, const char **why)
+{
+	const char *p = zone;
+	long hours, minutes = 0;
+	int sign;
+
 	if (strcmp(p, "Z") == 0 || strcmp(p, "z") == 0 || strcmp(p, "UTC") == 0 ||
 	    strcmp(p, "GMT") == 0) {
-		offset_h = 0;
-		sign = 1;
-		goto offset;
+		*offset_sec = 0;
+		return 0;
 	}
-	if (*p == '+' || *p == '-') {
-		sign = *p++ == '-' ? -1 : 1;
-		if ((offset_h = digits(&p, 2)) < 0)
-			return word_fail(why, "an offset is +HH:MM, +HHMM or +HH", -EINVAL);
-		if (*p == ':')
-			p++;
-		if (*p != '\0' && (offset_m = digits(&p, 2)) < 0)
-			return word_fail(why, "an offset is +HH:MM, +HHMM or +HH", -EINVAL);
-		if (*p != '\0' || offset_h > 23 || offset_m > 59)
-			return word_fail(why, "an offset is +HH:MM, +HHMM or +HH", -EINVAL);
-		goto offset;
-	}
-	if (strcmp(p, "local") != 0 && !zone_name_valid(p))
+	if (*p != '+' && *p != '-')
+		return 1;
+	sign = *p++ == '-' ? -1 : 1;
+	if ((hours = digits(&p, 2)) < 0)
+		return word_fail(why, "an offset is +HH:MM, +HHMM or +HH", -EINVAL);
+	if (*p == ':')
+		p++;
+	if (*p != '\0' && (minutes = digits(&p, 2)) < 0)
+		return word_fail(why, "an offset is +HH:MM, +HHMM or +HH", -EINVAL);
+	if (*p != '\0' || hours > 23 || minutes > 59)
+		return word_fail(why, "an offset is +HH:MM, +HHMM or +HH", -EINVAL);
+	*offset_sec = sign * (hours * 3600 + minutes * 60);
+	return 0;
+}
+
+/* tt at a fixed offset from UTC, in ns since the epoch. */
+static int time_at_offset(const struct typed_time *tt, long offset_sec,
+			  int64_t *out_ns, const char **why)
+{
+	int64_t days, sec;
+
+	days = cli_days_from_civil(tt->year, (unsigned)tt->month, (unsigned)tt->day);
+	if (tt->day > month_days(tt->year, tt->month))
+		return word_fail(why, "no such day in that month", -EINVAL);
+	sec = days * 86400 + tt->hour * 3600 + tt->minute * 60 + tt->second -
+	      offset_sec;
+	if (sec > (INT64_MAX - tt->nsec) / CLI_NS_PER_SEC ||
+	    sec < INT64_MIN / CLI_NS_PER_SEC + 1)
+		return word_fail(why, "time out of range (years 1678 to 2262)", -ERANGE);
+	*out_ns = sec * CLI_NS_PER_SEC + tt->nsec;
+	return 0;
+}
+
+/* tt in the named zone (or the local one: zone "local"), by mktime. */
+static int time_in_zone(const struct typed_time *tt, const char *zone,
+			int64_t *out_ns, const char **why)
+{
+	struct zone_switch z;
+	struct tm tm;
+	time_t t;
+	int rc;
+
+	if (strcmp(zone, "local") != 0 && !zone_name_valid(zone))
 		return word_fail(why, "unknown time zone (a name such as Europe/Berlin "
 			    "from the tz database, 'local', 'UTC' or an offset "
 			    "such as +01:00)", -EINVAL);
 	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = (int)(year - 1900);
-	tm.tm_mon = (int)(month - 1);
-	tm.tm_mday = (int)day;
-	tm.tm_hour = (int)hour;
-	tm.tm_min = (int)minute;
-	tm.tm_sec = (int)second;
-	rc = zone_enter(&z, strcmp(p, "local") == 0 ? NULL : p);
+	tm.tm_year = (int)(tt->year - 1900);
+	tm.tm_mon = (int)(tt->month - 1);
+	tm.tm_mday = (int)tt->day;
+	tm.tm_hour = (int)tt->hour;
+	tm.tm_min = (int)tt->minute;
+	tm.tm_sec = (int)tt->second;
+	rc = zone_enter(&z, strcmp(zone, "local") == 0 ? NULL : zone);
 	if (rc < 0)
 		return word_fail(why, "cannot switch the time zone", rc);
 	rc = local_to_time(&tm, &t);
@@ -309,20 +351,34 @@ int cli_time_parse_zoned(const char *text, int64_t *out_ns, const char **why)
 	if (rc < 0)
 		return word_fail(why, "no such local time there (a day that month "
 			    "does not have, or an hour the clocks skipped)", -EINVAL);
-	if ((int64_t)t > (INT64_MAX - nsec) / CLI_NS_PER_SEC ||
+	if ((int64_t)t > (INT64_MAX - tt->nsec) / CLI_NS_PER_SEC ||
 	    (int64_t)t < INT64_MIN / CLI_NS_PER_SEC + 1)
 		return word_fail(why, "time out of range (years 1678 to 2262)", -ERANGE);
-	*out_ns = (int64_t)t * CLI_NS_PER_SEC + nsec;
+	*out_ns = (int64_t)t * CLI_NS_PER_SEC + tt->nsec;
 	return 0;
-offset:
-	days = cli_days_from_civil(year, (unsigned)month, (unsigned)day);
-	if (day > month_days(year, month))
-		return word_fail(why, "no such day in that month", -EINVAL);
-	sec = days * 86400 + hour * 3600 + minute * 60 + second -
-	      sign * (offset_h * 3600 + offset_m * 60);
-	if (sec > (INT64_MAX - nsec) / CLI_NS_PER_SEC ||
-	    sec < INT64_MIN / CLI_NS_PER_SEC + 1)
-		return word_fail(why, "time out of range (years 1678 to 2262)", -ERANGE);
-	*out_ns = sec * CLI_NS_PER_SEC + nsec;
-	return 0;
+}
+
+int cli_time_parse_zoned(const char *text, int64_t *out_ns, const char **why)
+{
+	struct typed_time tt;
+	const char *p = text;
+	long offset_sec;
+	int rc;
+
+	if (read_date_time(&p, &tt) != 0)
+		return 1;
+	if (tt.month < 1 || tt.month > 12 || tt.day < 1 || tt.day > 31 ||
+	    tt.hour > 23 || tt.minute > 59 || tt.second > 59)
+		return word_fail(why, "date or time of day out of range", -EINVAL);
+	if (*p == ' ')
+		p++;
+	if (*p == '\0')
+		return word_fail(why, "the time needs a time zone: Z, +HH:MM, a name "
+			    "such as Europe/Berlin, or 'local'", -EINVAL);
+	rc = read_offset(p, &offset_sec, why);
+	if (rc == 0)
+		return time_at_offset(&tt, offset_sec, out_ns, why);
+	if (rc < 0)
+		return rc;
+	return time_in_zone(&tt, p, out_ns, why);
 }

@@ -136,19 +136,16 @@ int64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void
-find_many_patients(const struct report_item *items, size_t count,
-		   const struct unusual_limits *lim, struct finding_list *out)
+/*
+ * Fills days[] with each actor's active days (UTC) and how many distinct
+ * patients and records each had, grouped by actor. Returns the count.
+ */
+static size_t
+count_actor_days(const struct report_item *items, size_t count,
+		 struct day_patient *dp, struct actor_day *days)
 {
-	struct day_patient *dp = calloc(count ? count : 1, sizeof(*dp));
-	struct actor_day *days = calloc(count ? count : 1, sizeof(*days));
-	int64_t *others = calloc(count ? count : 1, sizeof(*others));
-	size_t n = 0, nd = 0, i, j, k;
+	size_t n = 0, nd = 0, i;
 
-	if (dp == NULL || days == NULL || others == NULL) {
-		out->failed = 1;
-		goto out;
-	}
 	for (i = 0; i < count; i++)
 		if (items[i].patient != NULL && !is_collector_event(&items[i])) {
 			dp[n].actor = items[i].actor;
@@ -168,53 +165,78 @@ find_many_patients(const struct report_item *items, size_t count,
 		if (i == 0 || day_patient_cmp(&dp[i - 1], &dp[i]) != 0)
 			days[nd - 1].patients++;
 	}
+	return nd;
+}
+
+/*
+ * One day of an actor (days[k]) against the actor's other days
+ * (days[first..end), k among them); others is scratch for their counts.
+ */
+static void
+judge_actor_day(const struct actor_day *days, size_t first, size_t end,
+		size_t k, int64_t *others, const struct unusual_limits *lim,
+		struct finding_list *out)
+{
+	size_t m = 0, o;
+	int64_t usual, c = days[k].patients;
+	char day[16];
+	struct unusual_finding *f;
+
+	for (o = first; o < end; o++)
+		if (o != k)
+			others[m++] = days[o].patients;
+	day_text(days[k].day * DAY_SEC, day, sizeof(day));
+	if ((int64_t)m >= lim->baseline_days) {
+		qsort(others, m, sizeof(*others), int64_cmp);
+		usual = m % 2 ? others[m / 2] :
+			(others[m / 2 - 1] + others[m / 2]) / 2;
+		if (c < lim->many_patients_factor * usual ||
+		    c < usual + lim->many_patients_margin)
+			return;
+		f = finding_add(out, "many-patients", days[k].actor,
+				days[k].day * DAY_SEC, days[k].records);
+		if (f != NULL)
+			snprintf(f->why, sizeof(f->why),
+				 "%s touched %lld patients on %s; their usual "
+				 "day is %lld (median of %zu other active "
+				 "days), and %lld or more times that is flagged",
+				 f->actor, (long long)c, day, (long long)usual, m,
+				 (long long)lim->many_patients_factor);
+	} else if (c >= lim->many_patients_no_baseline) {
+		f = finding_add(out, "many-patients", days[k].actor,
+				days[k].day * DAY_SEC, days[k].records);
+		if (f != NULL)
+			snprintf(f->why, sizeof(f->why),
+				 "%s touched %lld patients on %s; with fewer "
+				 "than %lld other active days there is no usual "
+				 "count yet, and %lld or more in a day is flagged",
+				 f->actor, (long long)c, day,
+				 (long long)lim->baseline_days,
+				 (long long)lim->many_patients_no_baseline);
+	}
+}
+
+static void
+find_many_patients(const struct report_item *items, size_t count,
+		   const struct unusual_limits *lim, struct finding_list *out)
+{
+	struct day_patient *dp = calloc(count ? count : 1, sizeof(*dp));
+	struct actor_day *days = calloc(count ? count : 1, sizeof(*days));
+	int64_t *others = calloc(count ? count : 1, sizeof(*others));
+	size_t nd, i, j, k;
+
+	if (dp == NULL || days == NULL || others == NULL) {
+		out->failed = 1;
+		goto out;
+	}
+	nd = count_actor_days(items, count, dp, days);
 	/* days[] is grouped by actor: each day against the actor's others. */
 	for (i = 0; i < nd; i = j) {
 		for (j = i; j < nd && str_or_empty_cmp(days[j].actor,
 							 days[i].actor) == 0; j++)
 			;
-		for (k = i; k < j; k++) {
-			size_t m = 0, o;
-			int64_t usual, c = days[k].patients;
-			char day[16];
-			struct unusual_finding *f;
-
-			for (o = i; o < j; o++)
-				if (o != k)
-					others[m++] = days[o].patients;
-			day_text(days[k].day * DAY_SEC, day, sizeof(day));
-			if ((int64_t)m >= lim->baseline_days) {
-				qsort(others, m, sizeof(*others), int64_cmp);
-				usual = m % 2 ? others[m / 2] :
-					(others[m / 2 - 1] + others[m / 2]) / 2;
-				if (c < lim->many_patients_factor * usual ||
-				    c < usual + lim->many_patients_margin)
-					continue;
-				f = finding_add(out, "many-patients", days[k].actor,
-						days[k].day * DAY_SEC, days[k].records);
-				if (f != NULL)
-					snprintf(f->why, sizeof(f->why),
-						 "%s touched %lld patients on %s; "
-						 "their usual day is %lld (median "
-						 "of %zu other active days), and "
-						 "%lld or more times that is flagged",
-						 f->actor, (long long)c, day,
-						 (long long)usual, m, (long long)
-						 lim->many_patients_factor);
-			} else if (c >= lim->many_patients_no_baseline) {
-				f = finding_add(out, "many-patients", days[k].actor,
-						days[k].day * DAY_SEC, days[k].records);
-				if (f != NULL)
-					snprintf(f->why, sizeof(f->why),
-						 "%s touched %lld patients on %s; "
-						 "with fewer than %lld other active "
-						 "days there is no usual count yet, "
-						 "and %lld or more in a day is flagged",
-						 f->actor, (long long)c, day,
-						 (long long)lim->baseline_days,
-						 (long long)lim->many_patients_no_baseline);
-			}
-		}
+		for (k = i; k < j; k++)
+			judge_actor_day(days, i, j, k, others, lim, out);
 	}
 out:
 	free(dp);
@@ -336,11 +358,7 @@ process_read_cmp(const void *a, const void *b)
 		return x->pid < y->pid ? -1 : 1;
 	if ((c = str_or_empty_cmp(x->exe, y->exe)) != 0)
 		return c;
-	if (x->sec != y->sec)
-		return x->sec < y->sec ? -1 : 1;
-	if (x->nsec != y->nsec)
-		return x->nsec < y->nsec ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
+	return report_item_time_cmp(x, y);
 }
 
 static int
@@ -356,6 +374,80 @@ same_process(const struct report_item *x, const struct report_item *y)
 	       str_or_empty_cmp(x->exe, y->exe) == 0;
 }
 
+/*
+ * Numbers the patients of reads[0..n): reads[i].patient becomes the index
+ * of its name in names (sorted; equal names share the first index).
+ */
+static void
+number_patients(struct process_read *reads, size_t n, const char **names,
+		size_t names_count)
+{
+	qsort(names, names_count, sizeof(*names), string_ptr_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const char **hit = bsearch(&reads[i].item->patient, names,
+					   names_count, sizeof(*names),
+					   string_ptr_cmp);
+		/* bsearch may land on any equal name: go to the first. */
+		while (hit > names && strcmp(hit[-1], *hit) == 0)
+			hit--;
+		reads[i].patient = (size_t)(hit - names);
+	}
+}
+
+/*
+ * The most distinct patients one process (reads[first..end), in time
+ * order) read within bulk_window_sec, and when that window began.
+ * in_window (a count per patient number) is all zero before and after.
+ */
+static size_t
+busiest_window(const struct process_read *reads, size_t first, size_t end,
+	       size_t *in_window, const struct unusual_limits *lim,
+	       int64_t *best_sec)
+{
+	size_t distinct = 0, best = 0, lo = first, start;
+
+	*best_sec = 0;
+	/* Two pointers over [first, end): distinct patients in the window. */
+	for (start = first; start < end; start++) {
+		const struct report_item *it = reads[start].item;
+
+		if (in_window[reads[start].patient]++ == 0)
+			distinct++;
+		while (it->sec - reads[lo].item->sec >= lim->bulk_window_sec) {
+			if (--in_window[reads[lo].patient] == 0)
+				distinct--;
+			lo++;
+		}
+		if (distinct > best) {
+			best = distinct;
+			*best_sec = reads[lo].item->sec;
+		}
+	}
+	for (; lo < end; lo++)
+		in_window[reads[lo].patient]--;
+	return best;
+}
+
+static void
+add_bulk_read(const struct report_item *it, size_t best, int64_t best_sec,
+	      int64_t records, const struct unusual_limits *lim,
+	      struct finding_list *out)
+{
+	struct unusual_finding *f;
+	char when[64];
+
+	report_time_text(best_sec, when, sizeof(when));
+	f = finding_add(out, "bulk-read", it->actor, best_sec, records);
+	if (f != NULL)
+		snprintf(f->why, sizeof(f->why),
+			 "process %lld (%s) of %s read %zu different patients' "
+			 "files within %lld s from %s; %lld or more is flagged "
+			 "as a bulk read",
+			 (long long)it->pid, it->exe ? it->exe : "unknown program",
+			 f->actor, best, (long long)lim->bulk_window_sec, when,
+			 (long long)lim->bulk_patients);
+}
+
 static void
 find_bulk_reads(const struct report_item *items, size_t count,
 		const struct unusual_limits *lim, struct finding_list *out)
@@ -363,7 +455,8 @@ find_bulk_reads(const struct report_item *items, size_t count,
 	struct process_read *reads = calloc(count ? count : 1, sizeof(*reads));
 	const char **names = calloc(count ? count : 1, sizeof(*names));
 	size_t *in_window = NULL;
-	size_t n = 0, names_count = 0, i, j, start;
+	size_t n = 0, names_count = 0, i, j, best;
+	int64_t best_sec;
 
 	if (reads == NULL || names == NULL)
 		goto nomem;
@@ -373,63 +466,18 @@ find_bulk_reads(const struct report_item *items, size_t count,
 			reads[n++].item = &items[i];
 			names[names_count++] = items[i].patient;
 		}
-	qsort(names, names_count, sizeof(*names), string_ptr_cmp);
 	in_window = calloc(names_count ? names_count : 1, sizeof(*in_window));
 	if (in_window == NULL)
 		goto nomem;
-	for (i = 0; i < n; i++) {
-		const char **hit = bsearch(&reads[i].item->patient, names,
-					   names_count, sizeof(*names),
-					   string_ptr_cmp);
-		/* bsearch may land on any equal name: go to the first. */
-		while (hit > names && strcmp(hit[-1], *hit) == 0)
-			hit--;
-		reads[i].patient = (size_t)(hit - names);
-	}
+	number_patients(reads, n, names, names_count);
 	qsort(reads, n, sizeof(*reads), process_read_cmp);
 	for (i = 0; i < n; i = j) {
-		size_t distinct = 0, best = 0, lo = i;
-		int64_t best_sec = 0;
-
 		for (j = i; j < n && same_process(reads[j].item, reads[i].item); j++)
 			;
-		/* Two pointers over [i, j): distinct patients in the window. */
-		for (start = i; start < j; start++) {
-			const struct report_item *it = reads[start].item;
-
-			if (in_window[reads[start].patient]++ == 0)
-				distinct++;
-			while (it->sec - reads[lo].item->sec >= lim->bulk_window_sec) {
-				if (--in_window[reads[lo].patient] == 0)
-					distinct--;
-				lo++;
-			}
-			if (distinct > best) {
-				best = distinct;
-				best_sec = reads[lo].item->sec;
-			}
-		}
-		for (; lo < j; lo++)
-			in_window[reads[lo].patient]--;
-		if ((int64_t)best >= lim->bulk_patients) {
-			const struct report_item *it = reads[i].item;
-			struct unusual_finding *f;
-			char when[64];
-
-			report_time_text(best_sec, when, sizeof(when));
-			f = finding_add(out, "bulk-read", it->actor, best_sec,
-					(int64_t)(j - i));
-			if (f != NULL)
-				snprintf(f->why, sizeof(f->why),
-					 "process %lld (%s) of %s read %zu "
-					 "different patients' files within "
-					 "%lld s from %s; %lld or more is "
-					 "flagged as a bulk read",
-					 (long long)it->pid, it->exe ? it->exe :
-					 "unknown program", f->actor, best,
-					 (long long)lim->bulk_window_sec, when,
-					 (long long)lim->bulk_patients);
-		}
+		best = busiest_window(reads, i, j, in_window, lim, &best_sec);
+		if ((int64_t)best >= lim->bulk_patients)
+			add_bulk_read(reads[i].item, best, best_sec,
+				      (int64_t)(j - i), lim, out);
 	}
 	free(reads);
 	free(names);

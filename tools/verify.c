@@ -33,6 +33,7 @@
 
 #include "cli.h"
 #include "integrity.h"
+#include "options.h"
 #include "verify_fleet.h"
 #include "proofs.h"
 #include "record.h"
@@ -230,12 +231,9 @@ static int verify_records(struct verify_state *vs)
 	return rc;
 }
 
-static int verify_store(struct verify_state *vs, const unsigned char *public_key)
+/* Loads the signed chain and starts the tree at the retention cut, if any. */
+static int start_tree(struct verify_state *vs, const unsigned char *public_key)
 {
-	const struct chain_entry *last;
-	char root_hex[INTEGRITY_HEX(MERKLE_HASH_BYTES)], when[48];
-	merkle_hash root;
-	size_t i;
 	int rc;
 
 	rc = integrity_load_chain(vs->db, public_key, &vs->chain, vs->problem,
@@ -252,24 +250,36 @@ static int verify_store(struct verify_state *vs, const unsigned char *public_key
 		vs->cut = vs->chain.cut.cut_size;
 		vs->good_size = vs->cut;
 	}
-	if (vs->since != NULL && vs->since->tree_size <= vs->cut) {
-		unsigned char h[MERKLE_HASH_BYTES];
-		int found = 0;
+	return 0;
+}
 
-		checkpoint_hash(vs->since, h);
-		for (i = 0; i < vs->chain.count; i++)
-			found |= memcmp(vs->chain.entries[i].hash, h, sizeof(h)) == 0;
-		if (!found) {
-			snprintf(vs->problem, sizeof(vs->problem), "the exported checkpoint "
-				 "(%" PRIu64 " records) is not on the store's chain, and its "
-				 "records were removed by retention", vs->since->tree_size);
-			return -EBADMSG;
-		}
-		vs->since_checked = 1;
+/*
+ * --since-checkpoint of a size retention has removed: its records are
+ * gone, so it must be one of the chain's own statements.
+ */
+static int check_since_on_chain(struct verify_state *vs)
+{
+	unsigned char h[MERKLE_HASH_BYTES];
+	int found = 0;
+
+	checkpoint_hash(vs->since, h);
+	for (size_t i = 0; i < vs->chain.count; i++)
+		found |= memcmp(vs->chain.entries[i].hash, h, sizeof(h)) == 0;
+	if (!found) {
+		snprintf(vs->problem, sizeof(vs->problem), "the exported checkpoint "
+			 "(%" PRIu64 " records) is not on the store's chain, and its "
+			 "records were removed by retention", vs->since->tree_size);
+		return -EBADMSG;
 	}
-	rc = verify_records(vs);
-	if (rc < 0)
-		return rc;
+	vs->since_checked = 1;
+	return 0;
+}
+
+/* After the last record: what the checkpoints cover that the store lacks. */
+static int check_nothing_missing(struct verify_state *vs)
+{
+	char when[48];
+
 	for (; vs->next_entry < vs->chain.count; vs->next_entry++) {
 		const struct chain_entry *e = &vs->chain.entries[vs->next_entry];
 
@@ -297,14 +307,23 @@ static int verify_store(struct verify_state *vs, const unsigned char *public_key
 			 "tree)", vs->first_bad_leaf_column);
 		return -EBADMSG;
 	}
-	last = integrity_last_checkpoint(&vs->chain);
+	return 0;
+}
+
+/* The "ok: ..." lines of a store that verified. */
+static void print_verified(const struct verify_state *vs)
+{
+	const struct chain_entry *last = integrity_last_checkpoint(&vs->chain);
+	char root_hex[INTEGRITY_HEX(MERKLE_HASH_BYTES)], when[48];
+	merkle_hash root;
+
 	merkle_builder_root(&vs->tree, root);
 	integrity_hex(root, sizeof(root), root_hex);
 	if (last == NULL) {
 		printf("ok: %" PRIu64 " records, root %s, no signed checkpoint yet "
 		       "(nothing is proven until the collector signs one)\n",
 		       vs->tree.size, root_hex);
-		return 0;
+		return;
 	}
 	integrity_time_text(last->time_ns, when);
 	printf("ok: %" PRIu64 " records, root %s, last checkpoint %s\n", vs->tree.size,
@@ -322,6 +341,20 @@ static int verify_store(struct verify_state *vs, const unsigned char *public_key
 		printf("  extends the exported checkpoint of %" PRIu64 " records%s\n",
 		       vs->since->tree_size, vs->since->tree_size <= vs->cut ?
 		       " (found on the chain; its records were removed by retention)" : "");
+}
+
+static int verify_store(struct verify_state *vs, const unsigned char *public_key)
+{
+	int rc;
+
+	if ((rc = start_tree(vs, public_key)) < 0)
+		return rc;
+	if (vs->since != NULL && vs->since->tree_size <= vs->cut &&
+	    (rc = check_since_on_chain(vs)) < 0)
+		return rc;
+	if ((rc = verify_records(vs)) < 0 || (rc = check_nothing_missing(vs)) < 0)
+		return rc;
+	print_verified(vs);
 	return 0;
 }
 
@@ -349,7 +382,15 @@ static int print_public_key(const struct integrity_where *where)
 	return CLI_EXIT_OK;
 }
 
-int cli_verify_main(int argc, char **argv)
+/* What verify is asked to check. */
+struct verify_request {
+	struct integrity_where where;
+	const char *since_path, *proof_path, *export_path;
+	int want_public_key;
+};
+
+/* Returns 0, CLI_OPTIONS_HELP after --help, or a usage error's status. */
+static int parse_options(int argc, char **argv, struct verify_request *v)
 {
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -362,75 +403,91 @@ int cli_verify_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct integrity_where where = { 0 };
-	struct verify_state vs;
-	struct checkpoint since;
-	unsigned char public_key[CHECKPOINT_PUBLIC_KEY_BYTES];
-	char key_default[PATH_MAX + 8];
-	const char *since_path = NULL, *proof_path = NULL, *export_path = NULL;
-	int opt, want_public_key = 0, rc;
+	int opt;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
 		switch (opt) {
-		case 'c': where.config_path = optarg; break;
-		case 'd': where.db_path = optarg; break;
-		case 'k': where.key_path = optarg; break;
-		case 's': since_path = optarg; break;
-		case 'P': want_public_key = 1; break;
-		case 'p': proof_path = optarg; break;
-		case 'e': export_path = optarg; break;
-		case 'h': usage(stdout); return CLI_EXIT_OK;
+		case 'c': v->where.config_path = optarg; break;
+		case 'd': v->where.db_path = optarg; break;
+		case 'k': v->where.key_path = optarg; break;
+		case 's': v->since_path = optarg; break;
+		case 'P': v->want_public_key = 1; break;
+		case 'p': v->proof_path = optarg; break;
+		case 'e': v->export_path = optarg; break;
+		case 'h': usage(stdout); return CLI_OPTIONS_HELP;
 		default: return cli_bad_option("verify", opt, argv);
 		}
 	}
 	if (optind != argc)
 		return cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
-	if (where.config_path != NULL && where.db_path != NULL)
+	if (v->where.config_path != NULL && v->where.db_path != NULL)
 		return cli_usage_error("verify", "give --config or --db, not both");
-	if ((proof_path != NULL) + (export_path != NULL) + want_public_key > 1)
+	if ((v->proof_path != NULL) + (v->export_path != NULL) +
+	    v->want_public_key > 1)
 		return cli_usage_error("verify", "--public-key, --proof and --export "
 				       "go one at a time");
-	if (checkpoint_init() < 0 || merkle_init() < 0) {
-		warnx("libsodium cannot start");
-		return CLI_EXIT_FAILURE;
-	}
-	if (want_public_key)
-		return print_public_key(&where);
-	if (proof_path != NULL || export_path != NULL) {
-		if (where.key_path == NULL)
-			return cli_usage_error("verify", "%s needs --key PUBFILE (the "
-					       "public key you trust)", proof_path ?
-					       "--proof" : "--export");
-		rc = integrity_public_key("verify", &where, "", public_key);
-		if (rc != CLI_EXIT_OK)
-			return rc;
-		return proof_path ? proofs_verify_inclusion_file(proof_path, public_key) :
-			proofs_verify_export_file(export_path, public_key);
-	}
+	return 0;
+}
 
-	memset(&vs, 0, sizeof(vs));
-	rc = integrity_open("verify", &where, &vs.db, key_default);
+/* --proof FILE or --export FILE, against --key alone. Exit status. */
+static int verify_file(const struct verify_request *v)
+{
+	unsigned char public_key[CHECKPOINT_PUBLIC_KEY_BYTES];
+	int rc;
+
+	if (v->where.key_path == NULL)
+		return cli_usage_error("verify", "%s needs --key PUBFILE (the "
+				       "public key you trust)", v->proof_path ?
+				       "--proof" : "--export");
+	rc = integrity_public_key("verify", &v->where, "", public_key);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	rc = integrity_public_key("verify", &where, key_default, public_key);
+	return v->proof_path ? proofs_verify_inclusion_file(v->proof_path, public_key) :
+		proofs_verify_export_file(v->export_path, public_key);
+}
+
+/* --since-checkpoint FILE: loaded and its signature checked. Exit status. */
+static int load_since_checkpoint(const char *path, const unsigned char *public_key,
+				 struct checkpoint *since)
+{
+	int rc = checkpoint_load_text(path, since);
+
+	if (rc == 0)
+		rc = checkpoint_verify(since, public_key);
+	if (rc < 0) {
+		printf("FAILED: the exported checkpoint %s does not hold: %s\n",
+		       path, rc == -ENOKEY ? "signed with another key" :
+		       checkpoint_strerror(rc));
+		return CLI_EXIT_FAILURE;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* The store of --db or the configuration, and its fleet records. */
+static int verify_store_file(const struct verify_request *v)
+{
+	struct verify_state vs;
+	struct checkpoint since;
+	unsigned char public_key[CHECKPOINT_PUBLIC_KEY_BYTES];
+	char key_default[PATH_MAX + 8];
+	int rc;
+
+	memset(&vs, 0, sizeof(vs));
+	rc = integrity_open("verify", &v->where, &vs.db, key_default);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	rc = integrity_public_key("verify", &v->where, key_default, public_key);
 	if (rc != CLI_EXIT_OK)
 		goto out;
-	if (where.key_path == NULL)
+	if (v->where.key_path == NULL)
 		fprintf(stderr, "phitrail verify: using the public key beside the signing "
 			"key (%s); an auditor should give a copy kept elsewhere with "
 			"--key\n", key_default);
-	if (since_path != NULL) {
-		rc = checkpoint_load_text(since_path, &since);
-		if (rc == 0)
-			rc = checkpoint_verify(&since, public_key);
-		if (rc < 0) {
-			printf("FAILED: the exported checkpoint %s does not hold: %s\n",
-			       since_path, rc == -ENOKEY ? "signed with another key" :
-			       checkpoint_strerror(rc));
-			rc = CLI_EXIT_FAILURE;
+	if (v->since_path != NULL) {
+		rc = load_since_checkpoint(v->since_path, public_key, &since);
+		if (rc != CLI_EXIT_OK)
 			goto out;
-		}
 		vs.since = &since;
 	}
 	rc = verify_store(&vs, public_key);
@@ -446,4 +503,22 @@ out:
 	integrity_chain_free(&vs.chain);
 	sqlite3_close(vs.db);
 	return rc;
+}
+
+int cli_verify_main(int argc, char **argv)
+{
+	struct verify_request v = { 0 };
+	int rc;
+
+	if ((rc = parse_options(argc, argv, &v)) != 0)
+		return rc == CLI_OPTIONS_HELP ? CLI_EXIT_OK : rc;
+	if (checkpoint_init() < 0 || merkle_init() < 0) {
+		warnx("libsodium cannot start");
+		return CLI_EXIT_FAILURE;
+	}
+	if (v.want_public_key)
+		return print_public_key(&v.where);
+	if (v.proof_path != NULL || v.export_path != NULL)
+		return verify_file(&v);
+	return verify_store_file(&v);
 }

@@ -132,90 +132,121 @@ static int central_matches(const void *host_bytes, size_t host_len,
 	return n > 0 && (size_t)n == central_len && memcmp(buf, central, central_len) == 0;
 }
 
+/* One host store's records walked in id order, and its checkpoints. */
+struct host_walk {
+	const char *store, *host;
+	struct host_checkpoint *cps;       /* by size */
+	long count, next, cuts;            /* checkpoints; next to check; cuts */
+	struct merkle_builder tree;
+	int64_t expected, records, gap_at; /* gap_at: first id not here, or 0 */
+	char *problem;
+	size_t size;
+};
+
+/* The host's checkpoints at the tree's size must have its root. */
+static int check_roots_due(struct host_walk *w)
+{
+	merkle_hash root;
+
+	while (w->next < w->count &&
+	       w->cps[w->next].tree_size <= (int64_t)w->tree.size) {
+		if (w->cps[w->next].tree_size == (int64_t)w->tree.size) {
+			merkle_builder_root(&w->tree, root);
+			if (memcmp(root, w->cps[w->next].cp.root, sizeof(root)) != 0) {
+				snprintf(w->problem, w->size, "host %s: its records 1-%"
+					 PRId64 " here do not give the root of its "
+					 "signed checkpoint %" PRId64, w->host,
+					 w->cps[w->next].tree_size, w->cps[w->next].seq);
+				return -EBADMSG;
+			}
+		}
+		w->next++;
+	}
+	return 0;
+}
+
+/* One row (host record id, host bytes, central id, central bytes). */
+static int walk_row(struct host_walk *w, sqlite3_stmt *s)
+{
+	int64_t record_id = sqlite3_column_int64(s, 0);
+	const void *bytes = sqlite3_column_blob(s, 1);
+	size_t len = (size_t)sqlite3_column_bytes(s, 1);
+	merkle_hash leaf;
+
+	w->records++;
+	if (!central_matches(bytes, len, sqlite3_column_blob(s, 3),
+			     (size_t)sqlite3_column_bytes(s, 3),
+			     sqlite3_column_int64(s, 2), w->host)) {
+		snprintf(w->problem, w->size, "central record %" PRId64 " is not record %"
+			 PRId64 " of host %s as stored there",
+			 (int64_t)sqlite3_column_int64(s, 2), record_id, w->host);
+		return -EBADMSG;
+	}
+	if (w->gap_at != 0)
+		return 0;
+	if (record_id != w->expected) {
+		w->gap_at = w->expected;
+		return 0;
+	}
+	merkle_leaf_hash(bytes, len, leaf);
+	merkle_builder_append(&w->tree, leaf);
+	w->expected++;
+	return check_roots_due(w);
+}
+
+/* The "ok: host ..." lines of a host whose records held. */
+static void print_host_ok(const struct host_walk *w)
+{
+	printf("ok: host %s (store %s): %" PRId64 " records, %ld signed "
+	       "checkpoint(s) of the host hold", w->host, w->store, w->records,
+	       w->next);
+	if (w->count > 0)
+		printf(" (the last covers %" PRId64 ")", w->next > 0 ?
+		       w->cps[w->next - 1].tree_size : 0);
+	printf("\n");
+	if (w->gap_at != 0)
+		printf("  records from %" PRId64 " on are not all here: %ld later "
+		       "checkpoint(s) could not be checked\n", w->gap_at,
+		       w->count - w->next);
+	else if (w->next < w->count)
+		printf("  %ld checkpoint(s) cover records not here yet\n",
+		       w->count - w->next);
+	if (w->cuts > 0)
+		printf("  %ld retention cut(s) of the host not checked\n", w->cuts);
+}
+
 static int verify_host(sqlite3 *db, const char *store, const char *host,
 		       const unsigned char *key, char *problem, size_t size)
 {
-	struct host_checkpoint *cps = NULL;
-	struct merkle_builder tree;
+	struct host_walk w = {
+		.store = store, .host = host, .expected = 1,
+		.problem = problem, .size = size,
+	};
 	sqlite3_stmt *s = NULL;
-	merkle_hash leaf, root;
-	long count, next = 0, cuts;
-	int64_t expected = 1, records = 0, gap_at = 0;
 	int rc = 0, step;
 
-	count = load_checkpoints(db, store, host, key, &cps, &cuts, problem, size);
-	if (count < 0)
-		return (int)count;
-	merkle_builder_init(&tree);
+	w.count = load_checkpoints(db, store, host, key, &w.cps, &w.cuts, problem,
+				   size);
+	if (w.count < 0)
+		return (int)w.count;
+	merkle_builder_init(&w.tree);
 	if (sqlite3_prepare_v2(db, "SELECT o.record_id, o.bytes, r.id, r.bytes FROM"
 			       " origin o JOIN records r ON r.id = o.id WHERE"
 			       " o.store_id = ?1 ORDER BY o.record_id", -1, &s,
 			       NULL) != SQLITE_OK) {
-		free(cps);
+		free(w.cps);
 		return -EIO;
 	}
 	sqlite3_bind_text(s, 1, store, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t record_id = sqlite3_column_int64(s, 0);
-		const void *bytes = sqlite3_column_blob(s, 1);
-		size_t len = (size_t)sqlite3_column_bytes(s, 1);
-
-		records++;
-		if (!central_matches(bytes, len, sqlite3_column_blob(s, 3),
-				     (size_t)sqlite3_column_bytes(s, 3),
-				     sqlite3_column_int64(s, 2), host)) {
-			snprintf(problem, size, "central record %" PRId64 " is not record %"
-				 PRId64 " of host %s as stored there",
-				 (int64_t)sqlite3_column_int64(s, 2), record_id, host);
-			rc = -EBADMSG;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW)
+		if ((rc = walk_row(&w, s)) < 0)
 			break;
-		}
-		if (gap_at != 0)
-			continue;
-		if (record_id != expected) {
-			gap_at = expected;
-			continue;
-		}
-		merkle_leaf_hash(bytes, len, leaf);
-		merkle_builder_append(&tree, leaf);
-		expected++;
-		while (next < count && cps[next].tree_size <= (int64_t)tree.size) {
-			if (cps[next].tree_size == (int64_t)tree.size) {
-				merkle_builder_root(&tree, root);
-				if (memcmp(root, cps[next].cp.root, sizeof(root)) != 0) {
-					snprintf(problem, size, "host %s: its records 1-%"
-						 PRId64 " here do not give the root of its "
-						 "signed checkpoint %" PRId64, host,
-						 cps[next].tree_size, cps[next].seq);
-					rc = -EBADMSG;
-					break;
-				}
-			}
-			next++;
-		}
-		if (rc < 0)
-			break;
-	}
 	sqlite3_finalize(s);
 	if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
 		rc = -EIO;
-	if (rc == 0) {
-		printf("ok: host %s (store %s): %" PRId64 " records, %ld signed "
-		       "checkpoint(s) of the host hold", host, store, records, next);
-		if (count > 0)
-			printf(" (the last covers %" PRId64 ")", next > 0 ?
-			       cps[next - 1].tree_size : 0);
-		printf("\n");
-		if (gap_at != 0)
-			printf("  records from %" PRId64 " on are not all here: %ld later "
-			       "checkpoint(s) could not be checked\n", gap_at, count - next);
-		else if (next < count)
-			printf("  %ld checkpoint(s) cover records not here yet\n",
-			       count - next);
-		if (cuts > 0)
-			printf("  %ld retention cut(s) of the host not checked\n", cuts);
-	}
-	free(cps);
+	if (rc == 0)
+		print_host_ok(&w);
+	free(w.cps);
 	return rc;
 }
 
