@@ -27,9 +27,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -349,30 +351,36 @@ static int write_export(FILE *out, sqlite3 *db, const struct export_request *x,
 	return 0;
 }
 
-/* Creates x->output and writes the export; removes it again on failure. */
+/*
+ * Creates x->output and writes the export; on failure removes it again,
+ * but only when it is a regular file: a device, pipe or socket named by
+ * --output (/dev/full, /dev/stdout) is never unlinked.
+ */
 static int write_export_file(sqlite3 *db, const struct export_request *x,
 			     int64_t first, int64_t last, const struct export_proof *p)
 {
 	FILE *out = fopen(x->output, "we");
+	struct stat st;
+	bool regular;
 	int rc;
 
 	if (out == NULL) {
 		warn("phitrail export: cannot create %s", x->output);
 		return -1;
 	}
-	if (write_export(out, db, x, first, last, p) < 0) {
-		fclose(out);
-		(void)unlink(x->output);
-		return -1;
-	}
-	rc = ferror(out);
-	rc |= fclose(out);
-	if (rc != 0) {
+	regular = fstat(fileno(out), &st) == 0 && S_ISREG(st.st_mode);
+	rc = write_export(out, db, x, first, last, p);
+	if (rc == 0 && (ferror(out) || fflush(out) != 0)) {
 		warnx("phitrail export: cannot write %s", x->output);
-		(void)unlink(x->output);
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	if (fclose(out) != 0 && rc == 0) {
+		warnx("phitrail export: cannot write %s", x->output);
+		rc = -1;
+	}
+	if (rc < 0 && regular)
+		(void)unlink(x->output);
+	return rc < 0 ? -1 : 0;
 }
 
 int cli_export_main(int argc, char **argv)

@@ -56,4 +56,14 @@ echo "$out" | grep -q "another key" || fail "other key: $out"
 "$PHITRAIL" export --config "$CONF" --since 2001-01-01 --until 2001-01-02 --output "$T/none" 2>/dev/null \
 	&& fail "an empty period was exported"
 [ ! -e "$T/none" ] || fail "a failed export left a file behind"
+
+# A failed write to a device (a full disk, here a copy of /dev/full's
+# node) is an error, and the device is not removed: only a regular file
+# the export wrote is taken back.
+if [ "$(id -u)" -eq 0 ] && mknod "$T/full" c 1 7 2>/dev/null; then
+	"$PHITRAIL" export --config "$CONF" --since "$since" --until "$until" --output "$T/full" \
+		2>"$T/full.err" && fail "an export to a full device succeeded"
+	grep -q 'cannot write' "$T/full.err" || fail "no write error said: $(cat "$T/full.err")"
+	[ -c "$T/full" ] || fail "a failed export removed the device it was given"
+fi
 pass
