@@ -5,7 +5,8 @@
  * cut refused; then a real signer (collector/signer.c) forked from this
  * test: it signs what the collector sends and refuses everything else
  * while staying up, runs without capabilities under its seccomp filter,
- * and a signer killed with SIGKILL is replaced at the next request.
+ * a signer killed with SIGKILL is replaced at the next request, and one
+ * started again over a replaced key file is refused.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -241,6 +242,24 @@ static void test_signer_killed(void)
 
 static struct config cfg;
 
+/* A key file replaced under a running collector: the new signer it starts
+ * is refused, and nothing is signed with the other key. */
+static void test_signer_key_replaced(void)
+{
+	unsigned char body[CHECKPOINT_BYTES];
+	struct checkpoint_key other;
+	struct checkpoint cp;
+
+	CHECK_INT(kill(signer_pid(), SIGKILL), 0);
+	usleep(100000);
+	CHECK_INT(unlink(cfg.key_file), 0);
+	CHECK_INT(checkpoint_key_generate(&other), 0);
+	CHECK_INT(checkpoint_secret_key_save(cfg.key_file, &other), 0);
+	unsigned_checkpoint(&cp, body);
+	CHECK_INT(signer_sign_checkpoint(&cp), -EPIPE);
+	CHECK_INT(signer_pid(), 0);
+}
+
 static void test_signer_start(void)
 {
 	char pub[PATH_MAX + 8];
@@ -276,6 +295,7 @@ int main(int argc, char **argv)
 	RUN(test_signer_confined);
 	RUN(test_signer_signs_and_refuses);
 	RUN(test_signer_killed);
+	RUN(test_signer_key_replaced);
 	signer_stop();
 	RUN(test_signer_key_refused);
 	snprintf(pub, sizeof(pub), "%s.pub", cfg.key_file);
