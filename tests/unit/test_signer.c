@@ -1,5 +1,6 @@
 /*
- * test_signer.c - the signer process and its protocol (common/privsep.h):
+ * test_signer.c - the signer process and its protocol
+ * (common/protocol/privsep.h):
  * frames at the body limit and one past it, short, long, another magic or
  * version; sign requests that are not exactly an unsigned checkpoint or
  * cut refused; then a real signer (collector/signer.c) forked from this
