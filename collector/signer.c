@@ -109,11 +109,12 @@ static int write_public_key(const struct checkpoint_key *key)
 
 static int load_or_create_key(struct checkpoint_key *key)
 {
-	char text[CHECKPOINT_PUBLIC_KEY_TEXT_BYTES];
 	int rc;
 
 	rc = checkpoint_secret_key_load(S.key_file, key);
 	if (rc == -ENOENT) {
+		char text[CHECKPOINT_PUBLIC_KEY_TEXT_BYTES];
+
 		rc = checkpoint_key_generate(key);
 		if (rc == 0)
 			rc = checkpoint_secret_key_save(S.key_file, key);
@@ -226,11 +227,10 @@ static void __attribute__((noreturn)) child_serve(const struct checkpoint_key *k
 {
 	static unsigned char in[PRIVSEP_MAX_FRAME + 1], out[CHECKPOINT_CUT_MAX_BYTES];
 	size_t len = 0;
-	ssize_t n;
 	int rc;
 
 	for (;;) {
-		n = read(SIGNER_FD, in, sizeof(in));
+		ssize_t n = read(SIGNER_FD, in, sizeof(in));
 		if (n == 0)
 			_exit(0);
 		if (n < 0) {
