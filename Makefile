@@ -32,8 +32,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # thing (README "Layout"): format (the record codec, spool and hand-off
 # formats), policy (configuration, globs, addresses), detect (HL7, FHIR,
 # DICOM), crypto (SHA-256, Merkle tree, checkpoints), protocol (the query,
-# status and fleet wire codecs), store (the SQLite schema and queries),
-# interop (the ATNA/DICOM vocabularies, UTF-8).
+# status and fleet wire codecs, the frames between phitraild's processes),
+# store (the SQLite schema and queries), interop (the ATNA/DICOM
+# vocabularies, UTF-8).
 COMMON_DIRS := format policy detect crypto protocol store interop
 COMMON_INCLUDES := $(COMMON_DIRS:%=-Icommon/%)
 
@@ -55,7 +56,7 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # only the small libraries DESIGN.md allows inside every host process.
 SHIM_CFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
 SHIM_LIBS := -lmsgpackc -linih -lbsd -ldl
-COLLECTOR_LIBS := -lsqlite3 -lmsgpackc -linih -lbsd -lsodium -lgnutls -lnats -lpthread
+COLLECTOR_LIBS := -lsqlite3 -lmsgpackc -linih -lbsd -lsodium -lgnutls -lnats -lpthread -lseccomp
 TOOLS_LIBS := -lmsgpackc -linih -lbsd -lsodium -lsqlite3
 
 # The shim links only the common/ folders that stay within what DESIGN.md

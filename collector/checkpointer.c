@@ -1,17 +1,17 @@
 /*
- * checkpointer.c - tamper evidence in the collector: the signing key, the
- * signed chain of checkpoints (checkpoint.h) in the store's checkpoints
- * table (store_schema.h), and retention behind signed cuts.
+ * checkpointer.c - tamper evidence in the collector: the signed chain of
+ * checkpoints (checkpoint.h) in the store's checkpoints table
+ * (store_schema.h), and retention behind signed cuts. The key itself is
+ * the signer process's (signer.c): this file sends it bodies to sign.
  *
- * Owns: creating the Ed25519 key at config.key_file on first start (0600,
- * its public key beside it in <key_file>.pub, 0644); rebuilding the Merkle
- * tree of the stored records at start from the newest cut's frontier and
- * the stored leaf hashes, handing it to the store (store_tree_set), which
- * keeps it in step with every commit; signing {size, root, time, previous
- * hash} every checkpoint_interval seconds even when nothing changed, and at
- * clean stop; removing records older than retention_days (by received_at,
- * the collector's own clock) at start and daily, only as a prefix of ids
- * and only after signing a cut whose frontier lets verify go on.
+ * Owns: rebuilding the Merkle tree of the stored records at start from the
+ * newest cut's frontier and the stored leaf hashes, handing it to the store
+ * (store_tree_set), which keeps it in step with every commit; signing
+ * {size, root, time, previous hash} every checkpoint_interval seconds even
+ * when nothing changed, and at clean stop; removing records older than
+ * retention_days (by received_at, the collector's own clock) at start and
+ * daily, only as a prefix of ids and only after signing a cut whose
+ * frontier lets verify go on.
  * Must never write while the store has a transaction open (a checkpoint
  * signs committed records only, and follow.c owns the group commit), never
  * sign a tree it could not rebuild, and never remove a record that is not
@@ -34,6 +34,7 @@
 #include "checkpointer.h"
 #include "log.h"
 #include "loop.h"
+#include "signer.h"
 #include "store_schema.h"
 
 #define DAY_NS ((int64_t)86400 * 1000000000)
@@ -42,8 +43,7 @@ static struct {
 	const struct config *cfg;
 	struct store *store;
 	sqlite3 *db;                       /* our own connection, read-write */
-	struct checkpoint_key key;
-	int have_key;
+	int have_key;                      /* a signer answered at start */
 	int disabled;                      /* the tree could not be rebuilt */
 	unsigned char last_hash[MERKLE_HASH_BYTES];   /* chain head, zeros: none */
 	uint64_t cut_size;                 /* records 1..cut_size were removed */
@@ -59,63 +59,6 @@ static int64_t realtime_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* ---- the key ---- */
-
-static int write_public_key(const char *pub_path)
-{
-	unsigned char existing[CHECKPOINT_PUBLIC_KEY_BYTES];
-	int rc;
-
-	rc = checkpoint_public_key_load(pub_path, existing);
-	if (rc == 0 && memcmp(existing, C.key.public_key, sizeof(existing)) == 0)
-		return 0;
-	if (rc == 0 || rc == -EINVAL) {
-		daemon_warn("%s does not hold the public key of %s: rewritten", pub_path,
-			    C.cfg->key_file);
-		if (unlink(pub_path) < 0)
-			return -errno;
-	} else if (rc != -ENOENT) {
-		return rc;
-	}
-	rc = checkpoint_public_key_save(pub_path, C.key.public_key);
-	if (rc == 0 && chmod(pub_path, 0644) < 0)
-		rc = -errno;
-	return rc;
-}
-
-static int load_or_create_key(void)
-{
-	char pub_path[PATH_MAX + 8], text[CHECKPOINT_PUBLIC_KEY_TEXT_BYTES];
-	int rc;
-
-	rc = checkpoint_secret_key_load(C.cfg->key_file, &C.key);
-	if (rc == -ENOENT) {
-		rc = checkpoint_key_generate(&C.key);
-		if (rc == 0)
-			rc = checkpoint_secret_key_save(C.cfg->key_file, &C.key);
-		if (rc < 0) {
-			daemon_error("cannot create the signing key %s: %s", C.cfg->key_file,
-				     strerror(-rc));
-			return rc;
-		}
-		checkpoint_public_key_to_text(C.key.public_key, text);
-		daemon_info("created the signing key %s (public key %s)", C.cfg->key_file,
-			    text);
-	} else if (rc < 0) {
-		daemon_error("cannot load the signing key %s: %s%s", C.cfg->key_file,
-			     rc == -EPERM ? "others may read it (chmod 600 it)" :
-			     checkpoint_strerror(rc),
-			     rc == -EINVAL ? " (not a phitrail secret key file)" : "");
-		return rc;
-	}
-	C.have_key = 1;
-	snprintf(pub_path, sizeof(pub_path), "%s.pub", C.cfg->key_file);
-	rc = write_public_key(pub_path);
-	if (rc < 0)
-		daemon_warn("cannot write the public key %s: %s", pub_path, strerror(-rc));
-	return 0;
 }
 
 /* ---- the chain ---- */
@@ -352,7 +295,7 @@ int checkpointer_sign(void)
 	merkle_builder_root(tree, cp.root);
 	cp.time_ns = (uint64_t)realtime_ns();
 	memcpy(cp.prev_hash, C.last_hash, sizeof(cp.prev_hash));
-	rc = checkpoint_sign(&cp, &C.key);
+	rc = signer_sign_checkpoint(&cp);
 	if (rc < 0)
 		return rc;
 	checkpoint_encode(&cp, bytes);
@@ -501,7 +444,9 @@ int checkpointer_retention(void)
 		return rc;
 	}
 	rc = checkpoint_cut_make(&cut, &at_cut, (uint64_t)realtime_ns(), C.last_hash,
-				 &C.key);
+				 NULL);
+	if (rc == 0)
+		rc = signer_sign_cut(&cut);
 	if (rc == 0)
 		rc = checkpoint_cut_encode(&cut, bytes, sizeof(bytes), &len);
 	if (rc < 0)
@@ -561,9 +506,7 @@ int checkpointer_start(const struct config *cfg, struct store *st)
 	 * store's own do (store.h). */
 	(void)sqlite3_exec(C.db, "PRAGMA wal_autocheckpoint = "
 			   STORE_SQL_TEXT(STORE_WAL_CHECKPOINT_PAGES), NULL, NULL, NULL);
-	rc = load_or_create_key();
-	if (rc < 0)
-		return rc;
+	C.have_key = 1;
 	if (rebuild_tree() < 0)
 		C.disabled = 1;
 	(void)checkpointer_retention();
@@ -577,6 +520,7 @@ void checkpointer_tick(void)
 	int64_t now = loop_now_ms();
 	int rc;
 
+	signer_tick();
 	if (C.db == NULL || C.disabled || store_in_transaction(C.store))
 		return;
 	if (now >= C.next_checkpoint_ms) {
@@ -613,7 +557,7 @@ void checkpointer_fini(void)
 	if (C.db != NULL)
 		sqlite3_close(C.db);
 	C.db = NULL;
-	checkpoint_key_wipe(&C.key);
+	signer_stop();
 	C.have_key = 0;
 }
 

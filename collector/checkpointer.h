@@ -1,6 +1,6 @@
 /*
- * checkpointer.h - the signing key, signed checkpoints and retention cuts
- * of the store (checkpointer.c; formats in common/crypto/checkpoint.h).
+ * checkpointer.h - signed checkpoints and retention cuts of the store
+ * (checkpointer.c; formats in common/crypto/checkpoint.h; the key: signer.h).
  */
 #ifndef PHITRAILD_CHECKPOINTER_H
 #define PHITRAILD_CHECKPOINTER_H
@@ -11,11 +11,11 @@
 #include "store.h"
 
 /*
- * Loads the signing key at cfg->key_file, creating it (and <key_file>.pub)
- * when missing; rebuilds the store's Merkle tree and hands it to the store;
- * applies retention once. Call after store_open, before anything appends.
- * 0, or a negative errno when there is no usable key (logged). A store
- * whose tree cannot be rebuilt is logged and left unsigned (returns 0).
+ * Rebuilds the store's Merkle tree and hands it to the store; applies
+ * retention once. Call after signer_start and store_open, before anything
+ * appends. 0, or a negative errno when the store cannot be opened again
+ * (logged). A store whose tree cannot be rebuilt is logged and left
+ * unsigned (returns 0).
  */
 int checkpointer_start(const struct config *cfg, struct store *st);
 
@@ -24,7 +24,8 @@ int checkpointer_start(const struct config *cfg, struct store *st);
 void checkpointer_tick(void);
 
 /* Signs one checkpoint of the committed records now: 0, -EBUSY (a
- * transaction is open), -EPERM (no key or no tree), -EIO, -ENOSPC. */
+ * transaction is open), -EPERM (no key or no tree), -EIO, -ENOSPC, or
+ * what the signer said (signer.h). */
 int checkpointer_sign(void);
 
 /* Removes records received more than retention_days ago, behind a signed
@@ -33,6 +34,7 @@ int checkpointer_retention(void);
 
 /* The checkpoint of a clean stop (after the last commit). 0 or -errno. */
 int checkpointer_stop(void);
+/* Closes its connection and stops the signer. */
 void checkpointer_fini(void);
 
 /* The newest signed checkpoint (read at start or signed since): its time

@@ -50,6 +50,7 @@
 #include "loop.h"
 #include "merkle.h"
 #include "query_server.h"
+#include "signer.h"
 #include "store.h"
 #include "version.h"
 #include "wake.h"
@@ -301,19 +302,25 @@ int main(int argc, char **argv)
 	make_spool_dir(&cfg, SPOOL_DIR_INCOMING, 01733);
 	make_spool_dir(&cfg, "quarantine", 0700);
 
+	/* The key goes to its own process before anything untrusted is read. */
+	make_parent_dir(cfg.key_file, 0750);
+	if (signer_start(&cfg) < 0) {
+		pidfile_remove(pidfh);
+		daemon_fatal("no signing key, so no tamper evidence: fix %s (see above) "
+			     "and start again", cfg.key_file);
+	}
 	rc = store_open(&store, cfg.database, cfg.flush, &why);
 	if (rc < 0) {
 		pidfile_remove(pidfh);
 		daemon_fatal("cannot open the store %s: %s", cfg.database, why);
 	}
-	make_parent_dir(cfg.key_file, 0750);
 	group_init(store);
 	if (checkpointer_start(&cfg, store) < 0) {
 		group_fini();
 		store_close(store);
 		pidfile_remove(pidfh);
-		daemon_fatal("no signing key, so no tamper evidence: fix %s (see above) "
-			     "and start again", cfg.key_file);
+		daemon_fatal("cannot open the store %s for checkpoints (see above)",
+			     cfg.database);
 	}
 	if (loop_init() < 0)
 		daemon_fatal("epoll: %s", strerror(errno));

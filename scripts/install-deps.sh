@@ -31,6 +31,7 @@ util-linux
 file
 nodejs
 libgnutls28-dev
+libseccomp-dev
 gnutls-bin
 rsyslog
 rsyslog-gnutls

@@ -558,9 +558,6 @@ int checkpoint_cut_make(struct checkpoint_cut *cut, const struct merkle_builder 
 			uint64_t time_ns, const unsigned char prev_hash[MERKLE_HASH_BYTES],
 			const struct checkpoint_key *key)
 {
-	unsigned char body[CHECKPOINT_CUT_MAX_BYTES];
-	size_t len;
-
 	if (at_cut->size == 0)
 		return -EINVAL;
 	memset(cut, 0, sizeof(*cut));
@@ -568,8 +565,18 @@ int checkpoint_cut_make(struct checkpoint_cut *cut, const struct merkle_builder 
 	merkle_builder_root(at_cut, cut->root);
 	cut->time_ns = time_ns;
 	memcpy(cut->prev_hash, prev_hash, MERKLE_HASH_BYTES);
-	memcpy(cut->key_id, key->key_id, CHECKPOINT_KEY_ID_BYTES);
 	cut->frontier_count = merkle_builder_frontier(at_cut, cut->frontier);
+	return key != NULL ? checkpoint_cut_sign(cut, key) : 0;
+}
+
+int checkpoint_cut_sign(struct checkpoint_cut *cut, const struct checkpoint_key *key)
+{
+	unsigned char body[CHECKPOINT_CUT_MAX_BYTES];
+	size_t len;
+
+	if (!cut_is_consistent(cut))
+		return -EINVAL;
+	memcpy(cut->key_id, key->key_id, CHECKPOINT_KEY_ID_BYTES);
 	len = encode_cut_signed_part(cut, body);
 	crypto_sign_detached(cut->signature, NULL, body, len, key->secret_key);
 	return 0;

@@ -204,10 +204,16 @@ int checkpoint_load_text(const char *path, struct checkpoint *cp);
 /* ---- retention cuts ---- */
 
 /* Fills and signs a cut at the builder's size (>= 1, else -EINVAL) from
- * its root and frontier: the builder that has seen records 0..c-1. */
+ * its root and frontier: the builder that has seen records 0..c-1. With
+ * key NULL the cut is left unsigned (key id and signature zeros), for the
+ * process that holds the key to sign (checkpoint_cut_sign). */
 int checkpoint_cut_make(struct checkpoint_cut *cut, const struct merkle_builder *at_cut,
 			uint64_t time_ns, const unsigned char prev_hash[MERKLE_HASH_BYTES],
 			const struct checkpoint_key *key);
+
+/* Sets cut->key_id and cut->signature from the other fields: 0, or -EINVAL
+ * for a cut whose frontier does not fold to its root. */
+int checkpoint_cut_sign(struct checkpoint_cut *cut, const struct checkpoint_key *key);
 
 /* Encodes into out (room bytes; CHECKPOINT_CUT_MAX_BYTES always do) and
  * sets *len: 0, -ENOBUFS when room is too small, -EINVAL for a cut whose

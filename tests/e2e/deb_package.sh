@@ -203,12 +203,31 @@ if command -v strace >/dev/null; then
 	wait_count 5 --patient 4711 --event "PHI File Viewed"
 	pkill -TERM -x -u "$user" phitraild
 	wait "$traced" || fail "the traced collector did not stop cleanly"
-	allowed=$(unit_value SystemCallFilter | head -n 1)
-	syscall_set "$allowed" | sort -u >"$T/allowed"
+	# As systemd reads them: the first line allows, each later line takes
+	# away (~) or gives back, in order.
+	: >"$T/allowed"
+	sed -n 's/^SystemCallFilter=//p' "$UNIT" | while read -r line; do
+		for g in ${line#\~}; do
+			case $g in @*) syscall_set "$g" ;; *) echo "$g" ;; esac
+		done | sort -u >"$T/line"
+		case $line in
+		~*) comm -23 "$T/allowed" "$T/line" ;;
+		*) sort -u "$T/allowed" "$T/line" ;;
+		esac >"$T/next"
+		mv "$T/next" "$T/allowed"
+	done
 	sed -n 's/^SystemCallFilter=~//p' "$UNIT" | tr ' ' '\n' | grep . |
-		while read -r g; do syscall_set "$g"; done | sort -u >"$T/denied"
-	# From the collector's exec on (setpriv and sh are not under the filter).
-	awk '/execve\("\/usr\/sbin\/phitraild"/ { pid = $1 } pid && $1 == pid' "$T/trace" |
+		while read -r g; do syscall_set "$g"; done | sort -u |
+		comm -23 - "$T/allowed" >"$T/denied"
+	allowed="the unit's SystemCallFilter"
+	# From the collector's exec on (setpriv and sh are not under the filter),
+	# with its threads and its signer child, which the filter covers too.
+	awk '/execve\("\/usr\/sbin\/phitraild"/ && !root { root = $1; pids[$1] = 1 }
+		root && ($1 in pids) {
+			print
+			if ($0 ~ /(clone3?|v?fork)(\(| resumed>)/ && match($0, /= [0-9]+$/))
+				pids[substr($0, RSTART + 2)] = 1
+		}' "$T/trace" |
 		sed -E 's/^[0-9]+ +//' | grep -oE '^[a-z_0-9]+\(' | tr -d '(' | sort -u >"$T/used"
 	[ -s "$T/used" ] || fail "no system calls traced"
 	comm -23 "$T/used" "$T/allowed" | grep . && fail "calls outside $allowed (above)"

@@ -1,0 +1,103 @@
+#!/bin/sh
+# signer_process: the signing key lives in a process of its own. The
+# collector's one child, "phitraild: signer", runs without capabilities,
+# with no_new_privs and a seccomp filter, as the phitrail user when the
+# collector runs as root (the user is created for the test when missing,
+# and removed after). Killed with SIGKILL, it is replaced within seconds
+# and checkpoints go on; killed just before a clean stop, the stop still
+# signs its last checkpoint. Nothing is lost: every record is covered by a
+# signed checkpoint and verify accepts the whole store.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/integrity.inc"
+integrity_setup
+
+made_user=""
+if [ "$(id -u)" = 0 ] && ! getent passwd phitrail >/dev/null; then
+	command -v useradd >/dev/null || skip "no useradd to create the phitrail user"
+	useradd --system --no-create-home --shell /usr/sbin/nologin phitrail ||
+		fail "cannot create the phitrail user"
+	made_user=1
+fi
+remove_user() {
+	[ -n "$made_user" ] && userdel phitrail 2>/dev/null
+	made_user=""
+}
+trap 'cleanup; remove_user' EXIT
+
+if [ "$(id -u)" = 0 ]; then
+	want_uid=$(id -u phitrail)
+else
+	want_uid=$(id -u)
+fi
+
+# signer_of PID: the collector's one child, which must be the signer.
+signer_of() {
+	kids=$(pgrep -P "$1")
+	[ "$(echo "$kids" | grep -c .)" = 1 ] || fail "the collector has children: '$kids'"
+	grep -q signer "/proc/$kids/cmdline" || fail "its child is not the signer: $(tr '\0' ' ' <"/proc/$kids/cmdline")"
+	echo "$kids"
+}
+
+# confined PID: uid, capabilities, no_new_privs and seccomp of the signer.
+confined() {
+	s=/proc/$1/status
+	grep -q "^Uid:	$want_uid	$want_uid	$want_uid	$want_uid\$" "$s" ||
+		fail "signer uid: $(grep ^Uid: "$s"), expected $want_uid"
+	grep -q '^CapEff:	0000000000000000$' "$s" || fail "signer $(grep ^CapEff: "$s")"
+	grep -q '^CapPrm:	0000000000000000$' "$s" || fail "signer $(grep ^CapPrm: "$s")"
+	grep -q '^NoNewPrivs:	1$' "$s" || fail "signer $(grep ^NoNewPrivs: "$s")"
+	grep -q '^Seccomp:	2$' "$s" || fail "signer $(grep ^Seccomp: "$s"), expected a filter (2)"
+}
+
+# signed_size: the size of the newest checkpoint in the store.
+signed_size() {
+	sqlite3 "file:$DB?mode=ro" "SELECT tree_size FROM checkpoints WHERE kind = 'checkpoint' ORDER BY seq DESC LIMIT 1" 2>/dev/null || echo 0
+}
+
+# wait_signed N: until a checkpoint covers N records (10 s).
+wait_signed() {
+	i=0
+	while [ $i -lt 100 ] && [ "$(signed_size)" -lt "$1" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(signed_size)" -ge "$1" ] || fail "no checkpoint covers $1 record(s) (newest: $(signed_size))"
+}
+
+start_collector
+first=$(signer_of "$COLLECTOR_PID")
+confined "$first"
+make_records 3
+quiet
+wait_signed "$(stored)"
+
+kill -KILL "$first"
+i=0
+while [ $i -lt 50 ]; do
+	second=$(pgrep -P "$COLLECTOR_PID" || true)
+	[ -n "$second" ] && [ "$second" != "$first" ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+[ -n "$second" ] && [ "$second" != "$first" ] || fail "no new signer within 5 s"
+[ "$(signer_of "$COLLECTOR_PID")" = "$second" ] || fail "signer changed twice"
+confined "$second"
+grep -q "signer (pid $first) was killed by signal 9: starting another" "$T/collector.log" ||
+	fail "the collector did not say the signer was killed"
+make_records 3 p2
+quiet
+wait_signed "$(stored)"
+
+# Killed again just before the stop: the stop's checkpoint is still signed.
+make_records 2 p3
+quiet
+kill -KILL "$second"
+stop_collector
+[ "$(signed_size)" = "$(stored)" ] ||
+	fail "the last checkpoint covers $(signed_size) of $(stored) record(s)"
+out=$(expect_verify_ok)
+case "$out" in "ok: $(stored) records"*) ;; *) fail "verify: $out" ;; esac
+grep -q "signer (pid $second) \(was killed\|is gone: killed\) by signal 9" "$T/collector.log" ||
+	fail "the collector did not notice the second kill"
+remove_user
+pass

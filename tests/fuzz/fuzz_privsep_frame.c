@@ -1,0 +1,66 @@
+/*
+ * fuzz_privsep_frame.c - the frames between phitraild's processes
+ * (privsep.h) and the sign requests inside them, from arbitrary bytes, as
+ * the signer reads them from its socket. Every reader returns one of its
+ * documented codes; a frame that decodes re-encodes to exactly the input,
+ * and a request that parses re-encodes to exactly its body (the layouts
+ * have no slack), unsigned.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "privsep.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (checkpoint_init() < 0)
+		assert(!"libsodium did not start");
+	return 0;
+}
+
+static void check_request(const struct privsep_frame *f)
+{
+	static unsigned char again[CHECKPOINT_CUT_MAX_BYTES];
+	struct privsep_sign_request req;
+	size_t len = 0;
+	int rc;
+
+	rc = privsep_sign_request_parse(f, &req);
+	assert(rc == 0 || rc == -EBADMSG || rc == -EPROTO);
+	if (rc == -EPROTO)
+		assert(f->type != PRIVSEP_SIGN_CHECKPOINT && f->type != PRIVSEP_SIGN_CUT);
+	if (rc != 0)
+		return;
+	if (req.type == PRIVSEP_SIGN_CHECKPOINT) {
+		checkpoint_encode(&req.checkpoint, again);
+		len = CHECKPOINT_BYTES;
+	} else {
+		assert(req.type == PRIVSEP_SIGN_CUT);
+		assert(checkpoint_cut_encode(&req.cut, again, sizeof(again), &len) == 0);
+	}
+	assert(len == f->len && memcmp(again, f->body, len) == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static unsigned char again[PRIVSEP_MAX_FRAME];
+	struct privsep_frame f;
+	size_t len = 0;
+	int rc;
+
+	rc = privsep_frame_decode(data, size, &f);
+	assert(rc == 0 || rc == -EMSGSIZE || rc == -ENOMSG || rc == -EPROTONOSUPPORT);
+	if (rc != 0)
+		return 0;
+	assert(f.len <= PRIVSEP_MAX_BODY && f.len + PRIVSEP_HEADER_BYTES == size);
+	assert(privsep_frame_encode(f.type, f.body, f.len, again, sizeof(again), &len) == 0);
+	assert(len == size && memcmp(again, data, size) == 0);
+	check_request(&f);
+	rc = privsep_error_code(&f);
+	assert(rc == -EBADMSG || rc == -EPROTO || (rc < 0 && rc >= -4095));
+	return 0;
+}
