@@ -162,7 +162,9 @@ static void drain_acks(void)
 			continue;
 		if (a->ok == ACK_REWIND) {
 			forward_window_rewind(&s->window[FORWARD_RECORDS]);
+			forward_window_rewind(&s->window[FORWARD_CHECKPOINTS]);
 			s->retry_count = 0;
+			s->tree_size_seen = -1;
 			continue;
 		}
 		if (a->ok) {

@@ -162,9 +162,9 @@ void forward_ack(struct forward_sink *sink, enum forward_stream stream,
 /* From any thread: id was refused or lost: it is sent again. */
 void forward_nack(struct forward_sink *sink, enum forward_stream stream,
 		  int64_t id);
-/* From any thread: every record sent and not acknowledged was lost (a
- * connection without acknowledgements broke): all records after the
- * cursor are sent again, in order. */
+/* From any thread: every record and checkpoint sent and not
+ * acknowledged was lost (their answers will not come): all after the
+ * cursors are sent again, in order. */
 void forward_rewind(struct forward_sink *sink);
 
 /* The store's committed cursor of name (0 when it has none): 0, -EIO. */
