@@ -197,21 +197,33 @@ static int64_t stored_cursor(struct store *st)
 	return through;
 }
 
+/* Opens the store at db_path and starts forwarding to a sink "test". */
+static struct store *start_forwarding(const struct forward_sink_ops *ops,
+				      struct test_sink *t)
+{
+	struct store *st = NULL;
+	const char *why = NULL;
+
+	CHECK_INT(store_open(&st, db_path, CONFIG_FLUSH_BATCH, &why), 0);
+	if (st == NULL)
+		return NULL;
+	group_init(st);      /* forward_stop commits through the group */
+	CHECK_INT(loop_init(), 0);
+	CHECK_INT(forward_init(st), 0);
+	CHECK_INT(forward_add("test", ops, t, 60000, NULL), 0);
+	return st;
+}
+
 static void test_forward_store_restart(void)
 {
 	static struct test_sink t;
-	struct store *st = NULL;
-	const char *why = NULL;
+	struct store *st;
 	size_t i;
 
 	snprintf(db_path, sizeof(db_path), "%s/fwd.db", dir);
-	CHECK_INT(store_open(&st, db_path, CONFIG_FLUSH_BATCH, &why), 0);
-	group_init(st);      /* forward_stop commits through the group */
+	st = start_forwarding(&test_ops, &t);
 	if (st == NULL)
 		return;
-	CHECK_INT(loop_init(), 0);
-	CHECK_INT(forward_init(st), 0);
-	CHECK_INT(forward_add("test", &test_ops, &t, 60000, NULL), 0);
 	CHECK(t.sink != NULL);
 
 	append(st, 10);            /* pending: must not be sent */
@@ -266,14 +278,9 @@ static void test_forward_store_restart(void)
 
 	/* restart: sent again from the committed cursor */
 	memset(&t, 0, sizeof(t));
-	st = NULL;
-	CHECK_INT(store_open(&st, db_path, CONFIG_FLUSH_BATCH, &why), 0);
-	group_init(st);      /* forward_stop commits through the group */
+	st = start_forwarding(&test_ops, &t);
 	if (st == NULL)
 		return;
-	CHECK_INT(loop_init(), 0);
-	CHECK_INT(forward_init(st), 0);
-	CHECK_INT(forward_add("test", &test_ops, &t, 60000, NULL), 0);
 	t.refuse = 1;
 	CHECK_INT(forward_pass(), 0);     /* a sink that cannot take them now */
 	t.refuse = 0;
@@ -294,18 +301,13 @@ static void test_forward_store_restart(void)
 static void test_forward_sink_room(void)
 {
 	static struct test_sink t;
-	struct store *st = NULL;
-	const char *why = NULL;
+	struct store *st;
 	int64_t i;
 
 	snprintf(db_path, sizeof(db_path), "%s/room.db", dir);
-	CHECK_INT(store_open(&st, db_path, CONFIG_FLUSH_BATCH, &why), 0);
+	st = start_forwarding(&room_sink_ops, &t);
 	if (st == NULL)
 		return;
-	group_init(st);
-	CHECK_INT(loop_init(), 0);
-	CHECK_INT(forward_init(st), 0);
-	CHECK_INT(forward_add("test", &room_sink_ops, &t, 60000, NULL), 0);
 	append(st, 100);
 	CHECK_INT(store_commit(st), 0);
 	CHECK_INT(forward_pass(), 0);          /* no room: nothing read */
