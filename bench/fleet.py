@@ -5,9 +5,17 @@ of three with replicas 3 in the full run) on free loopback ports in a
 scratch directory under /tmp, and measures in the same run, from 1 and 4
 shimmed writer processes (case 5's load): the host's ingest without a
 [forward] section and with one (ratio; target >= 0.90), the records/s
-JetStream acknowledged (the store's forward cursor), the aggregator's rate
+JetStream acknowledged (the store's forward cursor), the CPU the host's collector
+and the nats-server nodes spent per record (so that what the collector
+itself costs is told apart from what the servers take from a machine
+they share with it), the aggregator's rate
 consuming a backlog into a central store (target >= 100k/s) and the lag
 from the host's last commit to the central store holding every record.
+
+PHITRAIL_BENCH_NATS_NICE=N runs the nats-server nodes at nice N: with
+19, they take only the CPU the host leaves idle, which shows the host's
+ingest as on a machine of its own (the default, 0, is the figure to
+quote: the servers compete for the same cores).
 
 It owns the nats-server processes it starts and must stop them, and every
 collector it starts, however the case ends; it never waits without a
@@ -79,8 +87,10 @@ class Nats:
                             "  listen: 127.0.0.1:%d\n  routes: [ %s ]\n}\n"
                             % (self.cluster[i], routes))
             log = open(os.path.join(self.dir, "n%d.log" % i), "ab")
+            nice = int(os.environ.get("PHITRAIL_BENCH_NATS_NICE", "0"))
             self.procs.append(subprocess.Popen([self.exe, "-c", conf], stdout=log,
-                                               stderr=log))
+                                               stderr=log,
+                                               preexec_fn=lambda: os.nice(nice)))
             log.close()
         # JetStream answers once every node is healthy (a cluster elected
         # its meta leader)
@@ -114,6 +124,20 @@ class Nats:
         self.procs = []
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def cpu_s(pids):
+    """CPU seconds (user + system, every thread) the processes used so far;
+    None when one cannot be read."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def sql_one(db, sql, args=()):
@@ -195,6 +219,20 @@ class FleetCase:
         return self.Deployment(self.b.p, flush="batch", label="fleet-central",
                                extra=extra)
 
+    @staticmethod
+    def cpu_per_record(dep, nats_pids, cpu0, records):
+        """Microseconds of CPU per stored record since cpu0: the collector's
+        (all its threads) and, with nats_pids, the servers'."""
+        out = {}
+        now = cpu_s([dep.proc.pid])
+        if now is not None and cpu0[0] is not None:
+            out["collector_cpu_us"] = (now - cpu0[0]) * 1e6 / records
+        if nats_pids:
+            now = cpu_s(nats_pids)
+            if now is not None and cpu0[1] is not None:
+                out["nats_cpu_us"] = (now - cpu0[1]) * 1e6 / records
+        return out
+
     def run_once(self, writers, records, nats=None, mode=None):
         """One host ingest run. mode None: no [forward]; "backlog": forward,
         then the aggregator started on the shipped backlog; "live": forward
@@ -212,6 +250,8 @@ class FleetCase:
             base = sql_one(dep.db, "SELECT count(*) FROM records") or 0
             per_writer = max(1, int(records / writers / self.b.calib[0]))
             c0 = cursor(dep) or 0
+            nats_pids = [p.pid for p in nats.procs] if nats else []
+            cpu0 = cpu_s([dep.proc.pid]), cpu_s(nats_pids)
             t0 = time.monotonic()
             procs = [subprocess.Popen([self.b.p.fileloop, "-n", str(per_writer), "-w", "0",
                                        "-s", "120", dep.phi, "256"],
@@ -235,6 +275,7 @@ class FleetCase:
                    "writers_s": t_writers,
                    "ingest_rate": (got - base) / (t_host - t0)}
             if not nats:
+                res.update(self.cpu_per_record(dep, [], cpu0, got - base))
                 return res
             last = sql_one(dep.db, "SELECT max(id) FROM records")
             total = got
@@ -246,6 +287,8 @@ class FleetCase:
             if t_shipped is None:
                 raise self.NotMeasured("the forward cursor did not reach id %d within "
                                        "%d s (see %s)" % (last, timeout, dep.dir))
+            # the cursor is at the last id: all the shipping's CPU is spent
+            res.update(self.cpu_per_record(dep, nats_pids, cpu0, got - base))
             res.update({"shipped": last - c0, "shipped_s": t_shipped - t0,
                         "ship_rate": (last - c0) / (t_shipped - t0),
                         "cursor_after_last_commit_s": max(0.0, t_shipped - t_host)})
@@ -332,8 +375,13 @@ class FleetCase:
         if live_why:
             lag = []
         behind = [r["cursor_after_last_commit_s"] for r in fwd]
+        cpu_bare = [r["collector_cpu_us"] for r in bare if "collector_cpu_us" in r]
+        cpu_fwd = [r["collector_cpu_us"] for r in fwd if "collector_cpu_us" in r]
+        cpu_nats = [r["nats_cpu_us"] for r in fwd if "nats_cpu_us" in r]
         topo = "%d node%s, replicas %d" % (nats.nodes, "s" if nats.nodes > 1 else "",
                                            nats.nodes)
+        if os.environ.get("PHITRAIL_BENCH_NATS_NICE", "0") != "0":
+            topo += ", nats-server at nice %s" % os.environ["PHITRAIL_BENCH_NATS_NICE"]
         b.cases[key] = {
             "measured": True, "unit": "records/s", "nats": topo,
             "records_per_run": records,
@@ -342,6 +390,10 @@ class FleetCase:
             "target_ratio": 0.90,
             "shipping_acked": self.summary(ship),
             "cursor_after_last_commit_s": self.summary(behind),
+            "collector_cpu_us_per_record": {
+                "no_forward": self.summary(cpu_bare) if cpu_bare else None,
+                "forward": self.summary(cpu_fwd) if cpu_fwd else None},
+            "nats_cpu_us_per_record": self.summary(cpu_nats) if cpu_nats else None,
             "aggregator": self.summary(agg), "target_aggregator": 100000,
             "lag_s": self.summary(lag) if lag else None, "lag_not_measured": live_why,
             "runs": {"no_forward": bare, "forward": fwd, "forward_live": live}}
@@ -353,6 +405,17 @@ class FleetCase:
               "[%.0f-%.0f]" % (min(ship), max(ship)),
               "acked by JetStream (forward cursor); cursor at the last id %.2f s "
               "after the last host commit" % statistics.median(behind))
+        if cpu_bare and cpu_fwd:
+            b.row("%s collector CPU" % case, "%.1f us/rec" % statistics.median(cpu_bare),
+                  "%.1f us/rec" % statistics.median(cpu_fwd),
+                  "%.2f" % (statistics.median(cpu_fwd) / statistics.median(cpu_bare)),
+                  "the host collector's CPU (all threads) per stored record, "
+                  "without / with [forward], until the cursor is at the last id")
+        if cpu_nats:
+            b.row("%s nats-server CPU" % case, "-", "%.1f us/rec" % statistics.median(cpu_nats),
+                  "[%.1f-%.1f]" % (min(cpu_nats), max(cpu_nats)),
+                  "all %s nats-server node(s) together, per shipped record, on the "
+                  "same cores as the host" % nats.nodes)
         b.row("%s aggregator" % case, "-", "%.0f rec/s" % statistics.median(agg),
               "[%.0f-%.0f]" % (min(agg), max(agg)),
               "stream -> central store, a backlog of %d; target >= 100k/s"

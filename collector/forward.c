@@ -34,7 +34,8 @@
 #define FORWARD_RETRY_MS 1000
 #define FORWARD_CHECKPOINT_BATCH 64
 /* When the cursor has not moved for this long while records are out, the
- * ones still unanswered are sent again (a sink may lose an answer). */
+ * ones still unanswered are sent again (a sink may lose an answer); a
+ * sink may set a shorter time (ops->resend_ms). */
 #define FORWARD_RESEND_MS 30000
 #define FORWARD_RESEND_MAX 4096
 
@@ -161,7 +162,9 @@ static void drain_acks(void)
 			continue;
 		if (a->ok == ACK_REWIND) {
 			forward_window_rewind(&s->window[FORWARD_RECORDS]);
+			forward_window_rewind(&s->window[FORWARD_CHECKPOINTS]);
 			s->retry_count = 0;
+			s->tree_size_seen = -1;
 			continue;
 		}
 		if (a->ok) {
@@ -335,8 +338,8 @@ static void write_cursors(struct forward_sink *s, int force)
 	int64_t now = loop_now_ms();
 	int i, rc;
 
-	if (!force && !store_in_transaction(F.store) &&
-	    now - s->written_ms < FORWARD_CURSOR_WRITE_MS)
+	/* Not on every pass: under load a pass runs for every few records */
+	if (!force && now - s->written_ms < FORWARD_CURSOR_WRITE_MS)
 		return;
 	for (i = 0; i < FORWARD_STREAMS; i++) {
 		if (s->window[i].cursor == s->written[i])
@@ -392,10 +395,25 @@ static int resend_refused(struct forward_sink *s, struct send_context *c)
 	return s->retry_count == 0 ? 0 : 1;
 }
 
+/* How many records s can send now: its window's room and the sink's. */
+static int64_t sink_room(struct forward_sink *s)
+{
+	int64_t room = forward_window_room(&s->window[FORWARD_RECORDS]);
+
+	if (s->ops->room != NULL) {
+		int64_t own = s->ops->room(s->state);
+
+		if (own < room)
+			room = own;
+	}
+	return room;
+}
+
 static int pass_sink(struct forward_sink *s)
 {
 	struct send_context c = { .sink = s };
 	int64_t size = (int64_t)store_tree_committed(F.store)->size;
+	int64_t room;
 	int rc;
 
 	write_cursors(s, 0);
@@ -412,6 +430,15 @@ static int pass_sink(struct forward_sink *s)
 	do {
 		int want = FORWARD_READ_BATCH;
 		int before = c.sent;
+
+		/* little room while acks are due: they wake the loop */
+		room = sink_room(s);
+		if (room <= 0 || (room < FORWARD_READ_MIN &&
+				  s->window[FORWARD_RECORDS].sent >
+				  s->window[FORWARD_RECORDS].cursor))
+			return c.sent;
+		if (room < want)
+			want = (int)room;
 
 		rc = store_forward_records(F.store, s->window[FORWARD_RECORDS].sent,
 					   want, send_one, &c);
@@ -475,9 +502,10 @@ static void resend_unanswered(struct forward_sink *s, int64_t now)
 	struct forward_window *w = &s->window[FORWARD_RECORDS];
 	int64_t id, queued = 0;
 
+	int64_t after = s->ops->resend_ms > 0 ? s->ops->resend_ms : FORWARD_RESEND_MS;
+
 	if (w->sent == w->cursor || s->retry_count > 0 ||
-	    now - s->moved_ms < FORWARD_RESEND_MS ||
-	    now - s->resent_ms < FORWARD_RESEND_MS)
+	    now - s->moved_ms < after || now - s->resent_ms < after)
 		return;
 	s->resent_ms = now;
 	for (id = w->cursor + 1; id <= w->sent && queued < FORWARD_RESEND_MAX &&
@@ -489,8 +517,8 @@ static void resend_unanswered(struct forward_sink *s, int64_t now)
 	}
 	if (queued > 0)
 		daemon_info("%s: %" PRId64 " record(s) from id %" PRId64 " unanswered "
-			    "for %d s: sent again", s->name, queued, w->cursor + 1,
-			    FORWARD_RESEND_MS / 1000);
+			    "for %" PRId64 " s: sent again", s->name, queued,
+			    w->cursor + 1, after / 1000);
 }
 
 static void tick_sink(struct forward_sink *s, int64_t now)
@@ -574,6 +602,7 @@ void forward_stop(void)
 			    F.sinks[i].sent, F.sinks[i].acked, F.sinks[i].nacked);
 	}
 	(void)group_commit();
+	store_forward_release();
 	loop_remove(&F.watch);
 	close(F.watch.fd);
 	F.watch.fd = -1;

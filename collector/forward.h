@@ -29,8 +29,8 @@
  *              A negative acknowledgement sends that record again (after a
  *              second), oldest refusal first, before new ones; the cursor
  *              waits for it. Records unanswered while the cursor has not
- *              moved for 30 s are sent again too (a sink may lose an
- *              answer). A lost acknowledgement queue, or a refused
+ *              moved for the sink's resend_ms (default 30 s) are sent
+ *              again too (a sink may lose an answer). A lost acknowledgement queue, or a refused
  *              checkpoint, sends everything after the cursor again.
  *   acks       A sink may report acknowledgements from any thread (cnats
  *              calls back on its own threads): forward_ack() and
@@ -39,9 +39,11 @@
  *              applies them (forward_window) and writes the cursor. Nothing
  *              else of the framework is thread-safe: every other function is
  *              called on the loop thread.
- *   commit     The cursor row is written on the store's writer connection:
- *              in the open group-commit transaction when there is one
- *              (committed with it), in a statement of its own otherwise.
+ *   commit     The cursor row is written on the store's writer connection,
+ *              at most every FORWARD_CURSOR_WRITE_MS (and at every tick
+ *              and stop): in the open group-commit transaction when there
+ *              is one (committed with it), in a statement of its own
+ *              otherwise.
  *   visibility Backlog (committed ids past the cursor) and lag (age of the
  *              oldest unshipped record) per sink: forward_status(). When a
  *              sink has a backlog and its cursor has not moved for
@@ -66,6 +68,9 @@ struct store;
 #define FORWARD_NAME_MAX 64
 /* Records read from the store per pass (one SELECT). */
 #define FORWARD_READ_BATCH 512
+/* With acks due, a pass reads only when a sink has room for this many
+ * (an ack wakes the loop, so the room comes back by itself). */
+#define FORWARD_READ_MIN 64
 
 /* One stored record, as a sink gets it (valid during send only). */
 struct forward_record {
@@ -102,12 +107,20 @@ struct forward_sink_ops {
 	/* Waits a bounded time for outstanding acks, disconnects, frees. */
 	void (*stop)(void *state);
 	/* Sends one record: 0 (its ack comes through forward_ack), -EAGAIN (not
-	 * now: try again on the next pass), other -errno (logged; retried). */
+	 * now: try again on the next pass), other -errno (logged; retried).
+	 * r's bytes are valid during the call only. */
 	int (*send)(void *state, const struct forward_record *r);
 	/* The same for a checkpoint; NULL for sinks that take none. */
 	int (*send_checkpoint)(void *state, const struct forward_checkpoint *c);
 	/* Called about once a second; may be NULL. */
 	void (*tick)(void *state, int64_t now_ms);
+	/* How many more records send would take now; NULL: as many as the
+	 * window allows. While it is low and acks are due, no records are
+	 * read (each read that finds no room is wasted work on the loop). */
+	int64_t (*room)(void *state);
+	/* Records unanswered this long while the cursor has not moved are
+	 * sent again; 0: FORWARD_RESEND_MS (30 s). */
+	int64_t resend_ms;
 };
 
 struct forward_status {
@@ -149,9 +162,9 @@ void forward_ack(struct forward_sink *sink, enum forward_stream stream,
 /* From any thread: id was refused or lost: it is sent again. */
 void forward_nack(struct forward_sink *sink, enum forward_stream stream,
 		  int64_t id);
-/* From any thread: every record sent and not acknowledged was lost (a
- * connection without acknowledgements broke): all records after the
- * cursor are sent again, in order. */
+/* From any thread: every record and checkpoint sent and not
+ * acknowledged was lost (their answers will not come): all after the
+ * cursors are sent again, in order. */
 void forward_rewind(struct forward_sink *sink);
 
 /* The store's committed cursor of name (0 when it has none): 0, -EIO. */

@@ -1,15 +1,22 @@
 /*
  * forward_nats.c - the NATS JetStream sink of the forwarding framework
  * (forward.h): each record and signed checkpoint of this host's store is
- * published asynchronously (js_PublishMsgAsync) as a fleet message
- * (fleet_wire.h) with Nats-Msg-Id "<store>:r<id>"; JetStream's publish
- * acknowledgement, delivered on a cnats thread, becomes forward_ack, and a
- * failure or a timeout forward_nack (everything after the cursor is sent
- * again; JetStream and the aggregator drop the copies).
- * Owns the JetStream context and the count of publishes in flight, kept
- * below max_pending so that a publish never waits inside cnats. Must
- * never block the loop for longer than a stream lookup (2 s) and only
- * while the servers answer.
+ * published (core NATS, not waiting) as a fleet message (fleet_wire.h)
+ * with Nats-Msg-Id "<store>:r<id>" and a reply subject of our own inbox,
+ * "<inbox>.r<id>" or "<inbox>.c<seq>"; JetStream's publish acknowledgement
+ * arrives there, on a cnats thread, and becomes forward_ack (or
+ * forward_nack for an error or "no responders": that one is sent again).
+ * An answer that never comes: the framework sends records unanswered for
+ * 10 s again, and when nothing at all was answered for 20 s while
+ * publishes are out, everything after the cursor is sent again
+ * (JetStream and the aggregator drop the copies).
+ * Why not js_PublishMsgAsync: it keeps every message until its answer (a
+ * hash of pending messages, freed on another thread) and parses each
+ * answer's JSON; that doubled the collector's CPU per shipped record.
+ * Owns the connection, the JetStream context (stream lookups only), the
+ * inbox subscription and the count of publishes in flight, kept below
+ * max_pending. Must never block the loop for longer than a stream lookup
+ * (2 s) and only while the servers answer.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -31,11 +39,13 @@
 #include "store.h"
 #include "store_forward.h"
 
-/* A publish not acknowledged after this is counted as failed. */
+/* A record not answered after this is sent again (the framework). */
 #define FORWARD_NATS_ACK_WAIT_MS 10000
 /* How long a stop waits for the acknowledgements still due. */
 #define FORWARD_NATS_STOP_WAIT_MS 3000
 #define FORWARD_NATS_API_WAIT_MS 2000
+#define FORWARD_NATS_MSG_ID_HEADER "Nats-Msg-Id"
+#define FORWARD_NATS_INBOX_MAX 96
 
 struct nats_sink {
 	const struct config_nats *cfg;
@@ -43,6 +53,8 @@ struct nats_sink {
 	struct forward_sink *sink;
 	natsConnection *nc;
 	jsCtx *js;
+	natsSubscription *sub;
+	char inbox[FORWARD_NATS_INBOX_MAX];     /* replies: "<inbox>.r<id>" */
 	int stream_ready;
 	int64_t stream_tried_ms;
 	char store_id[STORE_ID_HEX + 1];
@@ -52,82 +64,87 @@ struct nats_sink {
 	char public_key[CHECKPOINT_PUBLIC_KEY_TEXT_BYTES];
 	atomic_long in_flight;
 	atomic_ulong failures;
-	atomic_llong last_answer_ms;        /* loop_now_ms of the latest record's answer */
+	atomic_llong last_answer_ms;        /* loop_now_ms of the latest answer */
 	int was_up;
 };
 
 static struct nats_sink N;
 
-/* cnats thread: one publish's outcome. */
-static void on_pub_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
-		       void *closure)
+/* One answer fewer due (never below 0: answers to publishes a reclaim
+ * already gave up on may still come). */
+static void answered(struct nats_sink *n)
+{
+	long v = atomic_load(&n->in_flight);
+
+	while (v > 0 && !atomic_compare_exchange_weak(&n->in_flight, &v, v - 1)) {
+	}
+	atomic_store(&n->last_answer_ms, loop_now_ms());
+}
+
+/* A JetStream publish acknowledgement: {"stream":..,"seq":..} (with
+ * "duplicate":true for a copy it already holds) or {"error":{..}}. */
+static int pub_ack_ok(natsMsg *msg)
+{
+	const char *data = natsMsg_GetData(msg);
+	int len = natsMsg_GetDataLength(msg);
+
+	if (natsMsg_IsNoResponders(msg) || data == NULL || len <= 0)
+		return 0;
+	return memmem(data, (size_t)len, "\"seq\"", 5) != NULL &&
+	    memmem(data, (size_t)len, "\"error\"", 7) == NULL;
+}
+
+/* cnats thread: the answer to one publish, on "<inbox>.r<id>" or
+ * "<inbox>.c<seq>". */
+static void on_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
+		     void *closure)
 {
 	struct nats_sink *n = closure;
-	const char *kind = NULL, *id_text = NULL;
-	enum forward_stream stream = FORWARD_RECORDS;
+	const char *subject = natsMsg_GetSubject(msg), *tail;
+	enum forward_stream stream;
+	char *end = NULL;
 	int64_t id;
 
-	(void)js;
-	if (natsMsgHeader_Get(msg, FLEET_HEADER_KIND, &kind) == NATS_OK &&
-	    kind != NULL && strcmp(kind, FLEET_KIND_CHECKPOINT) == 0)
-		stream = FORWARD_CHECKPOINTS;
-	if (natsMsgHeader_Get(msg, FLEET_HEADER_ID, &id_text) == NATS_OK &&
-	    id_text != NULL) {
-		id = strtoll(id_text, NULL, 10);
-		if (pa != NULL && pae == NULL) {
+	(void)nc;
+	(void)sub;
+	tail = subject != NULL ? strrchr(subject, '.') : NULL;
+	if (tail == NULL || (tail[1] != 'r' && tail[1] != 'c')) {
+		natsMsg_Destroy(msg);
+		return;
+	}
+	stream = tail[1] == 'c' ? FORWARD_CHECKPOINTS : FORWARD_RECORDS;
+	id = strtoll(tail + 2, &end, 10);
+	if (end != NULL && *end == '\0' && id > 0) {
+		if (pub_ack_ok(msg)) {
 			forward_ack(n->sink, stream, id);
 		} else {
 			atomic_fetch_add(&n->failures, 1);
 			forward_nack(n->sink, stream, id);
 		}
 	}
-	if (stream == FORWARD_RECORDS)
-		atomic_store(&n->last_answer_ms, loop_now_ms());
-	atomic_fetch_sub(&n->in_flight, 1);
+	answered(n);
 	natsMsg_Destroy(msg);
 }
 
-/* One message of our own as refused (its id from its headers). */
-static void refuse(struct nats_sink *n, natsMsg *msg)
-{
-	const char *kind = NULL, *id_text = NULL;
-
-	if (natsMsgHeader_Get(msg, FLEET_HEADER_ID, &id_text) != NATS_OK ||
-	    id_text == NULL)
-		return;
-	(void)natsMsgHeader_Get(msg, FLEET_HEADER_KIND, &kind);
-	forward_nack(n->sink, kind != NULL && strcmp(kind, FLEET_KIND_CHECKPOINT) == 0 ?
-		     FORWARD_CHECKPOINTS : FORWARD_RECORDS, strtoll(id_text, NULL, 10));
-}
-
 /*
- * When no record publish was answered for twice the ack wait while some
- * are in flight (seen after the whole cluster restarted: cnats neither
- * acknowledged nor timed some out, and the count in flight stayed at its
- * limit), every pending publish is taken back from cnats and refused, so
- * it is sent again; nothing is then pending in cnats, whose later answers
- * to those are dropped, so the count starts again from 0.
+ * When nothing was answered for twice the ack wait while publishes are out
+ * (their answers were lost: a node or the whole cluster restarted, the
+ * connection broke), everything after the cursor is sent again and the
+ * count starts again from 0; late answers to the lost ones are still
+ * applied (the window ignores those it no longer waits for).
  */
 static void reclaim(struct nats_sink *n, int64_t now_ms)
 {
-	natsMsgList pending = { 0 };
-	int i;
+	long out = atomic_load(&n->in_flight);
 
-	if (atomic_load(&n->in_flight) <= 0 ||
+	if (out <= 0 ||
 	    now_ms - atomic_load(&n->last_answer_ms) < 2 * FORWARD_NATS_ACK_WAIT_MS)
 		return;
-	if (js_PublishAsyncGetPendingList(&pending, n->js) != NATS_OK) {
-		atomic_store(&n->last_answer_ms, now_ms);
-		return;
-	}
-	for (i = 0; i < pending.Count; i++)
-		refuse(n, pending.Msgs[i]);
 	atomic_store(&n->in_flight, 0);
-	if (pending.Count > 0)
-		daemon_info("[forward] %d publish(es) unanswered for %d s: sent again",
-			    pending.Count, 2 * FORWARD_NATS_ACK_WAIT_MS / 1000);
-	natsMsgList_Destroy(&pending);
 	atomic_store(&n->last_answer_ms, now_ms);
+	forward_rewind(n->sink);
+	daemon_info("[forward] %ld publish(es) unanswered for %d s: sent again",
+		    out, 2 * FORWARD_NATS_ACK_WAIT_MS / 1000);
 }
 
 static int load_public_key(struct nats_sink *n, const struct config *cfg)
@@ -141,6 +158,31 @@ static int load_public_key(struct nats_sink *n, const struct config *cfg)
 	if (rc < 0)
 		return rc;
 	checkpoint_public_key_to_text(key, n->public_key);
+	return 0;
+}
+
+/* The inbox the answers come to, and its subscription. */
+static int subscribe_inbox(struct nats_sink *n)
+{
+	char pattern[FORWARD_NATS_INBOX_MAX + 4];
+	natsInbox *inbox = NULL;
+	natsStatus s;
+	int limit = 2 * (int)n->cfg->max_pending + 1024;
+
+	s = natsInbox_Create(&inbox);
+	if (s == NATS_OK && strlcpy(n->inbox, (const char *)inbox,
+				    sizeof(n->inbox)) >= sizeof(n->inbox))
+		s = NATS_INVALID_ARG;
+	natsInbox_Destroy(inbox);
+	snprintf(pattern, sizeof(pattern), "%s.*", n->inbox);
+	if (s == NATS_OK)
+		s = natsConnection_Subscribe(&n->sub, n->nc, pattern, on_reply, n);
+	if (s == NATS_OK)
+		s = natsSubscription_SetPendingLimits(n->sub, limit, limit * 2048);
+	if (s != NATS_OK) {
+		daemon_error("[forward] reply inbox: %s", natsStatus_GetText(s));
+		return nats_conn_errno(s) ? nats_conn_errno(s) : -EIO;
+	}
 	return 0;
 }
 
@@ -160,16 +202,12 @@ static int nats_start(void *state, struct forward_sink *sink)
 	}
 	jsOptions_Init(&jo);
 	jo.Wait = FORWARD_NATS_API_WAIT_MS;
-	jo.PublishAsync.MaxPending = n->cfg->max_pending + 1;
-	jo.PublishAsync.AckHandler = on_pub_ack;
-	jo.PublishAsync.AckHandlerClosure = n;
-	jo.PublishAsync.StallWait = 1;
 	s = natsConnection_JetStream(&n->js, n->nc, &jo);
 	if (s != NATS_OK) {
 		daemon_error("[forward] JetStream: %s", natsStatus_GetText(s));
 		return nats_conn_errno(s) ? nats_conn_errno(s) : -EIO;
 	}
-	return 0;
+	return subscribe_inbox(n);
 }
 
 /* The stream exists (looked up at most once a second while it is not). */
@@ -193,41 +231,58 @@ static int ready(struct nats_sink *n)
 	return 1;
 }
 
+/* Publishes msg (and destroys it) with its id header, counted in flight
+ * until its answer. */
 static int publish(struct nats_sink *n, natsMsg *msg, const char *msg_id)
 {
-	jsPubOptions po;
-	natsStatus s;
+	natsStatus s = natsMsgHeader_Set(msg, FORWARD_NATS_MSG_ID_HEADER, msg_id);
 
-	jsPubOptions_Init(&po);
-	po.MsgId = msg_id;
-	po.MaxWait = FORWARD_NATS_ACK_WAIT_MS;
 	if (atomic_load(&n->in_flight) == 0)
 		atomic_store(&n->last_answer_ms, loop_now_ms());
 	atomic_fetch_add(&n->in_flight, 1);
-	s = js_PublishMsgAsync(n->js, &msg, &po);
+	if (s == NATS_OK)
+		s = natsConnection_PublishMsg(n->nc, msg);
+	natsMsg_Destroy(msg);
 	if (s != NATS_OK) {
 		atomic_fetch_sub(&n->in_flight, 1);
-		natsMsg_Destroy(msg);   /* NULL when cnats took it */
 		return -EAGAIN;
 	}
 	return 0;
 }
 
-static int room(struct nats_sink *n)
+/* How many more publishes may go out now (ops->room). */
+static int64_t nats_room(void *state)
 {
-	return ready(n) && nats_conn_up(n->nc) &&
-	    atomic_load(&n->in_flight) < (long)n->cfg->max_pending;
+	struct nats_sink *n = state;
+
+	if (!ready(n) || !nats_conn_up(n->nc))
+		return 0;
+	return (int64_t)n->cfg->max_pending - atomic_load(&n->in_flight);
 }
 
-/* A fleet message on subject with the headers every kind carries
- * (fleet_wire.h: version, kind, host, store, id). */
+static int room(struct nats_sink *n)
+{
+	return nats_room(n) > 0;
+}
+
+/* A fleet message on subject, answered on the inbox as reply_kind + id,
+ * with the headers every kind carries (fleet_wire.h: version, kind, host,
+ * store, id). */
 static natsStatus fleet_message(struct nats_sink *n, natsMsg **msg,
 				const char *subject, const void *bytes, size_t len,
-				const char *kind, const char *id)
+				const char *kind, char reply_kind, const char *id)
 {
-	natsStatus s = natsMsg_Create(msg, subject, NULL, (const char *)bytes,
-				      (int)len);
+	char reply[FORWARD_NATS_INBOX_MAX + 32];
+	size_t at = strlen(n->inbox), id_len = strlen(id);
+	natsStatus s;
 
+	if (at + 2 + id_len >= sizeof(reply))
+		return NATS_INVALID_ARG;
+	memcpy(reply, n->inbox, at);
+	reply[at++] = '.';
+	reply[at++] = reply_kind;
+	memcpy(reply + at, id, id_len + 1);
+	s = natsMsg_Create(msg, subject, reply, (const char *)bytes, (int)len);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(*msg, FLEET_HEADER_VERSION, FLEET_WIRE_VERSION);
 	if (s == NATS_OK)
@@ -241,6 +296,21 @@ static natsStatus fleet_message(struct nats_sink *n, natsMsg **msg,
 	return s;
 }
 
+/* v (> 0) in decimal: snprintf costs more than the rest of the ids */
+static void decimal(int64_t v, char out[24])
+{
+	char digits[24];
+	size_t n = 0, i;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 && n < sizeof(digits) - 1);
+	for (i = 0; i < n; i++)
+		out[i] = digits[n - 1 - i];
+	out[n] = '\0';
+}
+
 static int nats_send(void *state, const struct forward_record *r)
 {
 	struct nats_sink *n = state;
@@ -248,13 +318,17 @@ static int nats_send(void *state, const struct forward_record *r)
 	natsMsg *msg = NULL;
 	natsStatus s;
 
-	if (!room(n))
+	/* the connection and the stream were checked by nats_room before the
+	 * pass read these records */
+	if (atomic_load(&n->in_flight) >= (long)n->cfg->max_pending)
 		return -EAGAIN;
-	snprintf(id, sizeof(id), "%" PRId64, r->id);
-	snprintf(msg_id, sizeof(msg_id), "%s:r%" PRId64, n->store_id, r->id);
+	decimal(r->id, id);
+	memcpy(msg_id, n->store_id, STORE_ID_HEX);
+	memcpy(msg_id + STORE_ID_HEX, ":r", 2);
+	memcpy(msg_id + STORE_ID_HEX + 2, id, strlen(id) + 1);
 	fleet_wire_hex(r->leaf_hash, MERKLE_HASH_BYTES, leaf);
 	s = fleet_message(n, &msg, n->subject, r->bytes, r->len,
-			  FLEET_KIND_RECORD, id);
+			  FLEET_KIND_RECORD, 'r', id);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(msg, FLEET_HEADER_LEAF, leaf);
 	if (s != NATS_OK) {
@@ -277,7 +351,7 @@ static int nats_send_checkpoint(void *state, const struct forward_checkpoint *c)
 	snprintf(size, sizeof(size), "%" PRId64, c->tree_size);
 	snprintf(msg_id, sizeof(msg_id), "%s:c%" PRId64, n->store_id, c->seq);
 	s = fleet_message(n, &msg, n->checkpoint_subject, c->signed_bytes, c->len,
-			  FLEET_KIND_CHECKPOINT, id);
+			  FLEET_KIND_CHECKPOINT, 'c', id);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(msg, FLEET_HEADER_KEY, n->public_key);
 	if (s == NATS_OK)
@@ -302,24 +376,26 @@ static void nats_tick(void *state, int64_t now_ms)
 			    "and sent when it is back");
 	n->was_up = up;
 	(void)ready(n);
-	if (up && n->js != NULL)
+	if (up)
 		reclaim(n, now_ms);
 }
 
 static void nats_stop(void *state)
 {
 	struct nats_sink *n = state;
-	jsPubOptions po;
+	struct timespec pause = { .tv_nsec = 10 * 1000000L };
+	int64_t until = loop_now_ms() + FORWARD_NATS_STOP_WAIT_MS;
 
-	if (n->js != NULL && atomic_load(&n->in_flight) > 0 && nats_conn_up(n->nc)) {
-		jsPubOptions_Init(&po);
-		po.MaxWait = FORWARD_NATS_STOP_WAIT_MS;
-		(void)js_PublishAsyncComplete(n->js, &po);
-	}
+	if (n->nc != NULL && nats_conn_up(n->nc) &&
+	    natsConnection_FlushTimeout(n->nc, FORWARD_NATS_STOP_WAIT_MS) == NATS_OK)
+		while (atomic_load(&n->in_flight) > 0 && loop_now_ms() < until)
+			nanosleep(&pause, NULL);
 	if (n->nc != NULL)
 		natsConnection_Close(n->nc);
+	natsSubscription_Destroy(n->sub);
 	jsCtx_Destroy(n->js);
 	natsConnection_Destroy(n->nc);
+	n->sub = NULL;
 	n->js = NULL;
 	n->nc = NULL;
 	nats_Close();
@@ -332,6 +408,8 @@ static const struct forward_sink_ops nats_ops = {
 	.send = nats_send,
 	.send_checkpoint = nats_send_checkpoint,
 	.tick = nats_tick,
+	.room = nats_room,
+	.resend_ms = FORWARD_NATS_ACK_WAIT_MS,
 };
 
 int forward_nats_add(const struct config *cfg, struct store *st)

@@ -2,7 +2,8 @@
  * store_forward.c - the forwarders' side of the store (store_forward.h):
  * the forward_cursor table (store_schema.h), committed records and
  * checkpoints read in order after a cursor on the read connection, and
- * the store's random id in meta ("store_id").
+ * the store's random id in meta ("store_id"), and the one statement
+ * that reads records to ship, prepared once (store_forward_release).
  * Must never write anything but cursor rows and the store id, and never
  * build SQL from values.
  */
@@ -57,18 +58,46 @@ int store_forward_cursor_put(struct store *st, const char *sink, int64_t through
 	return rc == SQLITE_DONE ? 0 : sqlite_error(rc);
 }
 
+/* The statement reading records to ship: run on every forwarding pass,
+ * so prepared once per reader connection (a prepare cost about as much
+ * as reading a few records). */
+static struct {
+	sqlite3 *db;
+	sqlite3_stmt *records;
+} cached;
+
+void store_forward_release(void)
+{
+	sqlite3_finalize(cached.records);
+	cached.records = NULL;
+	cached.db = NULL;
+}
+
+static sqlite3_stmt *records_statement(struct store *st)
+{
+	sqlite3 *db = store_reader_connection(st);
+
+	if (cached.db != db)
+		store_forward_release();
+	if (cached.records == NULL &&
+	    sqlite3_prepare_v3(db, "SELECT id, received_ns, bytes, leaf_hash FROM"
+			       " records WHERE id > ?1 ORDER BY id LIMIT ?2", -1,
+			       SQLITE_PREPARE_PERSISTENT, &cached.records,
+			       NULL) != SQLITE_OK)
+		return NULL;
+	cached.db = db;
+	return cached.records;
+}
+
 int store_forward_records(struct store *st, int64_t after_id, int limit,
 			  int (*fn)(void *context, const struct forward_record *r),
 			  void *context)
 {
-	sqlite3_stmt *stmt = NULL;
+	sqlite3_stmt *stmt = records_statement(st);
 	struct forward_record r;
 	int rc, stop = 0;
 
-	if (sqlite3_prepare_v2(store_reader_connection(st),
-			       "SELECT id, received_ns, bytes, leaf_hash FROM records"
-			       " WHERE id > ?1 ORDER BY id LIMIT ?2", -1, &stmt,
-			       NULL) != SQLITE_OK)
+	if (stmt == NULL)
 		return -EIO;
 	sqlite3_bind_int64(stmt, 1, after_id);
 	sqlite3_bind_int(stmt, 2, limit);
@@ -87,7 +116,7 @@ int store_forward_records(struct store *st, int64_t after_id, int limit,
 		if (stop != 0)
 			break;
 	}
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);     /* ends the read: the next sees new commits */
 	if (stop != 0)
 		return stop;
 	return rc == SQLITE_DONE ? 0 : -EIO;

@@ -40,6 +40,9 @@ int store_forward_checkpoints(struct store *st, int64_t after_seq, int limit,
 			      int (*fn)(void *context,
 					const struct forward_checkpoint *c),
 			      void *context);
+/* Finalizes the statement store_forward_records keeps prepared (before
+ * the store is closed). */
+void store_forward_release(void);
 /* The largest committed record id (0: none) and, for backlog and lag, the
  * received_ns of the first record after after_id (-1: none). 0, -EIO. */
 int store_forward_last_id(struct store *st, int64_t *last);

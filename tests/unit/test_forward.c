@@ -122,6 +122,7 @@ struct test_sink {
 	size_t count;
 	int refuse;           /* send answers -EAGAIN */
 	int stopped;
+	int64_t room;         /* what room_sink_ops reports */
 };
 
 static int sink_start(void *state, struct forward_sink *sink)
@@ -155,6 +156,20 @@ static const struct forward_sink_ops test_ops = {
 	.send = sink_send,
 };
 
+static int64_t sink_room(void *state)
+{
+	return ((struct test_sink *)state)->room;
+}
+
+/* A sink that says how many records it can take (ops->room). */
+static const struct forward_sink_ops room_sink_ops = {
+	.kind = "test",
+	.start = sink_start,
+	.stop = sink_stop,
+	.send = sink_send,
+	.room = sink_room,
+};
+
 static char dir[64], db_path[128];
 
 static void append(struct store *st, int n)
@@ -182,21 +197,33 @@ static int64_t stored_cursor(struct store *st)
 	return through;
 }
 
+/* Opens the store at db_path and starts forwarding to a sink "test". */
+static struct store *start_forwarding(const struct forward_sink_ops *ops,
+				      struct test_sink *t)
+{
+	struct store *st = NULL;
+	const char *why = NULL;
+
+	CHECK_INT(store_open(&st, db_path, CONFIG_FLUSH_BATCH, &why), 0);
+	if (st == NULL)
+		return NULL;
+	group_init(st);      /* forward_stop commits through the group */
+	CHECK_INT(loop_init(), 0);
+	CHECK_INT(forward_init(st), 0);
+	CHECK_INT(forward_add("test", ops, t, 60000, NULL), 0);
+	return st;
+}
+
 static void test_forward_store_restart(void)
 {
 	static struct test_sink t;
-	struct store *st = NULL;
-	const char *why = NULL;
+	struct store *st;
 	size_t i;
 
 	snprintf(db_path, sizeof(db_path), "%s/fwd.db", dir);
-	CHECK_INT(store_open(&st, db_path, CONFIG_FLUSH_BATCH, &why), 0);
-	group_init(st);      /* forward_stop commits through the group */
+	st = start_forwarding(&test_ops, &t);
 	if (st == NULL)
 		return;
-	CHECK_INT(loop_init(), 0);
-	CHECK_INT(forward_init(st), 0);
-	CHECK_INT(forward_add("test", &test_ops, &t, 60000, NULL), 0);
 	CHECK(t.sink != NULL);
 
 	append(st, 10);            /* pending: must not be sent */
@@ -251,14 +278,9 @@ static void test_forward_store_restart(void)
 
 	/* restart: sent again from the committed cursor */
 	memset(&t, 0, sizeof(t));
-	st = NULL;
-	CHECK_INT(store_open(&st, db_path, CONFIG_FLUSH_BATCH, &why), 0);
-	group_init(st);      /* forward_stop commits through the group */
+	st = start_forwarding(&test_ops, &t);
 	if (st == NULL)
 		return;
-	CHECK_INT(loop_init(), 0);
-	CHECK_INT(forward_init(st), 0);
-	CHECK_INT(forward_add("test", &test_ops, &t, 60000, NULL), 0);
 	t.refuse = 1;
 	CHECK_INT(forward_pass(), 0);     /* a sink that cannot take them now */
 	t.refuse = 0;
@@ -274,6 +296,46 @@ static void test_forward_store_restart(void)
 	loop_fini();
 }
 
+/* A pass reads no more than the sink has room for, nothing while its room
+ * is small and acks are due, and a rewind sends all after the cursor. */
+static void test_forward_sink_room(void)
+{
+	static struct test_sink t;
+	struct store *st;
+	int64_t i;
+
+	snprintf(db_path, sizeof(db_path), "%s/room.db", dir);
+	st = start_forwarding(&room_sink_ops, &t);
+	if (st == NULL)
+		return;
+	append(st, 100);
+	CHECK_INT(store_commit(st), 0);
+	CHECK_INT(forward_pass(), 0);          /* no room: nothing read */
+	CHECK_INT(t.count, 0);
+	t.room = 10;
+	CHECK_INT(forward_pass(), 10);
+	CHECK_INT(t.sent[9], 10);
+	CHECK_INT(forward_pass(), 0);          /* 10 < FORWARD_READ_MIN, acks due */
+	t.room = FORWARD_READ_MIN - 1;
+	CHECK_INT(forward_pass(), 0);
+	for (i = 1; i <= 10; i++)
+		forward_ack(t.sink, FORWARD_RECORDS, i);
+	CHECK_INT(forward_pass(), FORWARD_READ_MIN - 1);   /* none due: reads */
+	CHECK_INT(t.sent[10], 11);
+	t.room = 1000;
+	CHECK_INT(forward_pass(), 100 - 10 - (FORWARD_READ_MIN - 1));
+	CHECK_INT(t.count, 100);
+	/* their answers are lost: all after the cursor (10) again */
+	forward_rewind(t.sink);
+	t.count = 0;
+	CHECK_INT(forward_pass(), 90);
+	CHECK_INT(t.sent[0], 11);
+	forward_stop();
+	CHECK_INT(stored_cursor(st), 10);
+	store_close(st);
+	loop_fini();
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/phitrail-fwd-XXXXXX");
@@ -283,6 +345,7 @@ int main(void)
 	RUN(test_window_out_of_order);
 	RUN(test_window_absent_full_rewind);
 	RUN(test_forward_store_restart);
+	RUN(test_forward_sink_room);
 	{
 		char cmd[128];
 
