@@ -45,7 +45,6 @@
 #define AGGREGATE_MORE_WAIT_MS 20           /* for its next, after a full one */
 #define AGGREGATE_ACK_WAIT_S 30
 #define AGGREGATE_MAX_ACK_PENDING 20000
-#define AGGREGATE_MAX_STORES 1024
 #define AGGREGATE_API_WAIT_MS 2000
 
 enum aggregate_sql {
@@ -77,14 +76,6 @@ static const char *const aggregate_sql_text[SQL_AGGREGATE_COUNT] = {
 	[SQL_ORIGIN_TOP] = "SELECT max(record_id) FROM origin WHERE store_id = ?1",
 };
 
-/* A host store seen this run: what the store said about it. */
-struct known_store {
-	char store_id[FLEET_STORE_HEX + 1];
-	char host[FLEET_NAME_MAX];  /* its pinned host, if host_known */
-	int host_known, top_known;
-	int64_t top;                /* its highest record id stored, if top_known */
-};
-
 static struct {
 	const struct config *cfg;
 	struct store *store;
@@ -94,8 +85,6 @@ static struct {
 	jsCtx *js;
 	natsSubscription *sub;
 	int64_t setup_tried_ms, last_report_ms;
-	struct known_store known[AGGREGATE_MAX_STORES];
-	size_t known_count, last_hit;
 	uint64_t stored, duplicates, rejected, checkpoints;
 	char arena[RECORD_ARENA_BYTES];
 	int was_up;
@@ -122,35 +111,6 @@ static int step(sqlite3_stmt *stmt)
 	return (rc & 0xff) == SQLITE_FULL ? -ENOSPC : -EIO;
 }
 
-static struct known_store *known(const char *store_id)
-{
-	struct known_store *k;
-	size_t i;
-
-	if (A.last_hit < A.known_count &&
-	    strcmp(A.known[A.last_hit].store_id, store_id) == 0)
-		return &A.known[A.last_hit];
-	for (i = 0; i < A.known_count; i++)
-		if (strcmp(A.known[i].store_id, store_id) == 0) {
-			A.last_hit = i;
-			return &A.known[i];
-		}
-	if (A.known_count == AGGREGATE_MAX_STORES)
-		return NULL;
-	k = &A.known[A.known_count];
-	memset(k, 0, sizeof(*k));
-	strlcpy(k->store_id, store_id, sizeof(k->store_id));
-	A.last_hit = A.known_count;
-	return &A.known[A.known_count++];
-}
-
-/* After a rollback: what the store said may have been rolled back. */
-static void known_forget(void)
-{
-	A.known_count = 0;
-	A.last_hit = 0;
-}
-
 /* Counts a refused message under reason (in the open transaction). */
 static void reject(const char *reason, const char *why, const char *subject)
 {
@@ -172,7 +132,7 @@ static void reject(const char *reason, const char *why, const char *subject)
 static int store_pin(const struct fleet_message *m, const unsigned char *key)
 {
 	sqlite3_stmt *s = A.stmt[SQL_STORE_GET];
-	struct known_store *k = known(m->store);
+	struct aggregate_store *k = aggregate_store(m->store);
 	int rc, found = 0, other_host = 0, other_key = 0, keyless = 0;
 
 	if (key == NULL && k != NULL && k->host_known)
@@ -222,7 +182,7 @@ static int store_pin(const struct fleet_message *m, const unsigned char *key)
 
 /* 1: a copy already stored; 0: new; -EEXIST: another record has it.
  * An id above the store's highest is new without a look-up. */
-static int origin_seen(const struct fleet_message *m, struct known_store *k)
+static int origin_seen(const struct fleet_message *m, struct aggregate_store *k)
 {
 	sqlite3_stmt *s = A.stmt[SQL_ORIGIN_TOP];
 	int rc = 0;
@@ -254,7 +214,7 @@ static int origin_seen(const struct fleet_message *m, struct known_store *k)
 
 /* r: the record fleet_wire_decode decoded from m. */
 static int store_record(const struct fleet_message *m, struct record *r,
-			struct known_store *k)
+			struct aggregate_store *k)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -356,7 +316,7 @@ static int take(natsMsg *msg, enum outcome *outcome)
 		.arena_size = sizeof(A.arena),
 	};
 	struct fleet_message m;
-	struct known_store *k;
+	struct aggregate_store *k;
 	const char *why = NULL;
 	int rc;
 
@@ -375,7 +335,8 @@ static int take(natsMsg *msg, enum outcome *outcome)
 	}
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
-	aggregate_gaps_shipped(m.store, stream_time(msg));
+	k = aggregate_store(m.store);
+	aggregate_gaps_shipped(k, stream_time(msg));
 	if (m.kind == FLEET_CHECKPOINT) {
 		rc = store_checkpoint(&m);
 		if (rc < 0)
@@ -383,7 +344,6 @@ static int take(natsMsg *msg, enum outcome *outcome)
 		*outcome = OUTCOME_ACK;
 		return 0;
 	}
-	k = known(m.store);
 	rc = origin_seen(&m, k);
 	if (rc == 1) {
 		A.duplicates++;
@@ -466,7 +426,7 @@ static int pass(void)
 		daemon_error("[aggregate] cannot store a batch of %zu: %s (it is "
 			     "delivered again)", b.messages, strerror(-rc));
 		store_rollback(A.store);
-		known_forget();
+		aggregate_stores_forget();
 	}
 	answer(&b, rc == 0);
 	return rc < 0 ? rc : (int)b.messages;

@@ -3,6 +3,8 @@
  * gaps in a host store's record ids that stay open while that host keeps
  * shipping past them, stored as "Audit Records Lost".
  *
+ * Also keeps the table of host stores seen this run (aggregate_store),
+ * whose other fields aggregate.c uses.
  * Time here is each host store's shipping clock, not the wall clock: it
  * moves by the JetStream time between two consecutive messages of that
  * store (the stream's own timestamps, so a backlog drained fast or slowly
@@ -29,7 +31,7 @@
 #include "store.h"
 
 #define AGGREGATE_GAPS_STEP_NS 1000000000LL
-#define AGGREGATE_GAPS_MAX_STORES 1024
+#define AGGREGATE_MAX_STORES 1024
 
 enum gaps_sql {
 	SQL_STORES_ALL,
@@ -56,25 +58,16 @@ static const char *const gaps_sql_text[SQL_GAPS_COUNT] = {
 		" WHERE store_id = ?1",
 };
 
-/* A host store whose messages arrived this run. */
-struct gap_store {
-	char store_id[FLEET_STORE_HEX + 1];
-	int64_t last_ns;      /* stream time of its latest message */
-	int64_t clock_ns;     /* its shipping clock */
-	int64_t mark_top;     /* its highest id when the mark was set; 0: none */
-	int64_t mark_ns;      /* its clock then */
-};
-
 static struct {
 	const struct config *cfg;
 	struct store *store;
 	sqlite3_stmt *stmt[SQL_GAPS_COUNT];
-	struct gap_store seen[AGGREGATE_GAPS_MAX_STORES];
+	struct aggregate_store seen[AGGREGATE_MAX_STORES];
 	size_t seen_count, last_hit;
 	uint64_t lost;
 } G;
 
-static struct gap_store *gap_store(const char *store_id, int add)
+static struct aggregate_store *find(const char *store_id, int add)
 {
 	size_t i;
 
@@ -86,13 +79,26 @@ static struct gap_store *gap_store(const char *store_id, int add)
 			G.last_hit = i;
 			return &G.seen[i];
 		}
-	if (!add || G.seen_count == AGGREGATE_GAPS_MAX_STORES)
+	if (!add || G.seen_count == AGGREGATE_MAX_STORES)
 		return NULL;
 	memset(&G.seen[G.seen_count], 0, sizeof(G.seen[0]));
 	strlcpy(G.seen[G.seen_count].store_id, store_id,
 		sizeof(G.seen[0].store_id));
 	G.last_hit = G.seen_count;
 	return &G.seen[G.seen_count++];
+}
+
+struct aggregate_store *aggregate_store(const char *store_id)
+{
+	return find(store_id, 1);
+}
+
+void aggregate_stores_forget(void)
+{
+	size_t i;
+
+	for (i = 0; i < G.seen_count; i++)
+		G.seen[i].host_known = G.seen[i].top_known = 0;
 }
 
 int aggregate_gaps_prepare(const struct config *cfg, struct store *st, sqlite3 *db)
@@ -126,9 +132,8 @@ uint64_t aggregate_gaps_lost(void)
 	return G.lost;
 }
 
-void aggregate_gaps_shipped(const char *store_id, int64_t stream_ns)
+void aggregate_gaps_shipped(struct aggregate_store *gs, int64_t stream_ns)
 {
-	struct gap_store *gs = gap_store(store_id, 1);
 	int64_t step;
 
 	if (gs == NULL || stream_ns <= 0)
@@ -226,9 +231,9 @@ void aggregate_gaps_check(void)
 		const char *h = (const char *)sqlite3_column_text(all, 1);
 		int64_t checked = sqlite3_column_int64(all, 2);
 		int64_t top = sqlite3_column_int64(all, 3);
-		struct gap_store *gs;
+		struct aggregate_store *gs;
 
-		if (sid == NULL || h == NULL || (gs = gap_store(sid, 0)) == NULL)
+		if (sid == NULL || h == NULL || (gs = find(sid, 0)) == NULL)
 			continue;
 		if (gs->mark_top > 0 && gs->clock_ns - gs->mark_ns >= grace_ns) {
 			if (gs->mark_top > checked) {
