@@ -27,7 +27,6 @@
 #include <bsd/string.h>
 
 #include "aggregate.h"
-#include "aggregate_fetch.h"
 #include "aggregate_gaps.h"
 #include "checkpointer.h"
 #include "fleet_wire.h"
@@ -38,11 +37,11 @@
 #include "store.h"
 #include "store_forward.h"
 
+#define AGGREGATE_FETCH_BATCH 256
+#define AGGREGATE_FETCH_WAIT_MS 200
 #define AGGREGATE_BATCH_FETCHES 16          /* per transaction: 4096 messages */
 #define AGGREGATE_BATCH_BYTES (8 << 20)     /* or fewer once they hold this */
 #define AGGREGATE_BATCH_MS 250              /* or once fetching took this */
-#define AGGREGATE_TAKE_WAIT_MS 200          /* for a batch's first list */
-#define AGGREGATE_MORE_WAIT_MS 20           /* for its next, after a full one */
 #define AGGREGATE_ACK_WAIT_S 30
 #define AGGREGATE_MAX_ACK_PENDING 20000
 #define AGGREGATE_API_WAIT_MS 2000
@@ -370,6 +369,32 @@ struct batch {
 	size_t messages, bytes;
 };
 
+/*
+ * One fetch into list: its count, 0 when nothing came. natsSubscription_
+ * FetchRequest (with MaxBytes) of cnats 3.4.1 was seen returning more
+ * messages than its list holds under load: the plain fetch, whose batch
+ * bounds memory (AGGREGATE_FETCH_BATCH times the server's max_payload),
+ * and a check of the count. (The plain fetch called from a second thread,
+ * fetching ahead while this one stores, overran its list the same way
+ * under load: it stays on this thread.)
+ */
+static int fetch(natsMsgList *list)
+{
+	natsStatus s;
+
+	s = natsSubscription_Fetch(list, A.sub, AGGREGATE_FETCH_BATCH,
+				   AGGREGATE_FETCH_WAIT_MS, NULL);
+	if (s == NATS_OK && list->Count > 0 && list->Count <= AGGREGATE_FETCH_BATCH)
+		return list->Count;
+	if (s == NATS_OK && list->Count > AGGREGATE_FETCH_BATCH)
+		daemon_error("[aggregate] a fetch returned %d messages for a batch "
+			     "of %d: ignored (delivered again)", list->Count,
+			     AGGREGATE_FETCH_BATCH);
+	natsMsgList_Destroy(list);
+	memset(list, 0, sizeof(*list));
+	return 0;
+}
+
 /* After the commit (committed) each message's answer; else a nak each. */
 static void answer(struct batch *b, int committed)
 {
@@ -391,8 +416,7 @@ static void answer(struct batch *b, int committed)
 }
 
 /*
- * Takes fetched lists until one comes back short (the stream is drained
- * for now),
+ * Fetches until a fetch comes back short (the stream is drained for now),
  * AGGREGATE_BATCH_FETCHES fetches, AGGREGATE_BATCH_BYTES of data or
  * AGGREGATE_BATCH_MS; stores them in one transaction, commits, answers.
  */
@@ -404,9 +428,7 @@ static int pass(void)
 
 	memset(&b, 0, sizeof(b));
 	while (rc == 0 && b.count < AGGREGATE_BATCH_FETCHES &&
-	       (n = aggregate_fetch_take(&b.lists[b.count], b.count == 0 ?
-					 AGGREGATE_TAKE_WAIT_MS :
-					 AGGREGATE_MORE_WAIT_MS)) > 0) {
+	       (n = fetch(&b.lists[b.count])) > 0) {
 		natsMsgList *list = &b.lists[b.count++];
 
 		for (i = 0; i < n && rc == 0; i++) {
@@ -479,12 +501,6 @@ static void setup(void)
 			     (int)code);
 		return;
 	}
-	if (aggregate_fetch_start(A.sub) < 0) {
-		daemon_error("[aggregate] cannot start the fetcher thread");
-		natsSubscription_Destroy(A.sub);
-		A.sub = NULL;
-		return;
-	}
 	daemon_info("[aggregate] consuming %s from stream %s as %s", filter,
 		    n->stream, n->durable);
 }
@@ -514,7 +530,6 @@ static void finish(void)
 {
 	int i;
 
-	aggregate_fetch_stop();
 	(void)store_commit(A.store);
 	if (A.sub != NULL)
 		natsSubscription_Destroy(A.sub);   /* the durable consumer stays */
