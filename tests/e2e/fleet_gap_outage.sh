@@ -11,11 +11,7 @@
 setup
 . "$ROOT/tests/e2e/fleet.inc"
 
-cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/common" -o "$T/driver" \
-	"$ROOT/tests/collector/driver.c" "$ROOT/common/codec.c" "$ROOT/common/spool.c" \
-	-lmsgpackc || fail "cannot build the driver"
-cc -O1 -o "$T/fleet_publish" "$ROOT/tests/programs/fleet_publish.c" -lnats ||
-	fail "cannot build fleet_publish"
+fleet_tools
 
 FLEET_REPLICAS=1
 nats_cluster_start 1
