@@ -8,7 +8,10 @@
  * UNIQUE key) and only acknowledged: JetStream's duplicate window is
  * bounded in time and acknowledged messages can be delivered again.
  * Gaps in a host's record ids that stay open while that host keeps
- * shipping are stored as "Audit Records Lost" naming the host and range.
+ * shipping are stored as "Audit Records Lost" (aggregate_gaps.c).
+ * A transaction holds up to AGGREGATE_BATCH_FETCHES fetches; what this
+ * run already read from the store about a host store (its pinned host,
+ * its highest record id) is kept in memory and forgotten on a rollback.
  * Owns the origin, fleet_stores, fleet_checkpoints and fleet_rejects
  * tables. Must never store a message that failed fleet_wire_decode, and
  * never acknowledge one before the commit that holds it (or its refusal).
@@ -24,6 +27,7 @@
 #include <bsd/string.h>
 
 #include "aggregate.h"
+#include "aggregate_gaps.h"
 #include "checkpointer.h"
 #include "fleet_wire.h"
 #include "log.h"
@@ -35,9 +39,11 @@
 
 #define AGGREGATE_FETCH_BATCH 256
 #define AGGREGATE_FETCH_WAIT_MS 200
+#define AGGREGATE_BATCH_FETCHES 16          /* per transaction: 4096 messages */
+#define AGGREGATE_BATCH_BYTES (8 << 20)     /* or fewer once they hold this */
+#define AGGREGATE_BATCH_MS 250              /* or once fetching took this */
 #define AGGREGATE_ACK_WAIT_S 30
 #define AGGREGATE_MAX_ACK_PENDING 20000
-#define AGGREGATE_MAX_STORES 1024
 #define AGGREGATE_API_WAIT_MS 2000
 
 enum aggregate_sql {
@@ -48,9 +54,7 @@ enum aggregate_sql {
 	SQL_STORE_KEY,
 	SQL_CHECKPOINT_PUT,
 	SQL_REJECT,
-	SQL_STORES_ALL,
-	SQL_GAPS,
-	SQL_CHECKED,
+	SQL_ORIGIN_TOP,
 	SQL_AGGREGATE_COUNT
 };
 
@@ -68,26 +72,7 @@ static const char *const aggregate_sql_text[SQL_AGGREGATE_COUNT] = {
 		" seq, kind, tree_size, signed) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[SQL_REJECT] = "INSERT INTO fleet_rejects (reason, count) VALUES (?1, 1)"
 		" ON CONFLICT (reason) DO UPDATE SET count = count + 1",
-	[SQL_STORES_ALL] = "SELECT store_id, host, checked_through,"
-		" (SELECT max(record_id) FROM origin o WHERE o.store_id ="
-		" s.store_id) FROM fleet_stores s",
-	/* the first missing id after each present one, below ?3, and where
-	 * the next present one is */
-	[SQL_GAPS] = "SELECT o.record_id + 1, (SELECT min(record_id) FROM origin n"
-		" WHERE n.store_id = o.store_id AND n.record_id > o.record_id)"
-		" FROM origin o WHERE o.store_id = ?1 AND o.record_id >= ?2 AND"
-		" o.record_id < ?3 AND NOT EXISTS (SELECT 1 FROM origin x WHERE"
-		" x.store_id = o.store_id AND x.record_id = o.record_id + 1)"
-		" ORDER BY o.record_id",
-	[SQL_CHECKED] = "UPDATE fleet_stores SET checked_through = ?2"
-		" WHERE store_id = ?1",
-};
-
-/* A host store seen this run: for the gap check. */
-struct seen_store {
-	char store_id[FLEET_STORE_HEX + 1];
-	int64_t horizon;        /* highest id at the previous check */
-	uint64_t arrived;       /* records taken since the previous check */
+	[SQL_ORIGIN_TOP] = "SELECT max(record_id) FROM origin WHERE store_id = ?1",
 };
 
 static struct {
@@ -98,10 +83,8 @@ static struct {
 	natsConnection *nc;
 	jsCtx *js;
 	natsSubscription *sub;
-	int64_t setup_tried_ms, last_gap_check_ms, last_report_ms;
-	struct seen_store seen[AGGREGATE_MAX_STORES];
-	size_t seen_count;
-	uint64_t stored, duplicates, rejected, checkpoints, lost;
+	int64_t setup_tried_ms, last_report_ms;
+	uint64_t stored, duplicates, rejected, checkpoints;
 	char arena[RECORD_ARENA_BYTES];
 	int was_up;
 } A;
@@ -127,20 +110,6 @@ static int step(sqlite3_stmt *stmt)
 	return (rc & 0xff) == SQLITE_FULL ? -ENOSPC : -EIO;
 }
 
-static struct seen_store *seen(const char *store_id)
-{
-	size_t i;
-
-	for (i = 0; i < A.seen_count; i++)
-		if (strcmp(A.seen[i].store_id, store_id) == 0)
-			return &A.seen[i];
-	if (A.seen_count == AGGREGATE_MAX_STORES)
-		return NULL;
-	memset(&A.seen[A.seen_count], 0, sizeof(A.seen[0]));
-	strlcpy(A.seen[A.seen_count].store_id, store_id, sizeof(A.seen[0].store_id));
-	return &A.seen[A.seen_count++];
-}
-
 /* Counts a refused message under reason (in the open transaction). */
 static void reject(const char *reason, const char *why, const char *subject)
 {
@@ -162,8 +131,11 @@ static void reject(const char *reason, const char *why, const char *subject)
 static int store_pin(const struct fleet_message *m, const unsigned char *key)
 {
 	sqlite3_stmt *s = A.stmt[SQL_STORE_GET];
+	struct aggregate_store *k = aggregate_store(m->store);
 	int rc, found = 0, other_host = 0, other_key = 0, keyless = 0;
 
+	if (key == NULL && k != NULL && k->host_known)
+		return strcmp(k->host, m->host) == 0 ? 0 : -EXDEV;
 	sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		const char *host = (const char *)sqlite3_column_text(s, 0);
@@ -178,6 +150,10 @@ static int store_pin(const struct fleet_message *m, const unsigned char *key)
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	if (k != NULL && (!found || !other_host)) {
+		strlcpy(k->host, m->host, sizeof(k->host));
+		k->host_known = 1;   /* pinned now, or at this commit */
+	}
 	if (found) {
 		if (other_host || other_key)
 			return -EXDEV;
@@ -203,12 +179,25 @@ static int store_pin(const struct fleet_message *m, const unsigned char *key)
 	return rc < 0 ? rc : -ENOENT;
 }
 
-/* 1: a copy already stored; 0: new; -EEXIST: another record has it. */
-static int origin_seen(const struct fleet_message *m)
+/* 1: a copy already stored; 0: new; -EEXIST: another record has it.
+ * An id above the store's highest is new without a look-up. */
+static int origin_seen(const struct fleet_message *m, struct aggregate_store *k)
 {
-	sqlite3_stmt *s = A.stmt[SQL_ORIGIN_GET];
+	sqlite3_stmt *s = A.stmt[SQL_ORIGIN_TOP];
 	int rc = 0;
 
+	if (k != NULL && !k->top_known) {
+		sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			k->top = sqlite3_column_int64(s, 0);   /* 0 when none */
+			k->top_known = 1;
+		}
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	}
+	if (k != NULL && k->top_known && m->id > k->top)
+		return 0;
+	s = A.stmt[SQL_ORIGIN_GET];
 	sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, m->id);
 	if (sqlite3_step(s) == SQLITE_ROW) {
@@ -222,23 +211,19 @@ static int origin_seen(const struct fleet_message *m)
 	return rc;
 }
 
-static int store_record(const struct fleet_message *m)
+/* r: the record fleet_wire_decode decoded from m. */
+static int store_record(const struct fleet_message *m, struct record *r,
+			struct aggregate_store *k)
 {
-	struct record r;
-	const char *why = NULL;
 	sqlite3_stmt *s;
-	struct seen_store *ss;
 	int rc;
 
-	rc = record_decode(m->data, m->len, &r, A.arena, sizeof(A.arena), &why);
-	if (rc < 0)
-		return -EBADMSG;   /* fleet_wire_decode decoded it: cannot happen */
-	r.host = m->host;
-	rc = store_append(A.store, &r);
+	r->host = m->host;
+	rc = store_append(A.store, r);
 	if (rc < 0)
 		return rc;
 	s = A.stmt[SQL_ORIGIN_PUT];
-	sqlite3_bind_int64(s, 1, r.id);
+	sqlite3_bind_int64(s, 1, r->id);
 	sqlite3_bind_text(s, 2, m->host, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, m->store, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, m->id);
@@ -247,9 +232,8 @@ static int store_record(const struct fleet_message *m)
 	rc = step(s);
 	if (rc < 0)
 		return rc;
-	ss = seen(m->store);
-	if (ss != NULL)
-		ss->arrived++;
+	if (k != NULL && k->top_known && m->id > k->top)
+		k->top = m->id;
 	A.stored++;
 	return 0;
 }
@@ -296,10 +280,23 @@ static const char *reason_of(int rc)
 
 enum outcome { OUTCOME_ACK, OUTCOME_TERM };
 
+/* When JetStream stored msg (ns since the epoch), 0 if it does not say. */
+static int64_t stream_time(natsMsg *msg)
+{
+	jsMsgMetaData *meta = NULL;
+	int64_t ns = 0;
+
+	if (natsMsg_GetMetaData(&meta, msg) == NATS_OK)
+		ns = meta->Timestamp;
+	jsMsgMetaData_Destroy(meta);
+	return ns;
+}
+
 /* One message into the open transaction: what to answer after commit.
  * -errno only for a failure of the store (the batch is redelivered). */
 static int take(natsMsg *msg, enum outcome *outcome)
 {
+	struct record r;
 	struct fleet_wire_in in = {
 		.subject = natsMsg_GetSubject(msg),
 		.version = header(msg, FLEET_HEADER_VERSION),
@@ -313,8 +310,12 @@ static int take(natsMsg *msg, enum outcome *outcome)
 		.checkpoint_kind = header(msg, FLEET_HEADER_CHECKPOINT_KIND),
 		.data = (const unsigned char *)natsMsg_GetData(msg),
 		.len = (size_t)natsMsg_GetDataLength(msg),
+		.record = &r,
+		.arena = A.arena,
+		.arena_size = sizeof(A.arena),
 	};
 	struct fleet_message m;
+	struct aggregate_store *k;
 	const char *why = NULL;
 	int rc;
 
@@ -333,6 +334,8 @@ static int take(natsMsg *msg, enum outcome *outcome)
 	}
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
+	k = aggregate_store(m.store);
+	aggregate_gaps_shipped(k, stream_time(msg));
 	if (m.kind == FLEET_CHECKPOINT) {
 		rc = store_checkpoint(&m);
 		if (rc < 0)
@@ -340,7 +343,7 @@ static int take(natsMsg *msg, enum outcome *outcome)
 		*outcome = OUTCOME_ACK;
 		return 0;
 	}
-	rc = origin_seen(&m);
+	rc = origin_seen(&m, k);
 	if (rc == 1) {
 		A.duplicates++;
 		*outcome = OUTCOME_ACK;
@@ -351,159 +354,109 @@ static int take(natsMsg *msg, enum outcome *outcome)
 		       in.subject);
 		return 0;
 	}
-	rc = store_record(&m);
+	rc = store_record(&m, &r, k);
 	if (rc < 0)
 		return rc;
 	*outcome = OUTCOME_ACK;
 	return 0;
 }
 
-/* Fetches one batch, stores it, commits, answers it. */
-static int pass(void)
-{
-	static enum outcome outcomes[AGGREGATE_FETCH_BATCH];
-	natsMsgList list = { 0 };
-	natsStatus s;
-	int i, rc = 0;
+/* The messages of one transaction: up to AGGREGATE_BATCH_FETCHES fetches. */
+struct batch {
+	natsMsgList lists[AGGREGATE_BATCH_FETCHES];
+	enum outcome outcomes[AGGREGATE_BATCH_FETCHES][AGGREGATE_FETCH_BATCH];
+	int count;
+	size_t messages, bytes;
+};
 
-	/* natsSubscription_FetchRequest (with MaxBytes) of cnats 3.4.1 was
-	 * seen returning more messages than its list holds under load: the
-	 * plain fetch, whose batch bounds memory (AGGREGATE_FETCH_BATCH times
-	 * the server's max_payload), and a check of the count. */
-	s = natsSubscription_Fetch(&list, A.sub, AGGREGATE_FETCH_BATCH,
-				   AGGREGATE_FETCH_WAIT_MS, NULL);
-	if (s != NATS_OK || list.Count <= 0 || list.Count > AGGREGATE_FETCH_BATCH) {
-		if (s == NATS_OK && list.Count > AGGREGATE_FETCH_BATCH)
-			daemon_error("[aggregate] a fetch returned %d messages for a "
-				     "batch of %d: ignored (delivered again)",
-				     list.Count, AGGREGATE_FETCH_BATCH);
-		natsMsgList_Destroy(&list);
-		return 0;
-	}
-	for (i = 0; i < list.Count && rc == 0; i++)
-		rc = take(list.Msgs[i], &outcomes[i]);
-	if (rc == 0)
-		rc = store_commit(A.store);
-	if (rc < 0) {
-		daemon_error("[aggregate] cannot store a batch of %d: %s (it is "
-			     "delivered again)", list.Count, strerror(-rc));
-		store_rollback(A.store);
-		for (i = 0; i < list.Count; i++)
-			(void)natsMsg_Nak(list.Msgs[i], NULL);
-		natsMsgList_Destroy(&list);
-		return rc;
-	}
-	for (i = 0; i < list.Count; i++) {
-		if (outcomes[i] == OUTCOME_ACK)
-			(void)natsMsg_Ack(list.Msgs[i], NULL);
-		else
-			(void)natsMsg_Term(list.Msgs[i], NULL);
-	}
-	rc = list.Count;
-	natsMsgList_Destroy(&list);
-	return rc;
+/*
+ * One fetch into list: its count, 0 when nothing came. The plain fetch,
+ * whose batch bounds memory (AGGREGATE_FETCH_BATCH times the server's
+ * max_payload). cnats 3.4.1's fetch (src/js.c _fetch), when it starts
+ * with k messages already queued on the subscription (the rest of a pull
+ * that timed out under load), asks the server for batch - k more and then
+ * reads until it holds exactly batch - k: with k > batch / 2 it writes
+ * past its list (seen in bench case 8 as "326 messages for a batch of
+ * 256", then a heap abort; with FetchRequest too). So while messages are
+ * queued it fetches a batch of 1, which takes one queued message and
+ * asks for nothing; and a count above the batch is still refused.
+ */
+static int fetch(natsMsgList *list)
+{
+	int pending = 0, batch = AGGREGATE_FETCH_BATCH;
+	natsStatus s;
+
+	if (natsSubscription_GetPending(A.sub, &pending, NULL) == NATS_OK &&
+	    pending > 0)
+		batch = 1;
+	s = natsSubscription_Fetch(list, A.sub, batch, AGGREGATE_FETCH_WAIT_MS, NULL);
+	if (s == NATS_OK && list->Count > 0 && list->Count <= batch)
+		return list->Count;
+	if (s == NATS_OK && list->Count > batch)
+		daemon_error("[aggregate] a fetch returned %d messages for a batch "
+			     "of %d: ignored (delivered again)", list->Count, batch);
+	natsMsgList_Destroy(list);
+	memset(list, 0, sizeof(*list));
+	return 0;
 }
 
-/* "Audit Records Lost" for ids from..to of a host store. */
-static int store_lost(const char *host, const char *store_id, int64_t from,
-		      int64_t to)
+/* After the commit (committed) each message's answer; else a nak each. */
+static void answer(struct batch *b, int committed)
 {
-	struct record r;
-	struct timespec ts;
+	int l, i;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	record_init(&r);
-	r.workspace_id = A.cfg->workspace_id;
-	r.actor_user_id = "phitraild";
-	r.event_type = EVENT_RECORDS_LOST;
-	r.timestamp_sec = ts.tv_sec;
-	r.timestamp_nsec = (uint32_t)ts.tv_nsec;
-	r.host = host;
-	r.target = store_id;
-	r.identity = "aggregator";
-	r.detail[0] = (struct record_detail){ .key = "count", .num = to - from + 1 };
-	r.detail[1] = (struct record_detail){ .key = "from_id", .num = from };
-	r.detail[2] = (struct record_detail){ .key = "to_id", .num = to };
-	r.detail[3] = (struct record_detail){ .key = "reason",
-		.str = "never arrived from the host's stream" };
-	r.detail_count = 4;
-	A.lost += (uint64_t)(to - from + 1);
-	daemon_warn("[aggregate] %s (store %s): records %" PRId64 "..%" PRId64
-		    " never arrived", host, store_id, from, to);
-	return store_append(A.store, &r);
+	for (l = 0; l < b->count; l++) {
+		for (i = 0; i < b->lists[l].Count; i++) {
+			natsMsg *msg = b->lists[l].Msgs[i];
+
+			if (!committed)
+				(void)natsMsg_Nak(msg, NULL);
+			else if (b->outcomes[l][i] == OUTCOME_ACK)
+				(void)natsMsg_Ack(msg, NULL);
+			else
+				(void)natsMsg_Term(msg, NULL);
+		}
+		natsMsgList_Destroy(&b->lists[l]);
+	}
 }
 
 /*
- * Every grace period: for each host store that kept shipping during the
- * last one, ids missing below the highest id it had at the start of the
- * last one are lost (a resend after a refusal or an outage comes first,
- * from the host's cursor).
+ * Fetches until a fetch comes back short (the stream is drained for now),
+ * AGGREGATE_BATCH_FETCHES fetches, AGGREGATE_BATCH_BYTES of data or
+ * AGGREGATE_BATCH_MS; stores them in one transaction, commits, answers.
  */
-static void check_gaps(void)
+static int pass(void)
 {
-	sqlite3_stmt *all = A.stmt[SQL_STORES_ALL], *gaps = A.stmt[SQL_GAPS];
-	int64_t horizon, checked, top;
+	static struct batch b;
+	int64_t start = loop_now_ms();
+	int i, n, rc = 0;
 
-	while (sqlite3_step(all) == SQLITE_ROW) {
-		const char *store_id = (const char *)sqlite3_column_text(all, 0);
-		const char *host = (const char *)sqlite3_column_text(all, 1);
-		struct seen_store *ss;
-		char host_copy[FLEET_NAME_MAX], store_copy[FLEET_STORE_HEX + 1];
+	memset(&b, 0, sizeof(b));
+	while (rc == 0 && b.count < AGGREGATE_BATCH_FETCHES &&
+	       (n = fetch(&b.lists[b.count])) > 0) {
+		natsMsgList *list = &b.lists[b.count++];
 
-		if (store_id == NULL || host == NULL)
-			continue;
-		ss = seen(store_id);
-		if (ss == NULL)
-			continue;
-		checked = sqlite3_column_int64(all, 2);
-		top = sqlite3_column_int64(all, 3);
-		horizon = ss->horizon;
-		ss->horizon = top;
-		if (ss->arrived == 0 || horizon <= checked) {
-			ss->arrived = 0;
-			continue;
+		for (i = 0; i < n && rc == 0; i++) {
+			rc = take(list->Msgs[i], &b.outcomes[b.count - 1][i]);
+			b.bytes += (size_t)natsMsg_GetDataLength(list->Msgs[i]);
 		}
-		ss->arrived = 0;
-		strlcpy(host_copy, host, sizeof(host_copy));
-		strlcpy(store_copy, store_id, sizeof(store_copy));
-		sqlite3_bind_text(gaps, 1, store_copy, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(gaps, 2, checked > 0 ? checked : 1);
-		sqlite3_bind_int64(gaps, 3, horizon);
-		while (sqlite3_step(gaps) == SQLITE_ROW) {
-			int64_t from = sqlite3_column_int64(gaps, 0);
-			int64_t next = sqlite3_column_int64(gaps, 1);
-
-			if (sqlite3_column_type(gaps, 1) == SQLITE_NULL || from > horizon)
-				continue;
-			(void)store_lost(host_copy, store_copy, from, next - 1);
-		}
-		sqlite3_reset(gaps);
-		sqlite3_clear_bindings(gaps);
-		/* ids missing below the first one stored */
-		if (checked == 0) {
-			sqlite3_stmt *first = NULL;
-
-			if (sqlite3_prepare_v2(A.db, "SELECT min(record_id) FROM origin"
-					       " WHERE store_id = ?1", -1, &first,
-					       NULL) == SQLITE_OK) {
-				sqlite3_bind_text(first, 1, store_copy, -1, SQLITE_STATIC);
-				if (sqlite3_step(first) == SQLITE_ROW &&
-				    sqlite3_column_int64(first, 0) > 1)
-					(void)store_lost(host_copy, store_copy, 1,
-							 sqlite3_column_int64(first, 0) - 1);
-			}
-			sqlite3_finalize(first);
-		}
-		{
-			sqlite3_stmt *c = A.stmt[SQL_CHECKED];
-
-			sqlite3_bind_text(c, 1, store_copy, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(c, 2, horizon);
-			(void)step(c);
-		}
+		b.messages += (size_t)n;
+		if (n < AGGREGATE_FETCH_BATCH || b.bytes >= AGGREGATE_BATCH_BYTES ||
+		    loop_now_ms() - start >= AGGREGATE_BATCH_MS)
+			break;
 	}
-	sqlite3_reset(all);
-	(void)store_commit(A.store);
+	if (b.count == 0)
+		return 0;
+	if (rc == 0)
+		rc = store_commit(A.store);
+	if (rc < 0) {
+		daemon_error("[aggregate] cannot store a batch of %zu: %s (it is "
+			     "delivered again)", b.messages, strerror(-rc));
+		store_rollback(A.store);
+		aggregate_stores_forget();
+	}
+	answer(&b, rc == 0);
+	return rc < 0 ? rc : (int)b.messages;
 }
 
 /* Connects, finds or makes the stream and the durable consumer. */
@@ -575,7 +528,7 @@ static int prepare(void)
 			return -EIO;
 		}
 	}
-	return 0;
+	return aggregate_gaps_prepare(A.cfg, A.store, A.db);
 }
 
 static void finish(void)
@@ -591,6 +544,7 @@ static void finish(void)
 	natsConnection_Destroy(A.nc);
 	for (i = 0; i < SQL_AGGREGATE_COUNT; i++)
 		sqlite3_finalize(A.stmt[i]);
+	aggregate_gaps_finish();
 	nats_Close();
 }
 
@@ -608,7 +562,7 @@ static void report(int64_t now)
 	daemon_info("[aggregate] %" PRIu64 " record(s) stored, %" PRIu64
 		    " duplicate(s) dropped, %" PRIu64 " checkpoint(s), %" PRIu64
 		    " refused, %" PRIu64 " reported lost", A.stored, A.duplicates,
-		    A.checkpoints, A.rejected, A.lost);
+		    A.checkpoints, A.rejected, aggregate_gaps_lost());
 }
 
 int aggregate_run(const struct config *cfg, struct store *st,
@@ -637,7 +591,6 @@ int aggregate_run(const struct config *cfg, struct store *st,
 		finish();
 		return 1;
 	}
-	A.last_gap_check_ms = loop_now_ms();
 	while (!*stopping) {
 		rc = loop_run_once(A.sub != NULL ? 0 : 100);
 		if (rc < 0) {
@@ -654,12 +607,9 @@ int aggregate_run(const struct config *cfg, struct store *st,
 			last_tick = now;
 			if (store_pending(st) > 0)
 				(void)store_commit(st);
+			aggregate_gaps_check();
 			checkpointer_tick();
 			report(now);
-		}
-		if (now - A.last_gap_check_ms >= (int64_t)cfg->aggregate.stall_s * 1000) {
-			A.last_gap_check_ms = now;
-			check_gaps();
 		}
 	}
 	daemon_info("[aggregate] stopping: %" PRIu64 " record(s) stored, %" PRIu64

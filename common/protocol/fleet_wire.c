@@ -134,9 +134,11 @@ static int check_subject(const struct fleet_wire_in *in, const char *prefix,
 static int decode_record(const struct fleet_wire_in *in, struct fleet_message *out,
 			 const char **why)
 {
-	static char arena[RECORD_ARENA_BYTES];
+	static char own_arena[RECORD_ARENA_BYTES];
 	merkle_hash computed;
-	struct record r;
+	struct record own, *r = in->record != NULL ? in->record : &own;
+	char *arena = in->record != NULL ? in->arena : own_arena;
+	size_t arena_size = in->record != NULL ? in->arena_size : sizeof(own_arena);
 	const char *record_why = NULL;
 
 	if (hex_decode(in->leaf, out->leaf, sizeof(out->leaf)) < 0) {
@@ -148,12 +150,12 @@ static int decode_record(const struct fleet_wire_in *in, struct fleet_message *o
 		*why = "the record's bytes do not hash to its leaf hash (altered)";
 		return -EILSEQ;
 	}
-	if (record_decode(in->data, in->len, &r, arena, sizeof(arena),
+	if (record_decode(in->data, in->len, r, arena, arena_size,
 			  &record_why) < 0) {
 		*why = "the data is not a record";
 		return -EBADMSG;
 	}
-	if (r.id != out->id) {
+	if (r->id != out->id) {
 		*why = "the record's own id is not Phitrail-Id";
 		return -EBADMSG;
 	}

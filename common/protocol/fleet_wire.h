@@ -66,13 +66,20 @@ enum fleet_kind {
 	FLEET_CHECKPOINT,
 };
 
-/* A received message as text fields (NULL: header absent). */
+struct record;
+
+/* A received message as text fields (NULL: header absent). record, if
+ * set, receives a valid record message's decoded record (its strings in
+ * arena, arena_size bytes: RECORD_ARENA_BYTES), so that it is decoded once. */
 struct fleet_wire_in {
 	const char *subject;
 	const char *version, *kind, *host, *store, *id, *leaf, *key;
 	const char *tree_size, *checkpoint_kind;
 	const unsigned char *data;
 	size_t len;
+	struct record *record;
+	char *arena;
+	size_t arena_size;
 };
 
 /* What a valid message says. Pointers point into the input. */
