@@ -46,8 +46,9 @@
  * No byte of either text is NUL; nothing follows. handoff_notice.c reads
  * and writes it.
  *
- * A forked child, whose first record must not wait for the collector,
- * sends a claim instead and waits for nothing:
+ * A process's first record must not wait for the collector: the shim
+ * sends a claim instead of the hello and waits for nothing (a process that
+ * goes on writing sends the hello later, for a mapped file):
  *   0  8  magic "PHTCLAIM"
  *   8  4  protocol version, little endian
  *   12 4  flags: zero

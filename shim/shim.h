@@ -361,6 +361,14 @@ void emit_note_denied(void);
 /* The spool descriptor, established on first use: fd, or a negative errno. */
 int handoff_spool_fd(void);
 
+/*
+ * handoff_spool_fd for the record about to be written to it with write(),
+ * called only with emit.c's write lock held outside a signal handler (no
+ * other record is between its seq and its write): may first swap a
+ * claimed file that has had its share for a mapped one.
+ */
+int handoff_record_fd(void);
+
 /* The program closed fd (or replaced it): if it is ours, forget it. */
 void handoff_fd_gone(int fd);
 
