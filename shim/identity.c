@@ -2,8 +2,9 @@
  * identity.c - owns what the shim knows about its own process: pid, ppid,
  * uid, login uid, audit session, start time, executable and host name.
  *
- * Read once at start-up and again, lazily, in a fork child (the child's
- * first record: only what a fork changes, pid, ppid, uid and start time). Only /proc/self and uname: never NSS (getpwuid) inside a
+ * Read at the process's first record (lazily: a process that never touches
+ * PHI never reads /proc) and again in a fork child (only what a fork
+ * changes, pid, ppid, uid and start time). Only /proc/self and uname: never NSS (getpwuid) inside a
  * host program; names are resolved by the collector. Reads go through the
  * real functions; this file never allocates.
  */
@@ -73,7 +74,7 @@ static uint64_t identity_start_ticks(void)
 	return strtoull(p, NULL, 10);
 }
 
-void identity_load(void)
+static void identity_load(void)
 {
 	struct utsname u;
 	ssize_t n;

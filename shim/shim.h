@@ -315,7 +315,6 @@ struct identity {
 
 /* The process's identity, re-read after fork. */
 const struct identity *identity_get(void);
-void identity_load(void);
 void identity_atfork_child(void);
 
 /* ---- emit.c: one record, one write ----------------------------------- */
