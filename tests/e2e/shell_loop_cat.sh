@@ -16,6 +16,11 @@
 #      thawed: each file's record once, "verified", with its cat's pid: no
 #      cat waited for an answer (a process that waits for the hello's
 #      reply gives up after 500 ms and writes a fallback file, "file-owner");
+#      run with login uid 4242 (where root may set it), they were gone
+#      before their claims were read: no login uid, the actor is the uid's
+#      user (README's limit);
+#   E  a cat with login uid 4242 still running when its claim is read:
+#      its record says auid 4242;
 # and nothing is reported lost or tampered with, and nothing is left in
 # incoming/ once all is stored.
 . "$(dirname "$0")/lib.sh"
@@ -109,14 +114,50 @@ check_read
 wait_count 100 --event viewed
 check 61 100 "verified|file-owner"
 
-# D: the collector is frozen for a whole loop.
+# with_loginuid CMD...: CMD with login uid 4242 where root may set it
+# (unset in this session), else as it is.
+with_loginuid() {
+	if [ -n "$LOGIN_OK" ]; then
+		sh -c 'echo 4242 >/proc/self/loginuid && exec "$@"' sh "$@"
+	else
+		"$@"
+	fi
+}
+LOGIN_OK=""
+sh -c 'echo 4242 >/proc/self/loginuid' 2>/dev/null && LOGIN_OK=1
+
+# D: the collector is frozen for a whole loop (login uid 4242).
 kill -STOP "$COLLECTOR_PID"
-shim sh "$T/loop.sh" "$P" "$T" 101 110 || { kill -CONT "$COLLECTOR_PID"; fail "loop D failed"; }
+with_loginuid "$PHITRAIL" run --config "$CONF" -- sh "$T/loop.sh" "$P" "$T" 101 110 ||
+	{ kill -CONT "$COLLECTOR_PID"; fail "loop D failed"; }
 kill -CONT "$COLLECTOR_PID"
 wait_count 110 --event viewed
 check 101 110 verified
+if [ -n "$LOGIN_OK" ]; then
+	# README's limit: a process gone before its claim is read keeps its
+	# verified pid and uid but not its login uid (gone from /proc).
+	[ "$(jfield '.auid' --event viewed --patient p101)" = null ] ||
+		fail "p101: a login uid the collector could not have read"
+	[ "$(jfield '.actor_user_id' --event viewed --patient p101)" = "$(id -nu)" ] ||
+		fail "p101: actor is not the uid's user"
+	# E: a cat still running when its claim is read keeps its login uid.
+	mkdir -p "$P/p111"
+	echo "chart 111" >"$P/p111/chart.txt"
+	exec 3<>"$T/in"
+	with_loginuid "$PHITRAIL" run --config "$CONF" -- cat "$P/p111/chart.txt" - <&3 |
+		cat >"$T/outE" &
+	reader=$!
+	wait_count 1 --event viewed --patient p111
+	pid=$(jfield '.pid' --event viewed --patient p111)
+	auid=$(jfield '.auid' --event viewed --patient p111)
+	kill -KILL "$pid"
+	wait "$reader"
+	[ "$auid" = 4242 ] || fail "p111: login uid not 4242 while the cat ran: $auid"
+	[ "$(jfield '.identity' --event viewed --patient p111)" = verified ] ||
+		fail "p111: identity not verified"
+fi
 
-expect_count 110 --event viewed
+expect_count "$([ -n "$LOGIN_OK" ] && echo 111 || echo 110)" --event viewed
 [ "$(count --event "Audit Records Lost")" = 0 ] || fail "a loss was reported"
 [ "$(count --event "Audit Spool Tampered")" = 0 ] || fail "tampering was reported"
 i=0
