@@ -256,8 +256,9 @@ static void emit_counts_reported(const struct emit_attempt *a)
  * Writes r to the spool descriptor with one write() (the write lock held,
  * when locked, outside a signal handler: the file may be swapped first).
  * 0 when written; -ENODEV when a mapped file is there to use instead;
- * another negative errno with *cut set when the loss is reported another
- * way; *writes counts the frames tried.
+ * -ESTALE when the write failed and a fresh file may take it; another
+ * negative errno (with *cut set when the loss is reported another way);
+ * *writes counts the frames tried.
  */
 static int emit_write_fd(struct emit_attempt *a, unsigned char *frame, size_t cap,
 			 int locked, int *writes, int *cut)
@@ -291,7 +292,7 @@ static int emit_write_fd(struct emit_attempt *a, unsigned char *frame, size_t ca
 		*cut = 1;                     /* the reader counts a cut frame lost */
 		return -EIO;
 	}
-	return -EAGAIN;                       /* try a fresh file */
+	return -ESTALE;                       /* try a fresh file */
 }
 
 /* One attempt chain for r; 0, or a negative errno with *cut set when the
@@ -321,7 +322,7 @@ static int emit_write(struct record *r, int *cut)
 			emit_counts_reported(&a);
 			return 0;
 		}
-		if (rc != -ENODEV && rc != -EAGAIN)
+		if (rc != -ENODEV && rc != -ESTALE)
 			return rc;
 	}
 	return -EIO;

@@ -1,8 +1,10 @@
 /*
  * hide.c - a program that tries to read a chart without its read being
  * audited, for tests/fault/hide_read.sh. Usage: hide MODE WARMUP CHART.
- * It reads WARMUP (so the shim has its spool file and descriptors), then
- * attacks the shim's means of recording with MODE, then reads CHART:
+ * It reads WARMUP HIDE_WARMUP_READS times (so the shim has its mapped
+ * spool file and descriptors: a process is given one from its 64th record,
+ * shim/handoff.c; before, it appends with write()), then attacks the
+ * shim's means of recording with MODE, then reads CHART:
  *   dup2          /dev/null dup2'ed over every descriptor of the shim
  *                 (spool file, eventfd, wake page)
  *   munmap        the mapped spool file unmapped
@@ -37,6 +39,8 @@
 #include <sys/syscall.h>
 #include <dirent.h>
 #include <unistd.h>
+
+#define HIDE_WARMUP_READS 70      /* past the shim's 64 write() records */
 
 static int read_file(const char *path)
 {
@@ -168,9 +172,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mode = argv[1];
-	if (read_file(argv[2]) < 0) {
-		perror(argv[2]);
-		return 2;
+	for (i = 0; i < HIDE_WARMUP_READS; i++) {
+		if (read_file(argv[2]) < 0) {
+			perror(argv[2]);
+			return 2;
+		}
 	}
 	if (strcmp(mode, "dup2") == 0) {
 		int null = open("/dev/null", O_RDWR);
