@@ -54,8 +54,10 @@
  *   12 4  flags: zero
  * carrying one descriptor (SCM_RIGHTS): a spool file the child created in
  * incoming/ as <pid>.<start ticks>.<random hex>.claim (O_EXCL, 0600,
- * header flagged SPOOL_FLAG_FALLBACK, opened O_WRONLY | O_APPEND), which it
- * appends to at once. No reply is sent. The collector takes the claim when
+ * header flagged SPOOL_FLAG_FALLBACK, opened O_RDWR | O_APPEND), which it
+ * writes to at once: mapped by the shim itself (grown with fallocate, so
+ * zero bytes may follow the last frame, as in a mapped file of the
+ * collector's), or appended to with write() where it cannot be mapped. No reply is sent. The collector takes the claim when
  * the descriptor is that file (same inode, one link, owned by the peer's
  * uid) and the header's pid and uid are the peer's (SO_PEERCRED, taken by
  * the kernel at connect, so still true after the child exits): it renames

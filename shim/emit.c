@@ -307,6 +307,12 @@ static int emit_write(struct record *r, int *cut)
 		rc = spoolmap_append(emit_encode_frame, &a, frame, sizeof(frame));
 		if (rc == 0) {
 			emit_counts_reported(&a);
+			if (!shim_nested() && handoff_upgrade_due()) {
+				/* no write() in flight while the file changes */
+				pthread_mutex_lock(&emit_write_lock);
+				handoff_upgrade_mapped();
+				pthread_mutex_unlock(&emit_write_lock);
+			}
 			return 0;
 		}
 		if (rc != -ENODEV)

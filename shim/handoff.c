@@ -7,9 +7,11 @@
  * socket (a Unix connect completes at once or fails), create our own spool
  * file in incoming/ and send a claim carrying it (handoff_claim; the
  * collector verifies us by SO_PEERCRED when it reads the claim), then
- * append with write(). A process that goes on writing asks, once its
- * claimed file holds HANDOFF_UPGRADE_RECORDS records, for a mapped spool
- * file by the hello (non-blocking SOCK_SEQPACKET,
+ * map that file itself (spoolmap_attach_own; no wake page: the collector
+ * reads it at its next tick) or, where it cannot, append with write(). A
+ * process that goes on writing asks, once its claimed file holds
+ * HANDOFF_UPGRADE_RECORDS records, for the collector's mapped spool file
+ * (with its wake page and eventfd) by the hello (non-blocking SOCK_SEQPACKET,
  * the one bounded wait of HANDOFF_REPLY_TIMEOUT_MS for the reply carrying
  * the file by SCM_RIGHTS, handoff.h), whose descriptors go to spoolmap.c.
  * Where we cannot create a file in incoming/ (a read-only or private view
@@ -252,7 +254,8 @@ static int handoff_make_incoming(void)
  * followed by suffix (".spool", or ".claim" for handoff_claim); its path
  * goes to path.
  */
-static int handoff_create_own(const char *suffix, char *path, size_t path_size)
+static int handoff_create_own(const char *suffix, int access, char *path,
+			      size_t path_size)
 {
 	const struct identity *id = identity_get();
 	unsigned char header[SPOOL_HEADER_BYTES];
@@ -272,10 +275,10 @@ static int handoff_create_own(const char *suffix, char *path, size_t path_size)
 		     (unsigned long long)id->start_ticks,
 		     (unsigned long long)random_bits, suffix) >= (int)path_size)
 		return -ENAMETOOLONG;
-	fd = REAL(open)(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
+	fd = REAL(open)(path, access | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
 			O_NOFOLLOW, 0600);
 	if (fd < 0 && errno == ENOENT && handoff_make_incoming() == 0)
-		fd = REAL(open)(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
+		fd = REAL(open)(path, access | O_CREAT | O_EXCL | O_APPEND |
 				O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
@@ -305,7 +308,7 @@ static int handoff_fallback(void)
 {
 	char path[PATH_MAX];
 
-	return handoff_create_own(".spool", path, sizeof(path));
+	return handoff_create_own(".spool", O_WRONLY, path, sizeof(path));
 }
 
 /*
@@ -347,7 +350,7 @@ static int handoff_claim(void)
 		REAL(close)(sock);
 		return -ENOTCONN;
 	}
-	fd = handoff_create_own(HANDOFF_CLAIM_SUFFIX, path, sizeof(path));
+	fd = handoff_create_own(HANDOFF_CLAIM_SUFFIX, O_RDWR, path, sizeof(path));
 	if (fd < 0) {
 		REAL(close)(sock);
 		return fd == -ENOTCONN ? -EIO : fd;
@@ -408,6 +411,11 @@ static int handoff_first(void)
 	if (fd < 0)
 		return fd;
 	fd = handoff_move_up(fd);
+	/* Mapped from the first record: no system call per record, so a
+	 * program that then denies itself writes cannot silence the trail;
+	 * where it cannot be mapped, write() as for any file. */
+	if (claimed && spoolmap_wanted())
+		(void)spoolmap_attach_own(fd);
 	__atomic_store_n(&handoff_claimed_records, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&handoff_claimed_fd, claimed ? fd : -1, __ATOMIC_RELEASE);
 	return fd;
@@ -442,6 +450,43 @@ static int handoff_upgrade(int old)
 	REAL(close)(old);        /* the collector reads it to its end and
 				  * retires it with the process */
 	return fd;
+}
+
+int handoff_upgrade_due(void)
+{
+	return __atomic_load_n(&handoff_claimed_fd, __ATOMIC_ACQUIRE) >= 0 &&
+		spoolmap_own_frames() >= HANDOFF_UPGRADE_RECORDS;
+}
+
+void handoff_upgrade_mapped(void)
+{
+	int old, fd, page_fd = -1, event_fd = -1;
+
+	pthread_mutex_lock(&handoff_lock);
+	old = __atomic_load_n(&handoff_fd, __ATOMIC_ACQUIRE);
+	if (old < 0 || __atomic_load_n(&handoff_claimed_fd, __ATOMIC_ACQUIRE) != old ||
+	    spoolmap_own_frames() < HANDOFF_UPGRADE_RECORDS)
+		goto out;
+	__atomic_store_n(&handoff_claimed_fd, -1, __ATOMIC_RELEASE);
+	if (!spoolmap_wanted())
+		goto out;
+	fd = handoff_connect(&page_fd, &event_fd);
+	if (fd < 0)
+		goto out;                /* our own mapped file serves on */
+	if (page_fd < 0) {
+		REAL(close)(fd);
+		goto out;
+	}
+	spoolmap_retire();               /* frames reserved in it are still written */
+	fd = handoff_move_up(fd);
+	if (spoolmap_attach(fd, page_fd, event_fd, HANDOFF_FD_FLOOR) < 0) {
+		REAL(close)(fd);
+		fd = -1;                 /* our window is closed: a fresh claim */
+	}
+	REAL(close)(old);
+	__atomic_store_n(&handoff_fd, fd, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&handoff_lock);
 }
 
 int handoff_spool_fd(void)

@@ -368,6 +368,14 @@ int handoff_spool_fd(void);
  */
 int handoff_record_fd(void);
 
+/*
+ * 1 when the process's own mapped file has had its share of records and
+ * the collector's mapped file should be asked for: then, with emit.c's
+ * write lock held outside a signal handler, handoff_upgrade_mapped.
+ */
+int handoff_upgrade_due(void);
+void handoff_upgrade_mapped(void);
+
 /* The program closed fd (or replaced it): if it is ours, forget it. */
 void handoff_fd_gone(int fd);
 
