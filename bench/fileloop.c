@@ -7,7 +7,9 @@
  * file index modulo 16) and the one-line result it prints on stdout:
  *   iterations=N threads=T forks=F ns=WALL ns_per_iteration=X rss_kb=R hwm_kb=H
  * It must never do anything inside the timed loop but the three calls (and
- * fork/waitpid in -F mode), and never run unbounded: -n caps the count and
+ * fork/waitpid in -F mode, fork/exec/waitpid in -X mode: the child runs
+ * PROGRAM FILE with stdout on /dev/null, as a shell loop runs cat), and never
+ * run unbounded: -n caps the count and
  * -s the seconds. Linked against libc and pthread only, so that what a
  * preloaded object adds is all that differs between a bare and a shim run.
  */
@@ -35,6 +37,7 @@ static unsigned file_count;
 static unsigned long iterations_per_thread = 10000;
 static double max_seconds = 60.0;
 static int64_t deadline_ns;
+static const char *exec_program;          /* -X: the child execs this */
 
 struct worker {
 	pthread_t thread;
@@ -91,7 +94,23 @@ fileloop_timed(struct worker *w)
 	w->done = i;
 }
 
-/* -F: one child per file; the child does one iteration and exits. */
+/* -X: the child runs exec_program FILE, stdout on /dev/null (stdin kept). */
+static void
+child_exec(const char *path)
+{
+	int null = open("/dev/null", O_WRONLY);
+
+	if (null < 0 || dup2(null, 1) < 0)
+		_exit(126);
+	close(null);
+	execl(exec_program, exec_program, path, (char *)NULL);
+	_exit(127);
+}
+
+/*
+ * -F: one child per file; the child does one iteration and exits (or, with
+ * -X, execs exec_program on the file).
+ */
 __attribute__((noinline)) void
 fileloop_forked(struct worker *w)
 {
@@ -106,6 +125,8 @@ fileloop_forked(struct worker *w)
 			w->failed = 1;
 			break;
 		}
+		if (pid == 0 && exec_program != NULL)
+			child_exec(file_paths[f]);
 		if (pid == 0)
 			_exit(one_iteration(file_paths[f]) < 0 ? 1 : 0);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -185,10 +206,11 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: fileloop [-c] [-F] [-n ITERATIONS] [-t THREADS] "
+	    "usage: fileloop [-c] [-F [-X PROGRAM]] [-n ITERATIONS] [-t THREADS] "
 	    "[-s MAX_SECONDS] [-w WARMUP] DIR FILES\n"
 	    "  -c  create the tree DIR/pNN/fNNNN (FILES files of 4096 bytes) and exit\n"
 	    "  -F  fork one child per iteration (the child opens/reads/closes, exits)\n"
+	    "  -X  with -F: the child execs PROGRAM FILE instead (stdout to /dev/null)\n"
 	    "  -n  iterations per thread (default 10000), -t threads (default 1)\n"
 	    "  -s  stop after this many seconds at most (default 60)\n"
 	    "  -w  untimed iterations before the loop (default 100)\n");
@@ -205,10 +227,11 @@ main(int argc, char **argv)
 	int64_t start, end;
 	char *endp;
 
-	while ((c = getopt(argc, argv, "cFn:t:s:w:")) != -1) {
+	while ((c = getopt(argc, argv, "cFX:n:t:s:w:")) != -1) {
 		switch (c) {
 		case 'c': create = 1; break;
 		case 'F': forked = 1; break;
+		case 'X': exec_program = optarg; break;
 		case 'n': iterations_per_thread = strtoul(optarg, &endp, 10); break;
 		case 't': threads = (unsigned)strtoul(optarg, &endp, 10); break;
 		case 's': max_seconds = strtod(optarg, &endp); break;
@@ -221,7 +244,7 @@ main(int argc, char **argv)
 	file_count = (unsigned)strtoul(argv[optind + 1], &endp, 10);
 	if (*endp != '\0' || file_count == 0 || file_count > FILELOOP_MAX_FILES ||
 	    threads == 0 || threads > FILELOOP_MAX_THREADS || max_seconds <= 0 ||
-	    (forked && threads != 1))
+	    (forked && threads != 1) || (exec_program != NULL && !forked))
 		usage();
 	file_paths = calloc(file_count, sizeof(*file_paths));
 	if (file_paths == NULL)

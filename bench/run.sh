@@ -4,7 +4,7 @@
 #   make bench          full run (about 15 minutes on 2 cores)
 #   make bench-quick    every case briefly (under about 2 minutes; for CI)
 #   sh bench/run.sh [--quick] [--callgrind] [--big] [--runs N] [--keep]
-#                   [--case fleet|kernel]   (the calibration and that case alone)
+#                   [--case fleet|kernel|forks]   (the calibration and that case alone)
 #   (--keep leaves the scratch deployments under /tmp/phitrail-bench-*)
 #
 # Compiles build/bench/fileloop (bench/fileloop.c: open, read 4 KiB, close
@@ -15,7 +15,9 @@
 #      audited call, system calls per iteration (strace -c; target 1.15)
 #   3  the PHI loop under strace -f -e trace=%file: strace's added cost over
 #      the shim's added cost (target >= 30)
-#   4  the PHI loop with 2 and 8 threads, and with one fork+exit per file
+#   4  the PHI loop with 2 and 8 threads; one process per PHI file: forked
+#      (open/read/close, exit) and forked+exec'd `cat FILE` as a shell loop
+#      runs it (target 1.25 for both; --case forks runs these alone)
 #   5  collector ingest: records/s stored from 1, 4 and 16 shimmed writer
 #      processes, flush = batch and every-record, each into a new store
 #   5b a store filled by bench/fillstore (10M records in the full run, 20k

@@ -212,7 +212,8 @@ static int file_note_writer_counts(struct followed_file *f, const struct record 
 		daemon_warn("pid %" PRId64 " (%s, %s) was denied %" PRId64 " PHI "
 			    "call(s) with EACCES while the collector could not be "
 			    "reached (on_collector_down = deny)", f->writer_pid,
-			    f->progress.who.exe[0] ? f->progress.who.exe : "?",
+			    f->progress.who.exe[0] ? f->progress.who.exe :
+			    r->exe != NULL && r->exe[0] != '\0' ? r->exe : "?",
 			    f->progress.who.actor, denied);
 	if (lost > 0)
 		return store_lost(f, lost, -1, "writer could not hand them off");

@@ -353,8 +353,12 @@ static void handle_hello(struct pending_connection *c)
 					 HANDOFF_MESSAGE_BYTES);
 			log_rejected(sock, why);
 		} else {
-			daemon_debug("ingest: peer left before its hello (%s)",
-				     n < 0 ? strerror(errno) : "closed");
+			struct ucred cred = { .pid = 0 };
+			socklen_t len = sizeof(cred);
+
+			(void)getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+			daemon_debug("ingest: pid %d left before its hello (%s)",
+				     (int)cred.pid, n < 0 ? strerror(errno) : "closed");
 		}
 		connection_close(c);
 		return;

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <bsd/string.h>
@@ -27,6 +28,11 @@
 #include "spoolmap.h"
 
 static int64_t emit_seq;                   /* atomic, per process */
+/* The write() path: held from taking a seq to the end of its write(), so a
+ * file written by threads holds its frames in seq order (the collector
+ * reads a seq that went back as a loss), and handoff.c may swap the file
+ * between two records. A signal handler only tries it. */
+static pthread_mutex_t emit_write_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t emit_lost;                  /* atomic: records not handed off */
 static int64_t emit_denied;                /* atomic: calls denied (deny mode) */
 
@@ -59,6 +65,7 @@ static const struct record_prefix *emit_prefix_for(const struct record *r)
 void emit_atfork_child(void)
 {
 	__atomic_store_n(&emit_prefix, NULL, __ATOMIC_RELEASE);
+	pthread_mutex_init(&emit_write_lock, NULL);
 	emit_seq = 0;
 	emit_lost = 0;        /* the parent reports its own */
 	emit_denied = 0;
@@ -249,54 +256,84 @@ static void emit_counts_reported(const struct emit_attempt *a)
 		__atomic_fetch_sub(&emit_denied, a->denied, __ATOMIC_RELAXED);
 }
 
+/*
+ * Writes r to the spool descriptor with one write() (the write lock held,
+ * when locked, outside a signal handler: the file may be swapped first).
+ * 0 when written; -ENODEV when a mapped file is there to use instead;
+ * -ESTALE when the write failed and a fresh file may take it; another
+ * negative errno (with *cut set when the loss is reported another way);
+ * *writes counts the frames tried.
+ */
+static int emit_write_fd(struct emit_attempt *a, unsigned char *frame, size_t cap,
+			 int locked, int *writes, int *cut)
+{
+	long len;
+	ssize_t n;
+	int fd = locked && !shim_nested() ? handoff_record_fd() : handoff_spool_fd();
+
+	if (fd < 0)
+		return fd;
+	if (spoolmap_active())
+		return -ENODEV;               /* a mapped file just came */
+	len = emit_encode_frame(a, *writes == 0 ?
+				__atomic_fetch_add(&emit_seq, 1, __ATOMIC_RELAXED) :
+				a->r->seq, frame, cap);
+	if (len <= 0) {
+		*cut = *writes == 0;          /* its seq is taken: the gap reports it */
+		return len < 0 ? (int)len : -EINVAL;
+	}
+	++*writes;
+	do {
+		n = REAL(write)(fd, frame, (size_t)len);
+	} while (n < 0 && errno == EINTR);
+	if (n == len)
+		return 0;
+	if (n < 0 && errno == EBADF)
+		handoff_fd_gone(fd);          /* closed behind our back: not ours */
+	else
+		handoff_abandon(fd);
+	if (n > 0) {
+		*cut = 1;                     /* the reader counts a cut frame lost */
+		return -EIO;
+	}
+	return -ESTALE;                       /* try a fresh file */
+}
+
 /* One attempt chain for r; 0, or a negative errno with *cut set when the
  * loss is reported another way (a frame cut short, a seq gap). */
 static int emit_write(struct record *r, int *cut)
 {
 	unsigned char frame[SPOOL_FRAME_HEADER_BYTES + RECORD_MAX_BYTES];
 	struct emit_attempt a = { .r = r, .own_details = r->detail_count };
-	long len;
-	int fd, rc, writes = 0, rounds;
+	int rc, writes = 0, rounds, locked;
 
 	for (rounds = 0; rounds < 4 && writes < 2; rounds++) {
-		ssize_t n;
-
 		rc = spoolmap_append(emit_encode_frame, &a, frame, sizeof(frame));
 		if (rc == 0) {
 			emit_counts_reported(&a);
+			if (!shim_nested() && handoff_upgrade_due()) {
+				/* no write() in flight while the file changes */
+				pthread_mutex_lock(&emit_write_lock);
+				handoff_upgrade_mapped();
+				pthread_mutex_unlock(&emit_write_lock);
+			}
 			return 0;
 		}
 		if (rc != -ENODEV)
 			return rc;            /* no seq taken: counted lost */
-		fd = handoff_spool_fd();
-		if (fd < 0)
-			return fd;
-		if (spoolmap_active())
-			continue;             /* a mapped file just came */
-		len = emit_encode_frame(&a, writes == 0 ?
-					__atomic_fetch_add(&emit_seq, 1,
-							   __ATOMIC_RELAXED) : r->seq,
-					frame, sizeof(frame));
-		if (len <= 0) {
-			*cut = writes == 0;   /* its seq is taken: the gap reports it */
-			return len < 0 ? (int)len : -EINVAL;
-		}
-		writes++;
-		do {
-			n = REAL(write)(fd, frame, (size_t)len);
-		} while (n < 0 && errno == EINTR);
-		if (n == len) {
+		if (shim_nested())
+			locked = pthread_mutex_trylock(&emit_write_lock) == 0;
+		else
+			locked = pthread_mutex_lock(&emit_write_lock) == 0;
+		rc = emit_write_fd(&a, frame, sizeof(frame), locked, &writes, cut);
+		if (locked)
+			pthread_mutex_unlock(&emit_write_lock);
+		if (rc == 0) {
 			emit_counts_reported(&a);
 			return 0;
 		}
-		if (n < 0 && errno == EBADF)
-			handoff_fd_gone(fd);  /* closed behind our back: not ours */
-		else
-			handoff_abandon(fd);
-		if (n > 0) {
-			*cut = 1;         /* the reader counts a cut frame lost */
-			return -EIO;
-		}
+		if (rc != -ENODEV && rc != -ESTALE)
+			return rc;
 	}
 	return -EIO;
 }

@@ -2,23 +2,28 @@
  * handoff.c - owns the descriptor records are appended to (the spool fd)
  * and how it is obtained.
  *
- * On the first record: connect a non-blocking SOCK_SEQPACKET socket to the
- * collector's ingest socket, send the hello (asking for a mapped spool file
- * unless spoolmap.c gave mapping up), wait at most
- * HANDOFF_REPLY_TIMEOUT_MS for the reply carrying the spool file
- * (SCM_RIGHTS, handoff.h), close the socket. A mapped reply's descriptors
- * go to spoolmap.c; if it cannot use them the file is appended to with
- * write() like any other (O_APPEND set here). If the collector is not there
- * and on_collector_down = spool, create our own fallback spool file
- * <spool>/incoming/<pid>.<start>.<random>.spool (header flagged
- * SPOOL_FLAG_FALLBACK) and keep it for the rest of the process's life.
+ * On a process's first record (every process: a fresh exec as much as a
+ * fork child) nothing is waited for: connect to the collector's ingest
+ * socket (a Unix connect completes at once or fails), create our own spool
+ * file in incoming/ and send a claim carrying it (handoff_claim; the
+ * collector verifies us by SO_PEERCRED when it reads the claim), then
+ * map that file itself (spoolmap_attach_own; no wake page: the collector
+ * reads it at its next tick) or, where it cannot, append with write(). A
+ * process that goes on writing asks, once its claimed file holds
+ * HANDOFF_UPGRADE_RECORDS records, for the collector's mapped spool file
+ * (with its wake page and eventfd) by the hello (non-blocking SOCK_SEQPACKET,
+ * the one bounded wait of HANDOFF_REPLY_TIMEOUT_MS for the reply carrying
+ * the file by SCM_RIGHTS, handoff.h), whose descriptors go to spoolmap.c.
+ * Where we cannot create a file in incoming/ (a read-only or private view
+ * of the spool), the first record asks by the hello instead. If the
+ * collector is not there and on_collector_down = spool, create our own
+ * fallback spool file <spool>/incoming/<pid>.<start>.<random>.spool
+ * (header flagged SPOOL_FLAG_FALLBACK) and keep it for the rest of the
+ * process's life.
  * Either descriptor is moved to >= HANDOFF_FD_FLOOR, out of the program's
  * way. The program may close it or dup2 over it: the fd wrappers tell us
  * and we forget it (never closing what is no longer ours); the next record
- * gets a new spool file. A forked child does not wait for any answer: it
- * creates its own file in incoming/ and sends a claim carrying it
- * (handoff_claim; the collector verifies it by SO_PEERCRED when it reads
- * the claim), and appends with write(). This file never writes into a descriptor the
+ * gets a new spool file. This file never writes into a descriptor the
  * program owns, never blocks beyond the one bounded wait, and uses only
  * real functions or functions the shim does not wrap.
  */
@@ -44,9 +49,11 @@
 
 #define HANDOFF_FD_FLOOR 512
 #define HANDOFF_MAX_FDS 4                   /* cmsg room, to spot extras */
+#define HANDOFF_UPGRADE_RECORDS 64          /* claimed file: then ask to map */
 
 static int handoff_fd = -1;                 /* atomic */
-static int handoff_forked;                  /* a fork child: handoff_claim */
+static int handoff_claimed_fd = -1;         /* atomic: handoff_fd, if claimed */
+static unsigned handoff_claimed_records;    /* atomic: records it was given */
 static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void handoff_put_le32(unsigned char *p, uint32_t v)
@@ -247,7 +254,8 @@ static int handoff_make_incoming(void)
  * followed by suffix (".spool", or ".claim" for handoff_claim); its path
  * goes to path.
  */
-static int handoff_create_own(const char *suffix, char *path, size_t path_size)
+static int handoff_create_own(const char *suffix, int access, char *path,
+			      size_t path_size)
 {
 	const struct identity *id = identity_get();
 	unsigned char header[SPOOL_HEADER_BYTES];
@@ -267,10 +275,10 @@ static int handoff_create_own(const char *suffix, char *path, size_t path_size)
 		     (unsigned long long)id->start_ticks,
 		     (unsigned long long)random_bits, suffix) >= (int)path_size)
 		return -ENAMETOOLONG;
-	fd = REAL(open)(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
+	fd = REAL(open)(path, access | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
 			O_NOFOLLOW, 0600);
 	if (fd < 0 && errno == ENOENT && handoff_make_incoming() == 0)
-		fd = REAL(open)(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
+		fd = REAL(open)(path, access | O_CREAT | O_EXCL | O_APPEND |
 				O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
@@ -300,18 +308,19 @@ static int handoff_fallback(void)
 {
 	char path[PATH_MAX];
 
-	return handoff_create_own(".spool", path, sizeof(path));
+	return handoff_create_own(".spool", O_WRONLY, path, sizeof(path));
 }
 
 /*
- * A forked child's first record: no round trip it waits on. Connect (a
- * Unix connect completes at once or fails), create our own file as
+ * A process's first record: no round trip it waits on. Connect (a Unix
+ * connect completes at once or fails), create our own file as
  * <...>.claim in incoming/, and send the claim carrying its descriptor
  * (handoff.h); the collector verifies us by SO_PEERCRED and the header
  * when it reads the claim, while we already append. If the claim cannot
  * be sent, the file becomes an ordinary fallback file (".spool"). Returns
- * the descriptor (O_WRONLY | O_APPEND) or a negative errno (the collector
- * is not there: the caller falls back as for any hello).
+ * the descriptor (O_WRONLY | O_APPEND) or a negative errno: -ENOTCONN when
+ * the collector is not there (the caller falls back as for any hello),
+ * another when no file could be made (the caller asks by the hello).
  */
 static int handoff_claim(void)
 {
@@ -333,19 +342,18 @@ static int handoff_claim(void)
 	if (shim_config.socket_path[0] == '\0' ||
 	    strlcpy(addr.sun_path, shim_config.socket_path,
 		    sizeof(addr.sun_path)) >= sizeof(addr.sun_path))
-		return -EINVAL;
+		return -ENOTCONN;
 	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sock < 0)
-		return -errno;
+		return -ENOTCONN;
 	if (REAL(connect)(sock, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-		fd = -errno;
 		REAL(close)(sock);
-		return fd;
+		return -ENOTCONN;
 	}
-	fd = handoff_create_own(HANDOFF_CLAIM_SUFFIX, path, sizeof(path));
+	fd = handoff_create_own(HANDOFF_CLAIM_SUFFIX, O_RDWR, path, sizeof(path));
 	if (fd < 0) {
 		REAL(close)(sock);
-		return fd;
+		return fd == -ENOTCONN ? -EIO : fd;
 	}
 	memcpy(claim, HANDOFF_CLAIM_MAGIC, 8);
 	handoff_put_le32(claim + 8, HANDOFF_VERSION);
@@ -369,10 +377,121 @@ static int handoff_claim(void)
 	return fd;
 }
 
+/* The hello's answer in place: moved up, mapped when it came mapped (else
+ * appended to with write()). The descriptor, or a negative errno. */
+static int handoff_take_reply(int fd, int page_fd, int event_fd)
+{
+	int fl;
+
+	fd = handoff_move_up(fd);
+	if (page_fd < 0 ||
+	    spoolmap_attach(fd, page_fd, event_fd, HANDOFF_FD_FLOOR) >= 0)
+		return fd;
+	/* Not mappable here: append with write(), as ever. */
+	fl = REAL(fcntl)(fd, F_GETFL);
+	if (fl < 0 || REAL(fcntl)(fd, F_SETFL, fl | O_APPEND) < 0) {
+		REAL(close)(fd);
+		return -EIO;
+	}
+	return fd;
+}
+
+/* The first spool file of this process (or after the last was lost). */
+static int handoff_first(void)
+{
+	int fd = handoff_claim(), page_fd = -1, event_fd = -1, claimed = fd >= 0;
+
+	if (fd < 0 && fd != -ENOTCONN) {
+		fd = handoff_connect(&page_fd, &event_fd);
+		if (fd >= 0)
+			return handoff_take_reply(fd, page_fd, event_fd);
+	}
+	if (fd < 0 && shim_config.on_collector_down == CONFIG_ON_DOWN_SPOOL)
+		fd = handoff_fallback();
+	if (fd < 0)
+		return fd;
+	fd = handoff_move_up(fd);
+	/* Mapped from the first record: no system call per record, so a
+	 * program that then denies itself writes cannot silence the trail;
+	 * where it cannot be mapped, write() as for any file. */
+	if (claimed && spoolmap_wanted())
+		(void)spoolmap_attach_own(fd);
+	__atomic_store_n(&handoff_claimed_records, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&handoff_claimed_fd, claimed ? fd : -1, __ATOMIC_RELEASE);
+	return fd;
+}
+
+/*
+ * The claimed file old has had HANDOFF_UPGRADE_RECORDS records: a process
+ * that writes this much asks for a mapped spool file (the hello). Called
+ * with emit.c's write lock held, so no other thread is between taking a
+ * seq and writing it to old (the mapped window's seqs start where ours
+ * are). The descriptor to use from now on: the mapped file's, or old.
+ */
+static int handoff_upgrade(int old)
+{
+	int fd, page_fd = -1, event_fd = -1;
+
+	__atomic_store_n(&handoff_claimed_fd, -1, __ATOMIC_RELEASE);
+	if (!spoolmap_wanted())
+		return old;
+	fd = handoff_connect(&page_fd, &event_fd);
+	if (fd < 0)
+		return old;
+	if (page_fd < 0) {               /* a write() file as ours already is */
+		REAL(close)(fd);
+		return old;
+	}
+	fd = handoff_move_up(fd);
+	if (spoolmap_attach(fd, page_fd, event_fd, HANDOFF_FD_FLOOR) < 0) {
+		REAL(close)(fd);
+		return old;
+	}
+	REAL(close)(old);        /* the collector reads it to its end and
+				  * retires it with the process */
+	return fd;
+}
+
+int handoff_upgrade_due(void)
+{
+	return __atomic_load_n(&handoff_claimed_fd, __ATOMIC_ACQUIRE) >= 0 &&
+		spoolmap_own_frames() >= HANDOFF_UPGRADE_RECORDS;
+}
+
+void handoff_upgrade_mapped(void)
+{
+	int old, fd, page_fd = -1, event_fd = -1;
+
+	pthread_mutex_lock(&handoff_lock);
+	old = __atomic_load_n(&handoff_fd, __ATOMIC_ACQUIRE);
+	if (old < 0 || __atomic_load_n(&handoff_claimed_fd, __ATOMIC_ACQUIRE) != old ||
+	    spoolmap_own_frames() < HANDOFF_UPGRADE_RECORDS)
+		goto out;
+	__atomic_store_n(&handoff_claimed_fd, -1, __ATOMIC_RELEASE);
+	if (!spoolmap_wanted())
+		goto out;
+	fd = handoff_connect(&page_fd, &event_fd);
+	if (fd < 0)
+		goto out;                /* our own mapped file serves on */
+	if (page_fd < 0) {
+		REAL(close)(fd);
+		goto out;
+	}
+	spoolmap_retire();               /* frames reserved in it are still written */
+	fd = handoff_move_up(fd);
+	if (spoolmap_attach(fd, page_fd, event_fd, HANDOFF_FD_FLOOR) < 0) {
+		REAL(close)(fd);
+		fd = -1;                 /* our window is closed: a fresh claim */
+	}
+	REAL(close)(old);
+	__atomic_store_n(&handoff_fd, fd, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&handoff_lock);
+}
+
 int handoff_spool_fd(void)
 {
 	int fd = __atomic_load_n(&handoff_fd, __ATOMIC_ACQUIRE);
-	int page_fd = -1, event_fd = -1;
 
 	if (fd >= 0)
 		return fd;
@@ -387,28 +506,28 @@ int handoff_spool_fd(void)
 	if (fd >= 0)
 		goto out;
 	spoolmap_retire();            /* its file is not ours any more */
-	if (handoff_forked)
-		fd = handoff_claim();
-	else
-		fd = handoff_connect(&page_fd, &event_fd);
-	if (fd < 0 && shim_config.on_collector_down == CONFIG_ON_DOWN_SPOOL)
-		fd = handoff_fallback();
-	if (fd >= 0) {
-		fd = handoff_move_up(fd);
-		if (page_fd >= 0 &&
-		    spoolmap_attach(fd, page_fd, event_fd, HANDOFF_FD_FLOOR) < 0) {
-			/* Not mappable here: append with write(), as ever. */
-			int fl = REAL(fcntl)(fd, F_GETFL);
+	fd = handoff_first();
+	if (fd >= 0)
+		__atomic_store_n(&handoff_fd, fd, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&handoff_lock);
+	return fd;
+}
 
-			if (fl < 0 || REAL(fcntl)(fd, F_SETFL, fl | O_APPEND) < 0) {
-				REAL(close)(fd);
-				fd = -EIO;
-				goto out;
-			}
-		}
+int handoff_record_fd(void)
+{
+	int fd = handoff_spool_fd();
+
+	if (fd < 0 || __atomic_load_n(&handoff_claimed_fd, __ATOMIC_ACQUIRE) != fd ||
+	    __atomic_add_fetch(&handoff_claimed_records, 1, __ATOMIC_RELAXED) <=
+	    HANDOFF_UPGRADE_RECORDS)
+		return fd;
+	pthread_mutex_lock(&handoff_lock);
+	fd = __atomic_load_n(&handoff_fd, __ATOMIC_ACQUIRE);
+	if (fd >= 0 && __atomic_load_n(&handoff_claimed_fd, __ATOMIC_ACQUIRE) == fd) {
+		fd = handoff_upgrade(fd);
 		__atomic_store_n(&handoff_fd, fd, __ATOMIC_RELEASE);
 	}
-out:
 	pthread_mutex_unlock(&handoff_lock);
 	return fd;
 }
@@ -420,6 +539,9 @@ void handoff_fd_gone(int fd)
 	if (fd < 0)
 		return;
 	__atomic_compare_exchange_n(&handoff_fd, &mine, -1, 0,
+				    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	mine = fd;
+	__atomic_compare_exchange_n(&handoff_claimed_fd, &mine, -1, 0,
 				    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 	spoolmap_fds_gone((unsigned)fd, (unsigned)fd);
 }
@@ -440,6 +562,9 @@ void handoff_abandon(int fd)
 	if (__atomic_compare_exchange_n(&handoff_fd, &mine, -1, 0,
 					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		REAL(close)(fd);
+	mine = fd;
+	__atomic_compare_exchange_n(&handoff_claimed_fd, &mine, -1, 0,
+				    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
 void handoff_atfork_child(void)
@@ -447,7 +572,7 @@ void handoff_atfork_child(void)
 	int fd = handoff_fd;
 
 	handoff_fd = -1;
-	handoff_forked = 1;
+	handoff_claimed_fd = -1;
 	pthread_mutex_init(&handoff_lock, NULL);
 	if (fd >= 0)
 		REAL(close)(fd);

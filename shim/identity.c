@@ -1,9 +1,12 @@
 /*
  * identity.c - owns what the shim knows about its own process: pid, ppid,
- * uid, login uid, audit session, start time, executable and host name.
+ * uid, start time, executable and host name (login uid and audit session
+ * are left to the collector, which never takes them from a record).
  *
- * Read once at start-up and again, lazily, in a fork child (the child's
- * first record: only what a fork changes, pid, ppid, uid and start time). Only /proc/self and uname: never NSS (getpwuid) inside a
+ * Read at the process's first record (lazily: a process that never touches
+ * PHI never reads /proc) and again in a fork child (only what a fork
+ * changes, pid, ppid, uid and start time). Only /proc/self and uname:
+ * never NSS (getpwuid) inside a
  * host program; names are resolved by the collector. Reads go through the
  * real functions; this file never allocates.
  */
@@ -41,20 +44,6 @@ static ssize_t identity_read_file(const char *path, char *buf, size_t size)
 	return n;
 }
 
-static int64_t identity_read_number(const char *path)
-{
-	char buf[32];
-	char *end;
-	long long v;
-
-	if (identity_read_file(path, buf, sizeof(buf)) <= 0)
-		return RECORD_ABSENT;
-	v = strtoll(buf, &end, 10);
-	if (end == buf)
-		return RECORD_ABSENT;
-	return v;
-}
-
 /* Field 22 of /proc/self/stat, counted after the ')' ending the name. */
 static uint64_t identity_start_ticks(void)
 {
@@ -73,7 +62,7 @@ static uint64_t identity_start_ticks(void)
 	return strtoull(p, NULL, 10);
 }
 
-void identity_load(void)
+static void identity_load(void)
 {
 	struct utsname u;
 	ssize_t n;
@@ -88,8 +77,11 @@ void identity_load(void)
 		identity.start_ticks = identity_start_ticks();
 		goto done;
 	}
-	identity.auid = identity_read_number("/proc/self/loginuid");
-	identity.session = identity_read_number("/proc/self/sessionid");
+	/* Login uid and session are the collector's to read (it replaces
+	 * them in every record with what the kernel says, or leaves them
+	 * empty): two /proc reads fewer in every process's first record. */
+	identity.auid = RECORD_ABSENT;
+	identity.session = RECORD_ABSENT;
 	identity.start_ticks = identity_start_ticks();
 	n = readlink("/proc/self/exe", identity.exe, sizeof(identity.exe) - 1);
 	identity.exe[n > 0 ? n : 0] = '\0';

@@ -86,7 +86,8 @@ static void shim_init(void)
 		strlcat(reason, " has no rule (files, connect, accept or unix)",
 			sizeof(reason));
 	} else {
-		identity_load();
+		/* identity.c reads /proc at the first record (identity_get): a
+		 * process that never touches PHI never pays for it. */
 		alias_load();
 		if (pthread_atfork(NULL, NULL, shim_fork_child) == 0) {
 			fdstate_adopt_inherited();

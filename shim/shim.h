@@ -359,7 +359,6 @@ struct identity {
 
 /* The process's identity, re-read after fork. */
 const struct identity *identity_get(void);
-void identity_load(void);
 void identity_atfork_child(void);
 
 /* ---- emit.c: one record, one write ----------------------------------- */
@@ -405,6 +404,22 @@ void emit_note_denied(void);
 
 /* The spool descriptor, established on first use: fd, or a negative errno. */
 int handoff_spool_fd(void);
+
+/*
+ * handoff_spool_fd for the record about to be written to it with write(),
+ * called only with emit.c's write lock held outside a signal handler (no
+ * other record is between its seq and its write): may first swap a
+ * claimed file that has had its share for a mapped one.
+ */
+int handoff_record_fd(void);
+
+/*
+ * 1 when the process's own mapped file has had its share of records and
+ * the collector's mapped file should be asked for: then, with emit.c's
+ * write lock held outside a signal handler, handoff_upgrade_mapped.
+ */
+int handoff_upgrade_due(void);
+void handoff_upgrade_mapped(void);
 
 /* The program closed fd (or replaced it): if it is ours, forget it. */
 void handoff_fd_gone(int fd);

@@ -36,6 +36,8 @@
 
 #define SPOOLMAP_WINDOW_BYTES (1ull << 30)      /* address space, not RSS */
 #define SPOOLMAP_FIRST_CHUNK_BYTES (256u * 1024)
+#define SPOOLMAP_OWN_CHUNK_BYTES (16u * 1024)     /* a claimed file: most
+							   processes write little */
 #define SPOOLMAP_MAX_CHUNK_BYTES (4u * 1024 * 1024)
 #define SPOOLMAP_STEP_BYTES (128u * 1024)       /* RSS: populated ahead and
 							   dropped behind, per step */
@@ -287,10 +289,58 @@ static int spoolmap_check(int spool_fd, int page_fd, int event_fd,
 	return 0;
 }
 
-int spoolmap_attach(int spool_fd, int page_fd, int event_fd, int floor)
+/* The wake word of a window over the process's own file: no collector
+ * handed it over, so none is woken (it reads the file at its next tick). */
+static const uint32_t spoolmap_no_collector;
+
+/*
+ * Maps spool_fd (header written, nothing after) as a new window whose first
+ * chunk bytes are allocated, and makes it current. Lock held. 0 or a
+ * negative errno (nothing kept).
+ */
+static int spoolmap_window_add(int spool_fd, const struct stat *st,
+			       const uint32_t *asleep, int event_fd, uint32_t chunk)
 {
 	struct spoolmap_window *w;
-	void *base = MAP_FAILED, *page = MAP_FAILED;
+	void *base;
+	int rc;
+
+	base = REAL(mmap)(NULL, SPOOLMAP_WINDOW_BYTES, PROT_READ | PROT_WRITE,
+			  MAP_SHARED, spool_fd, 0);
+	if (base == MAP_FAILED)
+		return -ENOMEM;
+	do {
+		rc = fallocate(spool_fd, 0, SPOOL_HEADER_BYTES,
+			       chunk - SPOOL_HEADER_BYTES);
+	} while (rc < 0 && errno == EINTR);
+	if (rc < 0) {
+		rc = -errno;
+		__atomic_store_n(&spoolmap_disabled, 1, __ATOMIC_RELAXED);
+		munmap(base, SPOOLMAP_WINDOW_BYTES);
+		return rc;
+	}
+	/* Nothing populated yet: most processes write a record or two, and a
+	   page costs its allocation whether populated or faulted in; writers
+	   that go on get each next step populated ahead (spoolmap_step). */
+	w = &spoolmap_windows[spoolmap_count];
+	w->base = base;
+	w->asleep = asleep;
+	w->allocated = chunk;
+	w->chunk = chunk;
+	w->seq_base = emit_seq_peek();
+	w->dev = st->st_dev;
+	w->ino = st->st_ino;
+	w->fd = spool_fd;
+	w->event_fd = event_fd;
+	__atomic_store_n(&w->state, (uint64_t)SPOOL_HEADER_BYTES, __ATOMIC_RELEASE);
+	__atomic_store_n(&spoolmap_count, spoolmap_count + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&spoolmap_current, w, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int spoolmap_attach(int spool_fd, int page_fd, int event_fd, int floor)
+{
+	void *page = MAP_FAILED;
 	struct stat st;
 	int high, rc;
 
@@ -304,57 +354,61 @@ int spoolmap_attach(int spool_fd, int page_fd, int event_fd, int floor)
 	rc = spoolmap_check(spool_fd, page_fd, event_fd, &st);
 	if (rc < 0)
 		goto fail_locked;
-	base = REAL(mmap)(NULL, SPOOLMAP_WINDOW_BYTES, PROT_READ | PROT_WRITE,
-			  MAP_SHARED, spool_fd, 0);
 	page = REAL(mmap)(NULL, HANDOFF_WAKE_PAGE_BYTES, PROT_READ, MAP_SHARED,
 			  page_fd, 0);
-	if (base == MAP_FAILED || page == MAP_FAILED) {
+	if (page == MAP_FAILED) {
 		rc = -ENOMEM;
 		goto fail_locked;
 	}
-	do {
-		rc = fallocate(spool_fd, 0, SPOOL_HEADER_BYTES,
-			       SPOOLMAP_FIRST_CHUNK_BYTES - SPOOL_HEADER_BYTES);
-	} while (rc < 0 && errno == EINTR);
-	if (rc < 0) {
-		rc = -errno;
-		__atomic_store_n(&spoolmap_disabled, 1, __ATOMIC_RELAXED);
-		goto fail_locked;
-	}
-	/* Nothing populated yet: most processes write a record or two, and a
-	   page costs its allocation whether populated or faulted in; writers
-	   that go on get each next step populated ahead (spoolmap_step). */
 	high = REAL(fcntl)(event_fd, F_DUPFD_CLOEXEC, floor);
 	if (high >= 0) {
 		REAL(close)(event_fd);
 		event_fd = high;
 	}
+	rc = spoolmap_window_add(spool_fd, &st, page, event_fd,
+				 SPOOLMAP_FIRST_CHUNK_BYTES);
+	if (rc < 0)
+		goto fail_locked;
 	REAL(close)(page_fd);
-	w = &spoolmap_windows[spoolmap_count];
-	w->base = base;
-	w->asleep = page;
-	w->allocated = SPOOLMAP_FIRST_CHUNK_BYTES;
-	w->chunk = SPOOLMAP_FIRST_CHUNK_BYTES;
-	w->seq_base = emit_seq_peek();
-	w->dev = st.st_dev;
-	w->ino = st.st_ino;
-	w->fd = spool_fd;
-	w->event_fd = event_fd;
-	__atomic_store_n(&w->state, (uint64_t)SPOOL_HEADER_BYTES, __ATOMIC_RELEASE);
-	__atomic_store_n(&spoolmap_count, spoolmap_count + 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&spoolmap_current, w, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&spoolmap_lock);
 	return 0;
 fail_locked:
 	pthread_mutex_unlock(&spoolmap_lock);
 fail:
-	if (base != MAP_FAILED)
-		munmap(base, SPOOLMAP_WINDOW_BYTES);
 	if (page != MAP_FAILED)
 		munmap(page, HANDOFF_WAKE_PAGE_BYTES);
 	REAL(close)(page_fd);
 	REAL(close)(event_fd);
 	return rc;
+}
+
+int spoolmap_attach_own(int spool_fd)
+{
+	struct stat st;
+	int fl = REAL(fcntl)(spool_fd, F_GETFL), rc;
+
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR || fstat(spool_fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || st.st_size != SPOOL_HEADER_BYTES)
+		return -EPROTO;
+	if (spoolmap_lock_take() < 0)
+		return -EAGAIN;
+	rc = spoolmap_count >= SPOOLMAP_MAX_WINDOWS ? -ENOSPC :
+		spoolmap_window_add(spool_fd, &st, &spoolmap_no_collector, -1,
+				    SPOOLMAP_OWN_CHUNK_BYTES);
+	pthread_mutex_unlock(&spoolmap_lock);
+	return rc;
+}
+
+long spoolmap_own_frames(void)
+{
+	struct spoolmap_window *w = __atomic_load_n(&spoolmap_current,
+						    __ATOMIC_ACQUIRE);
+	uint64_t s;
+
+	if (w == NULL || w->asleep != &spoolmap_no_collector)
+		return -1;
+	s = __atomic_load_n(&w->state, __ATOMIC_ACQUIRE);
+	return (uint32_t)s == SPOOLMAP_CLOSED ? -1 : (long)(s >> 32);
 }
 
 void spoolmap_retire(void)
@@ -395,7 +449,8 @@ void spoolmap_atfork_child(void)
 		struct spoolmap_window *w = &spoolmap_windows[i];
 
 		munmap(w->base, SPOOLMAP_WINDOW_BYTES);
-		munmap((void *)(uintptr_t)w->asleep, HANDOFF_WAKE_PAGE_BYTES);
+		if (w->asleep != &spoolmap_no_collector)
+			munmap((void *)(uintptr_t)w->asleep, HANDOFF_WAKE_PAGE_BYTES);
 		if (w->event_fd >= 0)
 			REAL(close)(w->event_fd);
 		memset(w, 0, sizeof(*w));

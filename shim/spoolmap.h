@@ -48,6 +48,17 @@ int spoolmap_wanted(void);
 int spoolmap_attach(int spool_fd, int page_fd, int event_fd, int floor);
 
 /*
+ * Maps the process's own claimed spool file (opened O_RDWR, header written,
+ * nothing after; handoff.c) as the current window: no wake page and no
+ * eventfd (the collector reads it at its next tick). 0, or a negative
+ * errno and nothing kept (spool_fd stays the caller's either way).
+ */
+int spoolmap_attach_own(int spool_fd);
+
+/* Frames in the current window when it is the process's own file, else -1. */
+long spoolmap_own_frames(void);
+
+/*
  * Gives the current mapping up (no new reservation succeeds; frames
  * reserved already are still written). Called with the handoff lock held,
  * before a new spool file is asked for. Returns the final end of the data.

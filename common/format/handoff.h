@@ -46,15 +46,18 @@
  * No byte of either text is NUL; nothing follows. handoff_notice.c reads
  * and writes it.
  *
- * A forked child, whose first record must not wait for the collector,
- * sends a claim instead and waits for nothing:
+ * A process's first record must not wait for the collector: the shim
+ * sends a claim instead of the hello and waits for nothing (a process that
+ * goes on writing sends the hello later, for a mapped file):
  *   0  8  magic "PHTCLAIM"
  *   8  4  protocol version, little endian
  *   12 4  flags: zero
  * carrying one descriptor (SCM_RIGHTS): a spool file the child created in
  * incoming/ as <pid>.<start ticks>.<random hex>.claim (O_EXCL, 0600,
- * header flagged SPOOL_FLAG_FALLBACK, opened O_WRONLY | O_APPEND), which it
- * appends to at once. No reply is sent. The collector takes the claim when
+ * header flagged SPOOL_FLAG_FALLBACK, opened O_RDWR | O_APPEND), which it
+ * writes to at once: mapped by the shim itself (grown with fallocate, so
+ * zero bytes may follow the last frame, as in a mapped file of the
+ * collector's), or appended to with write() where it cannot be mapped. No reply is sent. The collector takes the claim when
  * the descriptor is that file (same inode, one link, owned by the peer's
  * uid) and the header's pid and uid are the peer's (SO_PEERCRED, taken by
  * the kernel at connect, so still true after the child exits): it renames

@@ -978,7 +978,7 @@ int config_load(struct config *cfg, const char *path)
 {
 	struct stat st;
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, cap;
 	ssize_t n;
 	int fd, rc;
 
@@ -999,13 +999,27 @@ int config_load(struct config *cfg, const char *path)
 		error_set(cfg, "%s: not a regular file", path);
 		goto out;
 	}
-	buf = malloc(CONFIG_FILE_MAX + 1);
+	/* Room for the file as it is now (a small malloc, not a mapping of
+	 * CONFIG_FILE_MAX in every process the shim starts in); grown to the
+	 * limit only if it grows while we read. */
+	cap = st.st_size < CONFIG_FILE_MAX ? (size_t)st.st_size + 2 : CONFIG_FILE_MAX + 1;
+	buf = malloc(cap);
 	if (buf == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
 	for (;;) {
-		n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
+		if (len == cap && cap < CONFIG_FILE_MAX + 1) {
+			char *bigger = realloc(buf, CONFIG_FILE_MAX + 1);
+
+			if (bigger == NULL) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+			buf = bigger;
+			cap = CONFIG_FILE_MAX + 1;
+		}
+		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

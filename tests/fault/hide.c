@@ -1,7 +1,9 @@
 /*
  * hide.c - a program that tries to read a chart without its read being
- * audited, for tests/fault/hide_read.sh. Usage: hide MODE WARMUP CHART.
- * It reads WARMUP (so the shim has its spool file and descriptors), then
+ * audited, for tests/fault/hide_read.sh. Usage: hide MODE WARMUP CHART [N].
+ * It reads WARMUP N times (default 1; so the shim has its spool file and
+ * descriptors: the file the process claimed and mapped itself, or from
+ * its 64th record the collector's mapped file, shim/handoff.c), then
  * attacks the shim's means of recording with MODE, then reads CHART:
  *   dup2          /dev/null dup2'ed over every descriptor of the shim
  *                 (spool file, eventfd, wake page)
@@ -163,14 +165,17 @@ int main(int argc, char **argv)
 	const char *mode;
 	int fds[64], n, i;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: hide MODE WARMUP CHART\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: hide MODE WARMUP CHART [N]\n");
 		return 2;
 	}
 	mode = argv[1];
-	if (read_file(argv[2]) < 0) {
-		perror(argv[2]);
-		return 2;
+	n = argc == 5 ? atoi(argv[4]) : 1;
+	for (i = 0; i < n; i++) {
+		if (read_file(argv[2]) < 0) {
+			perror(argv[2]);
+			return 2;
+		}
 	}
 	if (strcmp(mode, "dup2") == 0) {
 		int null = open("/dev/null", O_RDWR);

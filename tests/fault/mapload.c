@@ -19,8 +19,8 @@
  *   mapload fork DIR N
  *       N reads of DIR/parent.txt, then a child (fork) does N reads of
  *       DIR/child.txt and exits; the parent waits; prints 2*N
- *   mapload idle FILE READY
- *       one read of FILE, then writes "1" into READY, waits for READY to
+ *   mapload idle FILE READY [N]
+ *       N reads of FILE (default 1), then writes "1" into READY, waits for READY to
  *       be removed, reads FILE once more and sleeps 2 s (so the file's
  *       writer is alive while the test looks)
  * Exits 0 when every call did what was asked, 1 otherwise.
@@ -215,12 +215,14 @@ static int cmd_fork(int argc, char **argv)
 
 static int cmd_idle(int argc, char **argv)
 {
+	long reads = argc > 4 ? strtol(argv[4], NULL, 10) : 1;
 	FILE *ready;
 
-	if (argc < 4)
+	if (argc < 4 || reads < 1)
 		return 2;
-	if (read_path(argv[2]) < 0)
-		return 1;
+	for (long i = 0; i < reads; i++)
+		if (read_path(argv[2]) < 0)
+			return 1;
 	ready = fopen(argv[3], "w");
 	if (ready == NULL)
 		return 1;

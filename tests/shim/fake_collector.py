@@ -4,7 +4,9 @@
 
   fake_collector.py SOCKET SPOOLDIR MODE
     MODE ok       answer PHTREADY and pass a spool file (header written,
-                  SPOOL_FLAG_COLLECTOR, pid/uid/gid from SO_PEERCRED)
+                  SPOOL_FLAG_COLLECTOR, pid/uid/gid from SO_PEERCRED); take
+                  a claim (PHTCLAIM with the shim's own file) by moving
+                  that file into SPOOLDIR, as the collector takes it over
     MODE silent   accept, read the hello, never answer (the shim times out)
     MODE garbage  answer 16 bytes of garbage
 Serves until killed; prints one line per connection to stdout.
@@ -39,11 +41,21 @@ def main():
         conn, _ = srv.accept()
         cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
         pid, uid, gid = struct.unpack("3i", cred)
-        hello = conn.recv(64)
+        hello, fds, _, _ = socket.recv_fds(conn, 64, 4)
+        claim = len(hello) == 16 and hello[:8] == b"PHTCLAIM" and len(fds) == 1
         ok = len(hello) == 16 and hello[:8] == b"PHTHELLO" and \
-            struct.unpack("<I", hello[8:12])[0] == 1
-        print(f"conn pid={pid} uid={uid} hello={'ok' if ok else 'bad'}", flush=True)
-        if mode == "silent":
+            struct.unpack("<I", hello[8:12])[0] == 1 and not fds
+        print(f"conn pid={pid} uid={uid} hello={'ok' if ok else 'bad'} "
+              f"claim={'ok' if claim else 'no'}", flush=True)
+        if claim and mode == "ok":
+            n += 1
+            own = os.readlink(f"/proc/self/fd/{fds[0]}")
+            os.rename(own, os.path.join(spooldir, f"{pid}.{n}.spool"))
+        for fd in fds:
+            os.close(fd)
+        if claim:
+            pass                      # no answer to a claim
+        elif mode == "silent":
             time.sleep(2)
         elif mode == "garbage":
             conn.send(b"X" * 16)
