@@ -668,6 +668,30 @@ int codec_unpack_checked(const void *buf, size_t len, msgpack_unpacked *u,
 	return 0;
 }
 
+int codec_unpack_map(const void *buf, size_t len,
+		     const struct codec_map_rules *rules, msgpack_unpacked *u,
+		     const char **why)
+{
+	int rc;
+
+	if (len > rules->max_bytes) {
+		*why = rules->too_large;
+		return -EMSGSIZE;
+	}
+	if (len == 0) {
+		*why = rules->empty;
+		return -EBADMSG;
+	}
+	rc = codec_unpack_checked(buf, len, u, why);
+	if (rc < 0)
+		return rc;
+	if (u->data.type != MSGPACK_OBJECT_MAP) {
+		*why = rules->not_map;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 
 bool codec_key_equals(const msgpack_object *key, const char *name)
 {
@@ -880,6 +904,11 @@ static int decode_field(const struct record_field *f, const msgpack_object *val,
 	return -EBADMSG;
 }
 
+static const struct codec_map_rules record_map_rules = {
+	RECORD_MAX_BYTES, "record larger than RECORD_MAX_BYTES", "empty record",
+	"record is not a map",
+};
+
 int record_decode(const void *buf, size_t len, struct record *out,
 		  char *arena, size_t arena_size, const char **why)
 {
@@ -895,24 +924,12 @@ int record_decode(const void *buf, size_t len, struct record *out,
 		why = &dummy;
 	*why = NULL;
 	record_init(out);
-	if (len > RECORD_MAX_BYTES) {
-		*why = "record larger than RECORD_MAX_BYTES";
-		return -EMSGSIZE;
-	}
-	if (len == 0) {
-		*why = "empty record";
-		return -EBADMSG;
-	}
 	msgpack_unpacked_init(&u);
-	rc = codec_unpack_checked(buf, len, &u, why);
+	rc = codec_unpack_map(buf, len, &record_map_rules, &u, why);
 	if (rc < 0)
 		goto out;
 	root = &u.data;
 	rc = -EBADMSG;
-	if (root->type != MSGPACK_OBJECT_MAP) {
-		*why = "record is not a map";
-		goto out;
-	}
 	if (root->via.map.size > RECORD_MAX_KEYS) {
 		*why = "record has more than RECORD_MAX_KEYS keys";
 		goto out;

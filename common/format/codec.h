@@ -44,4 +44,24 @@ int codec_object_int64(const msgpack_object *o, int64_t *out);
 int codec_unpack_checked(const void *buf, size_t len, msgpack_unpacked *u,
 			 const char **why);
 
+/*
+ * How one kind of message is bounded and named in its errors: at most
+ * max_bytes, and the static reasons for a message too large, an empty one
+ * and one that is not a map.
+ */
+struct codec_map_rules {
+	size_t max_bytes;
+	const char *too_large, *empty, *not_map;
+};
+
+/*
+ * The opening every decoder of a msgpack map shares: checks len against
+ * the rules, then unpacks behind the pre-scan (codec_unpack_checked) into
+ * u, which the caller initialised and destroys, and checks the root is a
+ * map. 0 with u->data the map; -EMSGSIZE or -EBADMSG with *why.
+ */
+int codec_unpack_map(const void *buf, size_t len,
+		     const struct codec_map_rules *rules, msgpack_unpacked *u,
+		     const char **why);
+
 #endif

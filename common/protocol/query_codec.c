@@ -329,6 +329,11 @@ static int query_field_decode(const struct query_field *f,
 	return -EBADMSG;
 }
 
+static const struct codec_map_rules request_map_rules = {
+	QUERY_MAX_REQUEST, "request larger than QUERY_MAX_REQUEST", "empty request",
+	"request is not a map",
+};
+
 int query_request_decode(const void *buf, size_t len, struct query_request *q,
 			 const char **why)
 {
@@ -343,24 +348,12 @@ int query_request_decode(const void *buf, size_t len, struct query_request *q,
 		why = &dummy;
 	*why = NULL;
 	query_request_init(q);
-	if (len > QUERY_MAX_REQUEST) {
-		*why = "request larger than QUERY_MAX_REQUEST";
-		return -EMSGSIZE;
-	}
-	if (len == 0) {
-		*why = "empty request";
-		return -EBADMSG;
-	}
 	msgpack_unpacked_init(&u);
-	rc = codec_unpack_checked(buf, len, &u, why);
+	rc = codec_unpack_map(buf, len, &request_map_rules, &u, why);
 	if (rc < 0)
 		goto out;
 	root = &u.data;
 	rc = -EBADMSG;
-	if (root->type != MSGPACK_OBJECT_MAP) {
-		*why = "request is not a map";
-		goto out;
-	}
 	for (i = 0; i < root->via.map.size; i++) {
 		const msgpack_object_kv *kv = &root->via.map.ptr[i];
 
