@@ -12,8 +12,12 @@
  * process that goes on writing asks, once its claimed file holds
  * HANDOFF_UPGRADE_RECORDS records, for the collector's mapped spool file
  * (with its wake page and eventfd) by the hello (non-blocking SOCK_SEQPACKET,
- * the one bounded wait of HANDOFF_REPLY_TIMEOUT_MS for the reply carrying
+ * the bounded wait of HANDOFF_REPLY_TIMEOUT_MS for the reply carrying
  * the file by SCM_RIGHTS, handoff.h), whose descriptors go to spoolmap.c.
+ * The claim's connection is kept (handoff_ack_fd) until the collector
+ * acknowledges it: at a normal exit with a login uid set, the process
+ * waits at most HANDOFF_ACK_WAIT_MS for that ack (handoff_at_exit), so the
+ * collector reads its login uid and session while it still runs.
  * Where we cannot create a file in incoming/ (a read-only or private view
  * of the spool), the first record asks by the hello instead. If the
  * collector is not there and on_collector_down = spool, create our own
@@ -23,8 +27,9 @@
  * Either descriptor is moved to >= HANDOFF_FD_FLOOR, out of the program's
  * way. The program may close it or dup2 over it: the fd wrappers tell us
  * and we forget it (never closing what is no longer ours); the next record
- * gets a new spool file. This file never writes into a descriptor the
- * program owns, never blocks beyond the one bounded wait, and uses only
+ * gets a new spool file; the claim's connection, likewise. This file never
+ * writes into a descriptor the program owns, never blocks beyond the two
+ * bounded waits, and uses only
  * real functions or functions the shim does not wrap.
  */
 #include <errno.h>
@@ -32,6 +37,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bsd/string.h>
 #include <sys/random.h>
@@ -54,6 +60,7 @@
 static int handoff_fd = -1;                 /* atomic */
 static int handoff_claimed_fd = -1;         /* atomic: handoff_fd, if claimed */
 static unsigned handoff_claimed_records;    /* atomic: records it was given */
+static int handoff_ack_fd = -1;             /* atomic: the claim's connection */
 static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void handoff_put_le32(unsigned char *p, uint32_t v)
@@ -90,15 +97,16 @@ static int64_t handoff_elapsed_ms(const struct timespec *since)
 		(now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-/* Waits for the reply, at most HANDOFF_REPLY_TIMEOUT_MS in all. */
-static int handoff_wait_reply(int sock)
+/* Waits for sock to be readable (a reply, an ack or the collector's
+ * close), at most limit_ms in all. */
+static int handoff_wait_reply(int sock, int limit_ms)
 {
 	struct timespec start;
 	struct pollfd p = { .fd = sock, .events = POLLIN };
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		int64_t left = HANDOFF_REPLY_TIMEOUT_MS - handoff_elapsed_ms(&start);
+		int64_t left = limit_ms - handoff_elapsed_ms(&start);
 		int rc;
 
 		if (left <= 0)
@@ -215,7 +223,7 @@ static int handoff_connect(int *page_fd, int *event_fd)
 		rc = errno != 0 ? -errno : -EPROTO;
 		goto out;
 	}
-	rc = handoff_wait_reply(sock);
+	rc = handoff_wait_reply(sock, HANDOFF_REPLY_TIMEOUT_MS);
 	if (rc == 0)
 		rc = handoff_receive(sock, flags & HANDOFF_FLAG_MAPPED, page_fd,
 				     event_fd);
@@ -312,6 +320,19 @@ static int handoff_fallback(void)
 }
 
 /*
+ * The claim's connection sock, sent: kept out of the program's way until
+ * the collector's ack (handoff_at_exit); a previous one is let go.
+ */
+static void handoff_keep_ack(int sock)
+{
+	int old = __atomic_exchange_n(&handoff_ack_fd, handoff_move_up(sock),
+				      __ATOMIC_ACQ_REL);
+
+	if (old >= 0)
+		REAL(close)(old);
+}
+
+/*
  * A process's first record: no round trip it waits on. Connect (a Unix
  * connect completes at once or fails), create our own file as
  * <...>.claim in incoming/, and send the claim carrying its descriptor
@@ -372,8 +393,10 @@ static int handoff_claim(void)
 		if (snprintf(spool_path, sizeof(spool_path), "%.*s.spool", (int)n,
 			     path) < (int)sizeof(spool_path))
 			(void)REAL(rename)(path, spool_path);
+		REAL(close)(sock);
 	}
-	REAL(close)(sock);          /* the claim stays queued for the collector */
+	else
+		handoff_keep_ack(sock);
 	return fd;
 }
 
@@ -543,15 +566,21 @@ void handoff_fd_gone(int fd)
 	mine = fd;
 	__atomic_compare_exchange_n(&handoff_claimed_fd, &mine, -1, 0,
 				    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	mine = fd;
+	__atomic_compare_exchange_n(&handoff_ack_fd, &mine, -1, 0,
+				    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 	spoolmap_fds_gone((unsigned)fd, (unsigned)fd);
 }
 
 void handoff_range_gone(unsigned first, unsigned last)
 {
 	int fd = __atomic_load_n(&handoff_fd, __ATOMIC_RELAXED);
+	int ack = __atomic_load_n(&handoff_ack_fd, __ATOMIC_RELAXED);
 
 	if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last)
 		handoff_fd_gone(fd);
+	if (ack >= 0 && (unsigned)ack >= first && (unsigned)ack <= last)
+		handoff_fd_gone(ack);
 	spoolmap_fds_gone(first, last);
 }
 
@@ -569,12 +598,47 @@ void handoff_abandon(int fd)
 
 void handoff_atfork_child(void)
 {
-	int fd = handoff_fd;
+	int fd = handoff_fd, ack = handoff_ack_fd;
 
 	handoff_fd = -1;
 	handoff_claimed_fd = -1;
+	handoff_ack_fd = -1;         /* the parent's claim: it waits for its ack */
 	pthread_mutex_init(&handoff_lock, NULL);
 	if (fd >= 0)
 		REAL(close)(fd);
+	if (ack >= 0)
+		REAL(close)(ack);
 	spoolmap_atfork_child();
+}
+
+/* 1 when /proc/self/loginuid names a login uid (not unset, 4294967295). */
+static int handoff_loginuid_set(void)
+{
+	char buf[16];
+	ssize_t n;
+	int fd = REAL(open)("/proc/self/loginuid", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = REAL(read)(fd, buf, sizeof(buf) - 1);
+	REAL(close)(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoul(buf, NULL, 10) != 4294967295ul;
+}
+
+void handoff_at_exit(void)
+{
+	int sock = __atomic_exchange_n(&handoff_ack_fd, -1, __ATOMIC_ACQ_REL);
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+
+	if (sock < 0)
+		return;
+	/* Acknowledged (or refused: closed) already, or nothing to keep: no
+	 * wait. Otherwise give the collector HANDOFF_ACK_WAIT_MS to read our
+	 * login uid and session while we still run. */
+	if (poll(&p, 1, 0) == 0 && handoff_loginuid_set())
+		(void)handoff_wait_reply(sock, HANDOFF_ACK_WAIT_MS);
+	REAL(close)(sock);
 }

@@ -432,4 +432,10 @@ void handoff_range_gone(unsigned first, unsigned last);
 
 void handoff_atfork_child(void);
 
+/*
+ * At a normal exit: when the claim's ack has not come and the login uid is
+ * set, waits for it at most HANDOFF_ACK_WAIT_MS; closes the connection.
+ */
+void handoff_at_exit(void);
+
 #endif
