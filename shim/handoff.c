@@ -14,10 +14,8 @@
  * (with its wake page and eventfd) by the hello (non-blocking SOCK_SEQPACKET,
  * the bounded wait of HANDOFF_REPLY_TIMEOUT_MS for the reply carrying
  * the file by SCM_RIGHTS, handoff.h), whose descriptors go to spoolmap.c.
- * The claim's connection is kept (handoff_ack_fd) until the collector
- * acknowledges it: at a normal exit with a login uid set, the process
- * waits at most HANDOFF_ACK_WAIT_MS for that ack (handoff_at_exit), so the
- * collector reads its login uid and session while it still runs.
+ * The claim's connection is kept until the collector acknowledges it
+ * (handoff_ack.c: the bounded wait for the ack at a normal exit).
  * Where we cannot create a file in incoming/ (a read-only or private view
  * of the spool), the first record asks by the hello instead. If the
  * collector is not there and on_collector_down = spool, create our own
@@ -37,7 +35,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <bsd/string.h>
 #include <sys/random.h>
@@ -60,7 +57,6 @@
 static int handoff_fd = -1;                 /* atomic */
 static int handoff_claimed_fd = -1;         /* atomic: handoff_fd, if claimed */
 static unsigned handoff_claimed_records;    /* atomic: records it was given */
-static int handoff_ack_fd = -1;             /* atomic: the claim's connection */
 static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void handoff_put_le32(unsigned char *p, uint32_t v)
@@ -97,9 +93,8 @@ static int64_t handoff_elapsed_ms(const struct timespec *since)
 		(now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-/* Waits for sock to be readable (a reply, an ack or the collector's
- * close), at most limit_ms in all. */
-static int handoff_wait_reply(int sock, int limit_ms)
+/* The reply's wait, and the ack's at exit (handoff_ack.c). */
+int handoff_wait_readable(int sock, int limit_ms)
 {
 	struct timespec start;
 	struct pollfd p = { .fd = sock, .events = POLLIN };
@@ -223,7 +218,7 @@ static int handoff_connect(int *page_fd, int *event_fd)
 		rc = errno != 0 ? -errno : -EPROTO;
 		goto out;
 	}
-	rc = handoff_wait_reply(sock, HANDOFF_REPLY_TIMEOUT_MS);
+	rc = handoff_wait_readable(sock, HANDOFF_REPLY_TIMEOUT_MS);
 	if (rc == 0)
 		rc = handoff_receive(sock, flags & HANDOFF_FLAG_MAPPED, page_fd,
 				     event_fd);
@@ -320,19 +315,6 @@ static int handoff_fallback(void)
 }
 
 /*
- * The claim's connection sock, sent: kept out of the program's way until
- * the collector's ack (handoff_at_exit); a previous one is let go.
- */
-static void handoff_keep_ack(int sock)
-{
-	int old = __atomic_exchange_n(&handoff_ack_fd, handoff_move_up(sock),
-				      __ATOMIC_ACQ_REL);
-
-	if (old >= 0)
-		REAL(close)(old);
-}
-
-/*
  * A process's first record: no round trip it waits on. Connect (a Unix
  * connect completes at once or fails), create our own file as
  * <...>.claim in incoming/, and send the claim carrying its descriptor
@@ -394,9 +376,11 @@ static int handoff_claim(void)
 			     path) < (int)sizeof(spool_path))
 			(void)REAL(rename)(path, spool_path);
 		REAL(close)(sock);
+	} else if ((sock = handoff_move_up(sock)) >= HANDOFF_FD_FLOOR) {
+		handoff_ack_keep(sock);      /* until the ack: handoff_ack.c */
+	} else {
+		REAL(close)(sock);           /* never among the program's low fds */
 	}
-	else
-		handoff_keep_ack(sock);
 	return fd;
 }
 
@@ -566,21 +550,17 @@ void handoff_fd_gone(int fd)
 	mine = fd;
 	__atomic_compare_exchange_n(&handoff_claimed_fd, &mine, -1, 0,
 				    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-	mine = fd;
-	__atomic_compare_exchange_n(&handoff_ack_fd, &mine, -1, 0,
-				    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	handoff_ack_gone((unsigned)fd, (unsigned)fd);
 	spoolmap_fds_gone((unsigned)fd, (unsigned)fd);
 }
 
 void handoff_range_gone(unsigned first, unsigned last)
 {
 	int fd = __atomic_load_n(&handoff_fd, __ATOMIC_RELAXED);
-	int ack = __atomic_load_n(&handoff_ack_fd, __ATOMIC_RELAXED);
 
 	if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last)
 		handoff_fd_gone(fd);
-	if (ack >= 0 && (unsigned)ack >= first && (unsigned)ack <= last)
-		handoff_fd_gone(ack);
+	handoff_ack_gone(first, last);
 	spoolmap_fds_gone(first, last);
 }
 
@@ -598,47 +578,13 @@ void handoff_abandon(int fd)
 
 void handoff_atfork_child(void)
 {
-	int fd = handoff_fd, ack = handoff_ack_fd;
+	int fd = handoff_fd;
 
 	handoff_fd = -1;
 	handoff_claimed_fd = -1;
-	handoff_ack_fd = -1;         /* the parent's claim: it waits for its ack */
 	pthread_mutex_init(&handoff_lock, NULL);
 	if (fd >= 0)
 		REAL(close)(fd);
-	if (ack >= 0)
-		REAL(close)(ack);
+	handoff_ack_atfork_child();
 	spoolmap_atfork_child();
-}
-
-/* 1 when /proc/self/loginuid names a login uid (not unset, 4294967295). */
-static int handoff_loginuid_set(void)
-{
-	char buf[16];
-	ssize_t n;
-	int fd = REAL(open)("/proc/self/loginuid", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	n = REAL(read)(fd, buf, sizeof(buf) - 1);
-	REAL(close)(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strtoul(buf, NULL, 10) != 4294967295ul;
-}
-
-void handoff_at_exit(void)
-{
-	int sock = __atomic_exchange_n(&handoff_ack_fd, -1, __ATOMIC_ACQ_REL);
-	struct pollfd p = { .fd = sock, .events = POLLIN };
-
-	if (sock < 0)
-		return;
-	/* Acknowledged (or refused: closed) already, or nothing to keep: no
-	 * wait. Otherwise give the collector HANDOFF_ACK_WAIT_MS to read our
-	 * login uid and session while we still run. */
-	if (poll(&p, 1, 0) == 0 && handoff_loginuid_set())
-		(void)handoff_wait_reply(sock, HANDOFF_ACK_WAIT_MS);
-	REAL(close)(sock);
 }
