@@ -9,7 +9,10 @@
  * and uid; /proc adds start time, loginuid, session and exe only while the
  * process with that pid and start time still runs. Then the file is renamed
  * to .spool and follow.c follows it (progress row with the next group
- * commit; no reply: the child never waits).
+ * commit). As soon as /proc has been read (or found gone), one byte, the
+ * ack, goes back: a process that exits normally with a login uid set waits
+ * for it (at most HANDOFF_ACK_WAIT_MS), so that its loginuid and session
+ * were read while it ran; the caller then closes the connection.
  * Must never believe the peer beyond what the kernel confirms, never follow
  * a file twice, and never rename a file that is not the peer's claim.
  */
@@ -138,6 +141,8 @@ int claim_take(int sock, int fd, const char **why)
 		goto refuse;
 	*why = "header or owner is not the peer";
 	rc = claim_identity(sock, &h, &who);
+	/* /proc is read: the peer, waiting at its exit, may go. */
+	(void)send(sock, "", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (rc < 0 || (int64_t)st.st_uid != who.uid)
 		goto refuse;
 	*why = "cannot rename";

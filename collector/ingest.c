@@ -12,7 +12,8 @@
  * progress row committed BEFORE the O_WRONLY|O_APPEND descriptor is sent
  * (or, when the hello asks for a mapped spool file and wake.c is ready, the
  * O_RDWR descriptor with the wake page and eventfd: handoff.h); a
- * claim (a message carrying one descriptor) goes to claim.c, unanswered.
+ * claim (a message carrying one descriptor) goes to claim.c, answered by
+ * one byte (the ack, sent by claim.c once it has read the peer's /proc).
  * A "runs unaudited" notice instead of a hello goes to unaudited.c.
  * Must never block (every socket is non-blocking), never believe anything
  * the peer says beyond the hello's magic and version, and never keep a
@@ -282,7 +283,8 @@ static ssize_t receive_message(int sock, unsigned char *msg, size_t size, int *f
 	return n;
 }
 
-/* A claim (handoff.h) arrived on c with descriptor fd: take it, no reply. */
+/* A claim (handoff.h) arrived on c with descriptor fd: take it (claim.c
+ * acks it), close. */
 static void handle_claim(struct pending_connection *c, int fd)
 {
 	const char *why = "";
@@ -441,6 +443,12 @@ static void on_listener(struct loop_watch *w, uint32_t events)
 		}
 		handle_hello(c);      /* the hello often comes with the connect */
 	}
+}
+
+void ingest_poll(void)
+{
+	if (I.listener.fd >= 0)
+		on_listener(&I.listener, 0);
 }
 
 void ingest_tick(void)

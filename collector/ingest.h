@@ -20,6 +20,9 @@ struct ingest_counters {
 /* Listens on cfg->socket_path (a stale socket file is replaced). */
 int ingest_start(const struct config *cfg);
 /* Closes connections whose hello is overdue. */
+/* Takes the connections already waiting, without epoll: between the
+ * loop's long steps, so a claimant waiting at its exit is not kept. */
+void ingest_poll(void);
 void ingest_tick(void);
 void ingest_stop(void);
 

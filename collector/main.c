@@ -396,6 +396,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		frames = follow_pass();
+		ingest_poll();            /* claims that came during a commit */
 		checkpointer_tick();
 		(void)forward_pass();
 	}

@@ -12,8 +12,10 @@
  * process that goes on writing asks, once its claimed file holds
  * HANDOFF_UPGRADE_RECORDS records, for the collector's mapped spool file
  * (with its wake page and eventfd) by the hello (non-blocking SOCK_SEQPACKET,
- * the one bounded wait of HANDOFF_REPLY_TIMEOUT_MS for the reply carrying
+ * the bounded wait of HANDOFF_REPLY_TIMEOUT_MS for the reply carrying
  * the file by SCM_RIGHTS, handoff.h), whose descriptors go to spoolmap.c.
+ * The claim's connection is kept until the collector acknowledges it
+ * (handoff_ack.c: the bounded wait for the ack at a normal exit).
  * Where we cannot create a file in incoming/ (a read-only or private view
  * of the spool), the first record asks by the hello instead. If the
  * collector is not there and on_collector_down = spool, create our own
@@ -23,8 +25,9 @@
  * Either descriptor is moved to >= HANDOFF_FD_FLOOR, out of the program's
  * way. The program may close it or dup2 over it: the fd wrappers tell us
  * and we forget it (never closing what is no longer ours); the next record
- * gets a new spool file. This file never writes into a descriptor the
- * program owns, never blocks beyond the one bounded wait, and uses only
+ * gets a new spool file; the claim's connection, likewise. This file never
+ * writes into a descriptor the program owns, never blocks beyond the two
+ * bounded waits, and uses only
  * real functions or functions the shim does not wrap.
  */
 #include <errno.h>
@@ -90,15 +93,15 @@ static int64_t handoff_elapsed_ms(const struct timespec *since)
 		(now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-/* Waits for the reply, at most HANDOFF_REPLY_TIMEOUT_MS in all. */
-static int handoff_wait_reply(int sock)
+/* The reply's wait, and the ack's at exit (handoff_ack.c). */
+int handoff_wait_readable(int sock, int limit_ms)
 {
 	struct timespec start;
 	struct pollfd p = { .fd = sock, .events = POLLIN };
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		int64_t left = HANDOFF_REPLY_TIMEOUT_MS - handoff_elapsed_ms(&start);
+		int64_t left = limit_ms - handoff_elapsed_ms(&start);
 		int rc;
 
 		if (left <= 0)
@@ -215,7 +218,7 @@ static int handoff_connect(int *page_fd, int *event_fd)
 		rc = errno != 0 ? -errno : -EPROTO;
 		goto out;
 	}
-	rc = handoff_wait_reply(sock);
+	rc = handoff_wait_readable(sock, HANDOFF_REPLY_TIMEOUT_MS);
 	if (rc == 0)
 		rc = handoff_receive(sock, flags & HANDOFF_FLAG_MAPPED, page_fd,
 				     event_fd);
@@ -372,8 +375,12 @@ static int handoff_claim(void)
 		if (snprintf(spool_path, sizeof(spool_path), "%.*s.spool", (int)n,
 			     path) < (int)sizeof(spool_path))
 			(void)REAL(rename)(path, spool_path);
+		REAL(close)(sock);
+	} else if ((sock = handoff_move_up(sock)) >= HANDOFF_FD_FLOOR) {
+		handoff_ack_keep(sock);      /* until the ack: handoff_ack.c */
+	} else {
+		REAL(close)(sock);           /* never among the program's low fds */
 	}
-	REAL(close)(sock);          /* the claim stays queued for the collector */
 	return fd;
 }
 
@@ -543,6 +550,7 @@ void handoff_fd_gone(int fd)
 	mine = fd;
 	__atomic_compare_exchange_n(&handoff_claimed_fd, &mine, -1, 0,
 				    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	handoff_ack_gone((unsigned)fd, (unsigned)fd);
 	spoolmap_fds_gone((unsigned)fd, (unsigned)fd);
 }
 
@@ -552,6 +560,7 @@ void handoff_range_gone(unsigned first, unsigned last)
 
 	if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last)
 		handoff_fd_gone(fd);
+	handoff_ack_gone(first, last);
 	spoolmap_fds_gone(first, last);
 }
 
@@ -576,5 +585,6 @@ void handoff_atfork_child(void)
 	pthread_mutex_init(&handoff_lock, NULL);
 	if (fd >= 0)
 		REAL(close)(fd);
+	handoff_ack_atfork_child();
 	spoolmap_atfork_child();
 }

@@ -68,6 +68,9 @@ int netstate_open(int fd, int rule, const char *target);
 /* In the child of fork: counts restart at zero (streams go on). */
 void netstate_atfork_child(void);
 
+/* At exit: reports the end of every PHI socket still open. */
+void netstate_at_exit(void);
+
 /* The PHI socket behind fd with a reference held, or NULL. */
 struct phi_socket *netstate_get(int fd);
 void netstate_put(struct phi_socket *s);

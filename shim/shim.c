@@ -149,3 +149,19 @@ __attribute__((constructor)) static void shim_constructor(void)
 		pthread_once(&shim_once, shim_init);
 	errno = saved_errno;
 }
+
+/*
+ * At a normal exit (after the program's atexit handlers): the end of open
+ * PHI sockets, then the claim's ack. Not in a vfork child (its memory is
+ * its parent's); never after exec (the new image has its own) nor after
+ * _exit or a fatal signal (no destructor runs).
+ */
+__attribute__((destructor)) static void shim_destructor(void)
+{
+	int saved_errno = errno;
+
+	netstate_at_exit();
+	if (!shim_vfork_child)
+		handoff_at_exit();
+	errno = saved_errno;
+}

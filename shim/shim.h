@@ -432,4 +432,21 @@ void handoff_range_gone(unsigned first, unsigned last);
 
 void handoff_atfork_child(void);
 
+/* Waits for sock to be readable (a reply, an ack or the collector's
+ * close), at most limit_ms in all: 0 or a negative errno. */
+int handoff_wait_readable(int sock, int limit_ms);
+
+/* handoff_ack.c: the claim's connection sock (>= HANDOFF_FD_FLOOR) kept
+ * until the ack; forgotten when the program closes or replaces a
+ * descriptor in first..last; closed in a fork child. */
+void handoff_ack_keep(int sock);
+void handoff_ack_gone(unsigned first, unsigned last);
+void handoff_ack_atfork_child(void);
+
+/*
+ * At a normal exit: when the claim's ack has not come and the login uid is
+ * set, waits for it at most HANDOFF_ACK_WAIT_MS; closes the connection.
+ */
+void handoff_at_exit(void);
+
 #endif

@@ -57,7 +57,16 @@
  * header flagged SPOOL_FLAG_FALLBACK, opened O_RDWR | O_APPEND), which it
  * writes to at once: mapped by the shim itself (grown with fallocate, so
  * zero bytes may follow the last frame, as in a mapped file of the
- * collector's), or appended to with write() where it cannot be mapped. No reply is sent. The collector takes the claim when
+ * collector's), or appended to with write() where it cannot be mapped. No
+ * reply is waited for while the process runs: the shim keeps the
+ * connection (non-blocking, close-on-exec) and the collector, once it has
+ * read the peer's identity (or found it gone), sends one byte, the ack
+ * (any value), and closes it. At a normal exit (exit(), return from main:
+ * not _exit or a fatal signal) a process whose claim is not acknowledged
+ * and whose login uid is set waits for the ack or the close at most
+ * HANDOFF_ACK_WAIT_MS, so its login uid and session are read while it
+ * still runs; with the login uid unset it waits for nothing. The collector
+ * takes the claim when
  * the descriptor is that file (same inode, one link, owned by the peer's
  * uid) and the header's pid and uid are the peer's (SO_PEERCRED, taken by
  * the kernel at connect, so still true after the child exits): it renames
@@ -78,7 +87,8 @@
 #define HANDOFF_CLAIM_SUFFIX ".claim"     /* incoming/ name until claimed */
 #define HANDOFF_CLAIM_GRACE_S 10          /* then an unclaimed one is adopted */
 #define HANDOFF_MESSAGE_BYTES 16
-#define HANDOFF_REPLY_TIMEOUT_MS 500     /* the shim's one bounded wait */
+#define HANDOFF_REPLY_TIMEOUT_MS 500     /* the shim's bounded wait for a reply */
+#define HANDOFF_ACK_WAIT_MS 100          /* at exit, for the claim's ack */
 #define HANDOFF_FLAG_MAPPED 0x1u          /* hello: map the spool file */
 #define HANDOFF_WAKE_PAGE_BYTES 4096
 #define HANDOFF_MAPPED_FDS 3

@@ -14,20 +14,28 @@
 #      are adopted);
 #   D  collector frozen (SIGSTOP) while a loop of 10 files runs, then
 #      thawed: each file's record once, "verified", with its cat's pid: no
-#      cat waited for an answer (a process that waits for the hello's
-#      reply gives up after 500 ms and writes a fallback file, "file-owner");
-#      run with login uid 4242 (where root may set it), they were gone
-#      before their claims were read: no login uid, the actor is the uid's
-#      user (README's limit);
+#      cat waited for an answer beyond the ack's bound (a process that
+#      waits for the hello's reply gives up after 500 ms and writes a
+#      fallback file, "file-owner"); run with login uid 4242 (where root
+#      may set it), they were gone before their claims were read: no login
+#      uid, the actor is the uid's user (README's limit);
 #   E  a cat with login uid 4242 still running when its claim is read:
 #      its record says auid 4242;
+#   F  collector running but busy (another loop of 40 cats with no login
+#      uid alongside), a loop of 20 cats with login uid 4242 that exit
+#      normally: every record says auid 4242 (each waited at its exit for
+#      the claim's ack: handoff.h);
+#   G  collector frozen: 5 cats with login uid 4242 each wait at their exit
+#      at least HANDOFF_ACK_WAIT_MS (100 ms) and not much more (the loop
+#      under 5 s), stored without login uid once it is thawed; 4 cats with
+#      the login uid unset wait for nothing (the loop under 400 ms);
 # and nothing is reported lost or tampered with, and nothing is left in
 # incoming/ once all is stored.
 . "$(dirname "$0")/lib.sh"
 setup
 command -v jq >/dev/null || skip "jq is needed"
 CAT=$(command -v cat)
-for i in $(seq 1 110); do mkdir -p "$P/p$i"; echo "chart $i" >"$P/p$i/chart.txt"; done
+for i in $(seq 1 180); do mkdir -p "$P/p$i"; echo "chart $i" >"$P/p$i/chart.txt"; done
 mkfifo "$T/in"
 
 # The loop: cat on files FIRST..LAST, one in five killed after its read;
@@ -60,6 +68,21 @@ while [ "$i" -le "$last" ]; do
 	i=$((i + 1))
 done
 SH
+
+# The plain loop: cat on files FIRST..LAST, nothing killed.
+cat >"$T/plain.sh" <<'SH'
+P=$1 first=$2 last=$3
+i=$first
+while [ "$i" -le "$last" ]; do
+	cat "$P/p$i/chart.txt" >/dev/null || exit 1
+	i=$((i + 1))
+done
+SH
+
+# ms: the monotonic-enough clock in milliseconds.
+ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
 
 # check FIRST LAST KINDS: each file's record once, with an identity among
 # KINDS ("verified" or "verified|file-owner"), its cat's pid when verified,
@@ -155,9 +178,38 @@ if [ -n "$LOGIN_OK" ]; then
 	[ "$auid" = 4242 ] || fail "p111: login uid not 4242 while the cat ran: $auid"
 	[ "$(jfield '.identity' --event viewed --patient p111)" = verified ] ||
 		fail "p111: identity not verified"
+
+	# F: busy but running; every cat with login uid 4242 keeps it.
+	shim sh "$T/plain.sh" "$P" 141 180 &
+	load=$!
+	with_loginuid "$PHITRAIL" run --config "$CONF" -- sh "$T/plain.sh" "$P" 121 140 ||
+		fail "loop F failed"
+	wait "$load" || fail "load loop failed"
+	wait_count 171 --event viewed
+	for i in $(seq 121 140); do
+		[ "$(jfield '.auid' --event viewed --patient "p$i")" = 4242 ] ||
+			fail "p$i: login uid lost though the cat exited normally: $(q --event viewed --patient "p$i")"
+	done
+
+	# G: frozen; with the login uid each exit waits the bound, without none.
+	kill -STOP "$COLLECTOR_PID"
+	t0=$(ms)
+	with_loginuid "$PHITRAIL" run --config "$CONF" -- sh "$T/plain.sh" "$P" 112 116 ||
+		{ kill -CONT "$COLLECTOR_PID"; fail "loop G failed"; }
+	t1=$(ms)
+	shim sh "$T/plain.sh" "$P" 117 120 || { kill -CONT "$COLLECTOR_PID"; fail "loop G' failed"; }
+	t2=$(ms)
+	kill -CONT "$COLLECTOR_PID"
+	echo "G: collector frozen: 5 cats with login uid 4242 $((t1 - t0)) ms, 4 without $((t2 - t1)) ms"
+	[ $((t1 - t0)) -ge 500 ] || fail "cats with a login uid did not wait for the ack ($((t1 - t0)) ms)"
+	[ $((t1 - t0)) -lt 5000 ] || fail "cats waited past the bound ($((t1 - t0)) ms for 5)"
+	[ $((t2 - t1)) -lt 400 ] || fail "cats without a login uid waited ($((t2 - t1)) ms for 4)"
+	wait_count 180 --event viewed
+	[ "$(jfield '.auid' --event viewed --patient p112)" = null ] ||
+		fail "p112: a login uid the collector could not have read"
 fi
 
-expect_count "$([ -n "$LOGIN_OK" ] && echo 111 || echo 110)" --event viewed
+expect_count "$([ -n "$LOGIN_OK" ] && echo 180 || echo 110)" --event viewed
 [ "$(count --event "Audit Records Lost")" = 0 ] || fail "a loss was reported"
 [ "$(count --event "Audit Spool Tampered")" = 0 ] || fail "tampering was reported"
 i=0

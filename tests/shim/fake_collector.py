@@ -6,7 +6,8 @@
     MODE ok       answer PHTREADY and pass a spool file (header written,
                   SPOOL_FLAG_COLLECTOR, pid/uid/gid from SO_PEERCRED); take
                   a claim (PHTCLAIM with the shim's own file) by moving
-                  that file into SPOOLDIR, as the collector takes it over
+                  that file into SPOOLDIR, as the collector takes it over,
+                  and acking it with one byte (any mode)
     MODE silent   accept, read the hello, never answer (the shim times out)
     MODE garbage  answer 16 bytes of garbage
 Serves until killed; prints one line per connection to stdout.
@@ -54,7 +55,10 @@ def main():
         for fd in fds:
             os.close(fd)
         if claim:
-            pass                      # no answer to a claim
+            try:
+                conn.send(b"\0")      # the ack: the claimant may exit
+            except OSError:
+                pass                  # it exited already
         elif mode == "silent":
             time.sleep(2)
         elif mode == "garbage":
