@@ -74,7 +74,7 @@ static int claim_rename(const char *base, char *spool_base, size_t size)
 
 /* The peer's identity: SO_PEERCRED, then /proc while it is the same process. */
 static int claim_identity(int sock, const struct spool_header *h,
-			  struct writer_identity *who)
+			  struct writer_identity *who, const char **why)
 {
 	struct writer_identity proc;
 	struct ucred cred;
@@ -82,9 +82,11 @@ static int claim_identity(int sock, const struct spool_header *h,
 	int64_t proc_uid = -1;
 
 	identity_clear(who);
+	*why = "no peer credentials";
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 	    len != sizeof(cred) || cred.pid <= 0)
 		return -EPROTO;
+	*why = "the header's pid or uid is not the peer's";
 	if (h->pid != (uint32_t)cred.pid || h->uid != (uint32_t)cred.uid)
 		return -EPERM;
 	who->pid = cred.pid;
@@ -96,8 +98,11 @@ static int claim_identity(int sock, const struct spool_header *h,
 		/* A process with the pid runs: the peer, or the header lies
 		 * (a file whose start time is wrong would be retired while its
 		 * writer still writes: an ordinary fallback file instead). */
-		if (proc.start_time_ticks != h->start_time_ticks ||
-		    identity_proc_uid(cred.pid, &proc_uid) < 0 ||
+		*why = "a process with the peer's pid runs, started at another time";
+		if (proc.start_time_ticks != h->start_time_ticks)
+			return -EPERM;
+		*why = "a process with the peer's pid runs, with another uid";
+		if (identity_proc_uid(cred.pid, &proc_uid) < 0 ||
 		    proc_uid != (int64_t)cred.uid)
 			return -EPERM;
 		*who = proc;          /* still running: its /proc details too */
@@ -139,11 +144,13 @@ int claim_take(int sock, int fd, const char **why)
 	    spool_header_decode(buf, sizeof(buf), &h) < 0 ||
 	    !(h.flags & SPOOL_FLAG_FALLBACK) || (h.flags & SPOOL_FLAG_COLLECTOR))
 		goto refuse;
-	*why = "header or owner is not the peer";
-	rc = claim_identity(sock, &h, &who);
+	rc = claim_identity(sock, &h, &who, why);
 	/* /proc is read: the peer, waiting at its exit, may go. */
 	(void)send(sock, "", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (rc < 0 || (int64_t)st.st_uid != who.uid)
+	if (rc < 0)
+		goto refuse;
+	*why = "the file's owner is not the peer";
+	if ((int64_t)st.st_uid != who.uid)
 		goto refuse;
 	*why = "cannot rename";
 	rc = claim_rename(base, spool_base, sizeof(spool_base));

@@ -63,6 +63,6 @@ expect_count 2 --patient 7003
 [ "$(jfield '"\(.uid) \(.identity)"' --patient 7003 | sort -u)" = "65534 file-owner" ] ||
 	fail "claimed records not under the file's owner: $(jfield '"\(.uid) \(.identity)"' --patient 7003 | sort -u)"
 [ "$(jfield '.pid' --patient 7003 | sort -u)" != 1 ] || fail "the claimed pid 1 was believed"
-grep -q "closed: header or owner is not the peer" "$T/collector.log" ||
+grep -q "closed: the header's pid or uid is not the peer's" "$T/collector.log" ||
 	fail "the refused claim is not in the collector's log"
 pass
