@@ -80,6 +80,7 @@ static int claim_identity(int sock, const struct spool_header *h,
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	int64_t proc_uid = -1;
+	int rc;
 
 	identity_clear(who);
 	*why = "no peer credentials";
@@ -101,11 +102,15 @@ static int claim_identity(int sock, const struct spool_header *h,
 		*why = "a process with the peer's pid runs, started at another time";
 		if (proc.start_time_ticks != h->start_time_ticks)
 			return -EPERM;
+		/* The peer may be reaped between the two reads: what was read
+		 * while its start time matched stays, the uid is the kernel's. */
 		*why = "a process with the peer's pid runs, with another uid";
-		if (identity_proc_uid(cred.pid, &proc_uid) < 0 ||
-		    proc_uid != (int64_t)cred.uid)
+		rc = identity_proc_uid(cred.pid, &proc_uid);
+		if (rc == 0 && proc_uid != (int64_t)cred.uid)
 			return -EPERM;
-		*who = proc;          /* still running: its /proc details too */
+		if (rc < 0 && rc != -ENOENT && rc != -ESRCH)
+			return -EPERM;
+		*who = proc;          /* it ran: its /proc details too */
 	}
 	strlcpy(who->kind, IDENTITY_VERIFIED, sizeof(who->kind));
 	identity_resolve_actor(who);
