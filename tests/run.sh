@@ -126,12 +126,21 @@ fi
 
 # run_e2e SCRIPT OUT: runs it in a session of its own; a process of that
 # session still alive 2 s after the script ended (a server it did not stop)
-# is listed, killed, and fails the test (status 99).
+# is listed, killed, and fails the test (status 99). A script still running
+# after E2E_LIMIT_S seconds (default 1200) is killed with its process
+# group and fails, so one hung program cannot hold the whole run.
+e2e_limit_s=${E2E_LIMIT_S:-1200}
 run_e2e() {
 	setsid sh "$1" >"$2" 2>&1 &
 	sid=$!
+	sh -c 'sleep "$1" && kill -KILL -"$2" 2>/dev/null &&
+		echo "FAIL: still running after $1 s: stopped" >>"$3"' \
+		watchdog "$e2e_limit_s" "$sid" "$2" &
+	dog=$!
 	wait "$sid"
 	rc=$?
+	pkill -KILL -P "$dog" sleep 2>/dev/null
+	wait "$dog" 2>/dev/null
 	i=0
 	while [ -n "$(ps -o pid= -s "$sid")" ] && [ $i -lt 20 ]; do
 		sleep 0.1

@@ -103,9 +103,9 @@ run_out query.table query --event viewed --format table
 check_text "query table" "$T/query.table"
 grep -q "^22 records" "$T/query.table" || fail "query table: no count line"
 # tail follows until interrupted: stopped after 3 s, its first page checked.
-timeout 3 "$PHITRAIL" tail --config "$CONF" -n 30 --event viewed --format csv >"$T/tail.csv"
+timeout -k 5 3 "$PHITRAIL" tail --config "$CONF" -n 30 --event viewed --format csv >"$T/tail.csv"
 check_csv "tail csv" "$T/tail.csv"
-timeout 3 "$PHITRAIL" tail --config "$CONF" -n 30 --event viewed --format table >"$T/tail.table"
+timeout -k 5 3 "$PHITRAIL" tail --config "$CONF" -n 30 --event viewed --format table >"$T/tail.table"
 check_text "tail table" "$T/tail.table"
 run_out stats.csv stats --by patient --event viewed --format csv
 check_csv "stats csv" "$T/stats.csv"
