@@ -50,8 +50,10 @@ confined() {
 }
 
 # signed_size: the size of the newest checkpoint in the store.
+# (0 while there is none: the first one may not be signed yet)
 signed_size() {
-	sqlite3 "file:$DB?mode=ro" "SELECT tree_size FROM checkpoints WHERE kind = 'checkpoint' ORDER BY seq DESC LIMIT 1" 2>/dev/null || echo 0
+	n=$(sqlite3 "file:$DB?mode=ro" "SELECT tree_size FROM checkpoints WHERE kind = 'checkpoint' ORDER BY seq DESC LIMIT 1" 2>/dev/null)
+	echo "${n:-0}"
 }
 
 # wait_signed N: until a checkpoint covers N records (10 s).
