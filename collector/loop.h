@@ -31,5 +31,10 @@ int loop_run_once(int timeout_ms);
 
 /* Monotonic milliseconds. */
 int64_t loop_now_ms(void);
+/* Monotonic nanoseconds (durations). */
+int64_t loop_monotonic_ns(void);
+/* Wall-clock nanoseconds since the epoch (times that are stored or shown,
+ * never durations). */
+int64_t loop_realtime_ns(void);
 
 #endif
