@@ -22,17 +22,28 @@ static void bind_int_or_null(sqlite3_stmt *stmt, int index, int64_t value)
 		sqlite3_bind_null(stmt, index);
 }
 
+/* Begins the transaction when none is open and binds the row's name to
+ * statement which: 0 or -errno. */
+static int progress_of(struct store *st, enum store_statement which,
+		       const char *name)
+{
+	int rc = store_begin_if_needed(st);
+
+	if (rc == 0)
+		sqlite3_bind_text(st->statements[which],
+				  STORE_BIND(STORE_PROGRESS_NAME), name, -1,
+				  SQLITE_STATIC);
+	return rc;
+}
+
 int store_progress_put(struct store *st, const struct store_progress *p)
 {
 	sqlite3_stmt *stmt = st->statements[STORE_STMT_PROGRESS_PUT];
 	const struct writer_identity *w = &p->who;
-	int rc;
+	int rc = progress_of(st, STORE_STMT_PROGRESS_PUT, p->name);
 
-	rc = store_begin_if_needed(st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(stmt, STORE_BIND(STORE_PROGRESS_NAME), p->name, -1,
-			  SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, STORE_BIND(STORE_PROGRESS_OFFSET), p->offset);
 	sqlite3_bind_int64(stmt, STORE_BIND(STORE_PROGRESS_NEXT_SEQ), p->next_seq);
 	bind_int_or_null(stmt, STORE_BIND(STORE_PROGRESS_PID), w->pid);
@@ -57,13 +68,10 @@ int store_progress_update(struct store *st, const char *name, int64_t offset,
 			  int64_t next_seq)
 {
 	sqlite3_stmt *stmt = st->statements[STORE_STMT_PROGRESS_UPDATE];
-	int rc;
+	int rc = progress_of(st, STORE_STMT_PROGRESS_UPDATE, name);
 
-	rc = store_begin_if_needed(st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(stmt, STORE_BIND(STORE_PROGRESS_NAME), name, -1,
-			  SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, STORE_BIND(STORE_PROGRESS_OFFSET), offset);
 	sqlite3_bind_int64(stmt, STORE_BIND(STORE_PROGRESS_NEXT_SEQ), next_seq);
 	return store_run_statement(st, STORE_STMT_PROGRESS_UPDATE);
@@ -71,14 +79,10 @@ int store_progress_update(struct store *st, const char *name, int64_t offset,
 
 int store_progress_delete(struct store *st, const char *name)
 {
-	sqlite3_stmt *stmt = st->statements[STORE_STMT_PROGRESS_DELETE];
-	int rc;
+	int rc = progress_of(st, STORE_STMT_PROGRESS_DELETE, name);
 
-	rc = store_begin_if_needed(st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(stmt, STORE_BIND(STORE_PROGRESS_NAME), name, -1,
-			  SQLITE_STATIC);
 	return store_run_statement(st, STORE_STMT_PROGRESS_DELETE);
 }
 
