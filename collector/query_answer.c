@@ -184,7 +184,7 @@ static void serve_control(struct answer *a, const struct query_request *q)
 	int rc;
 
 	if (q->op == QUERY_OP_STATUS) {
-		len = collector_status_encode(reply, sizeof(reply));
+		len = status_report_encode(reply, sizeof(reply));
 		if (len < 0) {
 			answer_error(a, "status failed: the answer does not fit");
 			return;

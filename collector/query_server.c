@@ -199,7 +199,7 @@ int query_server_start(const struct config *cfg, struct store *st)
 	int fd, rc;
 
 	Q.cfg = cfg;
-	collector_status_start(cfg, st);
+	status_report_start(cfg, st);
 	query_answer_start(cfg, st);
 	query_audit_start(cfg);
 	for (size_t i = 0; i < QUERY_SERVER_MAX_PENDING; i++)
