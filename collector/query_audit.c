@@ -26,6 +26,7 @@
 #include "identity.h"
 #include "log.h"
 #include "loop.h"
+#include "own_record.h"
 #include "query_audit.h"
 #include "query_server.h"
 
@@ -195,7 +196,6 @@ void query_audit_question(const struct ucred *peer,
 	static struct writer_identity who;
 	static char filters[AUDIT_FILTERS_MAX];
 	struct record r;
-	struct timespec now;
 	int was_open = group_open();
 	size_t details = 0;
 	int rc;
@@ -214,23 +214,9 @@ void query_audit_question(const struct ucred *peer,
 	else
 		strlcpy(filters, "undecodable request", sizeof(filters));
 
-	record_init(&r);
-	clock_gettime(CLOCK_REALTIME, &now);
-	r.workspace_id = A.workspace_id;
-	r.actor_user_id = who.actor;
-	r.event_type = EVENT_TRAIL_QUERIED;
-	r.timestamp_sec = now.tv_sec;
-	r.timestamp_nsec = (uint32_t)now.tv_nsec;
-	r.host = A.host;
-	r.pid = who.pid;
-	r.ppid = who.ppid;
-	r.uid = who.uid;
-	r.auid = who.auid;
-	r.session = who.session;
-	r.exe = who.exe[0] ? who.exe : NULL;
+	own_record_start(&r, A.workspace_id, EVENT_TRAIL_QUERIED, A.host, &who);
 	r.target = A.target;
 	r.result = result;
-	r.identity = who.kind;
 	r.detail[details].key = "op";
 	r.detail[details++].str = op_name(q);
 	r.detail[details].key = "filters";
