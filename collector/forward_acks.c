@@ -105,11 +105,7 @@ int forward_acks_start(void)
 
 void forward_acks_stop(void)
 {
-	if (Q.watch.fd >= 0) {
-		loop_remove(&Q.watch);
-		close(Q.watch.fd);
-		Q.watch.fd = -1;
-	}
+	loop_close(&Q.watch);
 	free(Q.queue);
 	free(Q.drained);
 	Q.queue = Q.drained = NULL;

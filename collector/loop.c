@@ -84,6 +84,15 @@ int loop_run_once(int timeout_ms)
 	return n;
 }
 
+void loop_close(struct loop_watch *w)
+{
+	if (w->fd < 0)
+		return;
+	loop_remove(w);
+	close(w->fd);
+	w->fd = -1;
+}
+
 int64_t loop_now_ms(void)
 {
 	return loop_monotonic_ns() / 1000000;

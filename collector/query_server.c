@@ -80,11 +80,7 @@ int query_server_allowed(uid_t uid, gid_t gid, const char *group)
 
 static void pending_close(struct pending_request *c)
 {
-	if (c->watch.fd < 0)
-		return;
-	loop_remove(&c->watch);
-	close(c->watch.fd);
-	c->watch.fd = -1;
+	loop_close(&c->watch);
 }
 
 /* Reads what has arrived; a whole request is answered and c closed. */
@@ -238,9 +234,7 @@ void query_server_stop(void)
 		return;
 	for (size_t i = 0; i < QUERY_SERVER_MAX_PENDING; i++)
 		pending_close(&Q.pending[i]);
-	loop_remove(&Q.listener);
-	close(Q.listener.fd);
-	Q.listener.fd = -1;
+	loop_close(&Q.listener);
 	if (Q.cfg != NULL)
 		(void)unlink(Q.cfg->query_socket_path);
 }

@@ -7,7 +7,7 @@
  * the one place the schema is defined), the index layout, the prepared
  * statements, and the one write transaction, begun by the first write and
  * committed or rolled back by group_commit.c alone. The other files of
- * the store share its state through store_internal.h: store_append.c (the
+ * the store share its state through store_impl.h: store_append.c (the
  * insert path), store_progress.c (progress rows), store_frontier.c (the
  * Merkle tree kept in step with every commit); the SQL of queries is
  * store_query.c's, run on the read connection here.
@@ -38,7 +38,7 @@
 #include "loop.h"
 #include "merkle.h"
 #include "store_forward.h"
-#include "store_internal.h"
+#include "store_impl.h"
 #include "store_query.h"
 #include "store_schema.h"
 

@@ -13,7 +13,7 @@
 
 #include "loop.h"
 #include "merkle.h"
-#include "store_internal.h"
+#include "store_impl.h"
 #include "store_schema.h"
 
 /* STORE_SQL_INSERT_RECORD's parameters after the derived columns. */

@@ -10,7 +10,7 @@
 #include <errno.h>
 
 #include "merkle.h"
-#include "store_internal.h"
+#include "store_impl.h"
 
 /* STORE_STMT_FRONTIER_PUT's parameters and STORE_STMT_FRONTIER_GET's
  * columns (store.c). */

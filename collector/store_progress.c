@@ -11,7 +11,7 @@
 
 #include <bsd/string.h>
 
-#include "store_internal.h"
+#include "store_impl.h"
 #include "store_schema.h"
 
 static void bind_int_or_null(sqlite3_stmt *stmt, int index, int64_t value)

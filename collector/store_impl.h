@@ -1,13 +1,13 @@
 /*
- * store_internal.h - what the files of the store share and nothing else
+ * store_impl.h - what the files of the store share and nothing else
  * includes: the store's state, its prepared statements, and the helpers
  * that run them. store.c opens and closes the database and owns the one
  * write transaction; store_append.c inserts records; store_progress.c
  * keeps the progress rows; store_frontier.c keeps the Merkle tree and its
  * stored frontier.
  */
-#ifndef PHITRAILD_STORE_INTERNAL_H
-#define PHITRAILD_STORE_INTERNAL_H
+#ifndef PHITRAILD_STORE_IMPL_H
+#define PHITRAILD_STORE_IMPL_H
 
 #include <sqlite3.h>
 #include <stddef.h>
