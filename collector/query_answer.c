@@ -1,19 +1,21 @@
 /*
  * query_answer.c - answering one whole request on the query socket.
  *
- * The peer's uid is checked again on the request (query_server_allowed),
- * the request decoded with query_request_decode and run: "query" and
- * "count" by store_query, answered with one frame per record and the end
- * frame; "stats" by store_stats, one row frame per group; "status" by
- * status_report.c and "checkpoint" by checkpointer_sign. Every decoded
- * question, answered or refused, is audited first (query_audit.c).
+ * The peer's uid is checked once the request is read, so that a refused
+ * client sees why (query_server_allowed); the request is decoded with
+ * query_request_decode and run: "query" and "count" by store_query,
+ * answered with one frame per record and the end frame; "stats" by
+ * store_stats, one row frame per group; "status" by status_report.c and
+ * "checkpoint" by checkpointer_sign (those two read no record and are not
+ * audited). Every other decoded question, answered or refused, is audited
+ * (query_audit.c) before the end frame is sent.
  * Frames are gathered in a buffer and sent in large writes; sending is
  * bounded by QUERY_SERVER_SEND_TIMEOUT_MS of waiting in send() for the
  * whole answer (plus a second per QUERY_SERVER_SEND_MIN_RATE bytes taken):
  * a client that stops reading loses its answer, ingest only waits that
  * long (its data is safe in the spool files).
- * Must never build SQL itself, and never answer before the audit record
- * is appended.
+ * Must never build SQL itself, and never send the end frame of a
+ * question before its audit record is appended.
  */
 #include <errno.h>
 #include <fcntl.h>
