@@ -24,7 +24,7 @@ $CC -std=gnu11 -O2 -g -fPIC -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wsha
 	-Wno-unused-parameter ${MICRO_CFLAGS:--DMICRO_NEW_API} -I"$ROOT/common/format" -I"$ROOT/common/policy" \
 	$(pkg-config --cflags msgpack 2>/dev/null) -o "$OUT/micro_common" \
 	"$ROOT/bench/micro_common.c" "$ROOT/common/format/spool.c" "$ROOT/common/format/codec.c" \
-	"$ROOT/common/policy/pathglob.c" "$ROOT/common/policy/config.c" "$ROOT/common/policy/netaddr.c" \
+	"$ROOT/common/policy/pathglob.c" "$ROOT"/common/policy/config*.c "$ROOT/common/policy/netaddr.c" \
 	-lmsgpackc -linih -lbsd
 for c in $CASES; do
 	f=$OUT/micro.callgrind.$c
