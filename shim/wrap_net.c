@@ -54,17 +54,7 @@ static void net_emit_connection(enum event_type type, const char *target,
 				int rule, int error,
 				const struct record_detail *detail, size_t count)
 {
-	struct emit_event ev = {
-		.type = type,
-		.target = target,
-		.rule = rule,
-		.error = error,
-		.detail = detail,
-		.detail_count = count,
-	};
-
-	clock_gettime(CLOCK_REALTIME, &ev.when);
-	emit_record(&ev);
+	emit_net_event(type, target, rule, NULL, error, detail, count);
 }
 
 static size_t net_protocol_detail(int rule, struct record_detail *d)
