@@ -29,13 +29,9 @@ int codec_buffer_write(void *data, const char *bytes, size_t len)
 {
 	struct codec_buffer *fb = data;
 
-	if (fb->overflow || len > fb->cap - fb->len) {
-		fb->overflow = true;
+	if (fb->overflow)
 		return -1;
-	}
-	memcpy(fb->data + fb->len, bytes, len);
-	fb->len += len;
-	return 0;
+	return codec_buffer_append(fb, bytes, len);
 }
 
 void codec_pack_cstr(msgpack_packer *pk, const char *s)

@@ -24,26 +24,14 @@
 /*
  * The record encoder's packer: msgpack-c's own pack template instantiated a
  * second time, as static functions named fbpack_* whose write step is a
- * bounded memcpy into a fixed_buffer, inlined, instead of a call through
+ * codec_buffer_append (codec.h), inlined, instead of a call through
  * msgpack_packer's function pointer for every few bytes. The template is the
  * one behind msgpack_pack_*, so the bytes are the same.
  */
-static inline int fixed_buffer_append(struct codec_buffer *fb,
-				      const void *bytes, size_t len)
-{
-	if (len > fb->cap - fb->len) {
-		fb->overflow = true;
-		return -1;
-	}
-	memcpy(fb->data + fb->len, bytes, len);
-	fb->len += len;
-	return 0;
-}
-
 #define msgpack_pack_inline_func(name) static inline int fbpack ## name
 #define msgpack_pack_user struct codec_buffer *
 #define msgpack_pack_append_buffer(user, buf, len) \
-	return fixed_buffer_append((user), (buf), (len))
+	return codec_buffer_append((user), (buf), (len))
 #define msgpack_pack_ext fbpack_ext       /* the timestamp packer calls it */
 #include <msgpack/pack_template.h>
 #undef msgpack_pack_ext
@@ -211,7 +199,7 @@ static long fields_encode(const struct record *r, size_t first, size_t end,
 		fbpack_map(&fb, count);
 	for (i = first; i < end && !fb.overflow; i++) {
 		if (prefix != NULL && i == RECORD_PREFIX_FIRST) {
-			fixed_buffer_append(&fb, prefix->bytes, prefix->len);
+			codec_buffer_append(&fb, prefix->bytes, prefix->len);
 			i = RECORD_PREFIX_END - 1;
 			continue;
 		}
@@ -356,7 +344,7 @@ static long record_encode_direct(const struct record *r,
 	ts.tv_sec = r->timestamp_sec;
 	ts.tv_nsec = r->timestamp_nsec;
 	fbpack_timestamp(&fb, &ts);
-	fixed_buffer_append(&fb, prefix->bytes, prefix->len);
+	codec_buffer_append(&fb, prefix->bytes, prefix->len);
 	if (optional[0] != NULL) {
 		PUT_KEY(&fb, "target");
 		fbpack_string(&fb, optional[0], n.optional[0]);
