@@ -40,6 +40,9 @@
 #include "../../collector/loop.c"
 #include "../../collector/own_record.c"
 #include "../../collector/store.c"
+#include "../../collector/store_append.c"
+#include "../../collector/store_frontier.c"
+#include "../../collector/store_progress.c"
 
 void daemon_info(const char *fmt, ...) { (void)fmt; }
 void daemon_warn(const char *fmt, ...) { (void)fmt; }
