@@ -40,6 +40,7 @@ struct real_elf_walk {
 	size_t count;
 	size_t got;
 	int after_self;              /* the asking object has been passed */
+	int libc_first;              /* the C library came before it (dlopen) */
 	int refused;                 /* an object we cannot read: all to dlsym */
 	unsigned char *settled;      /* names decided by an earlier object */
 };
@@ -198,6 +199,12 @@ static int real_elf_visit(struct dl_phdr_info *info, size_t size, void *arg)
 
 	(void)size;
 	if (!w->after_self) {
+		/* RTLD_NEXT from an object loaded after the C library (by
+		 * dlopen) searches its own scope, not what follows it */
+		if (real_elf_contains(info, w->libc)) {
+			w->libc_first = 1;
+			return 1;
+		}
 		w->after_self = real_elf_contains(info, w->self);
 		return 0;
 	}
@@ -243,6 +250,8 @@ size_t real_elf_lookup(const void *self, const char *const names[],
 		return 0;
 	memset(settled, 0, count);
 	dl_iterate_phdr(real_elf_visit, &w);
+	if (w.libc_first)
+		return 0;                   /* nothing set: all to dlsym */
 	if (w.refused) {
 		/* an object we could not read may define any of them first */
 		for (size_t i = 0; i < count; i++)
