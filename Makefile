@@ -118,7 +118,12 @@ UNIT_LINK_OBJS := $(COMMON_ASAN_OBJS) \
 
 $(B)/tests/%: tests/unit/%.c $(UNIT_LINK_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -Icollector -Itools -o $@ $< $(UNIT_LINK_OBJS) $(COLLECTOR_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -Icollector -Itools -Ishim -o $@ $< \
+		$(filter $(B)/asan/shim/%.o,$^) $(UNIT_LINK_OBJS) $(COLLECTOR_LIBS)
+
+# The few shim files with pure logic a unit test drives without LD_PRELOAD.
+$(B)/tests/test_real_elf: $(B)/asan/shim/real_elf.o
+$(B)/tests-quick/test_real_elf: $(B)/obj/shim/real_elf.o
 
 UNIT_QUICK_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests-quick/%)
 UNIT_QUICK_LINK_OBJS := $(COMMON_OBJS) \
@@ -127,7 +132,8 @@ UNIT_QUICK_LINK_OBJS := $(COMMON_OBJS) \
 
 $(B)/tests-quick/%: tests/unit/%.c $(UNIT_QUICK_LINK_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -Icollector -Itools -o $@ $< $(UNIT_QUICK_LINK_OBJS) $(COLLECTOR_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Icollector -Itools -Ishim -o $@ $< \
+		$(filter $(B)/obj/shim/%.o,$^) $(UNIT_QUICK_LINK_OBJS) $(COLLECTOR_LIBS)
 
 # Fuzz targets: libFuzzer with clang; each parser of outside data has one.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE $(COMMON_INCLUDES) -Icollector $(PKG_CFLAGS) \

@@ -178,6 +178,21 @@ int file_condemn(struct followed_file *f, const char *reason, int64_t offset)
 }
 
 /*
+ * The first index from i below n whose byte is not zero, or n: eight bytes
+ * at a time over the zeros a mapped writer's file is preallocated with.
+ */
+static size_t next_nonzero(const unsigned char *buf, size_t i, size_t n)
+{
+	uint64_t word;
+
+	while (i + 8 <= n && (memcpy(&word, buf + i, 8), word == 0))
+		i += 8;
+	while (i < n && buf[i] == 0)
+		i++;
+	return i;
+}
+
+/*
  * The writer is gone and the frame at f's offset was never published (its
  * length word is 0): a thread of a mapped writer had reserved it and died
  * with the process before writing it, or this is the preallocated zero end
@@ -207,9 +222,20 @@ static int file_skip_unpublished(struct followed_file *f, int64_t size)
 			uint32_t payload_len;
 			struct record r;
 			int64_t count;
+			size_t next;
 
-			if (follow.buffer[i] != 0)
+			if (follow.buffer[i] != 0) {
 				nonzero = 1;
+			} else if ((next = next_nonzero(follow.buffer, i, (size_t)n)) >=
+				   i + 4) {
+				/* A frame starts with a length word that is not
+				 * zero: none starts before next - 3. (Trying
+				 * each position of a retired claim's
+				 * preallocated 16 KiB was a tenth of the
+				 * collector's time in a fork+exec loop.) */
+				i = next - 4;
+				continue;
+			}
 			if (spool_frame_decode(follow.buffer + i, (size_t)n - i, &payload,
 					       &payload_len, NULL) <= 0 ||
 			    record_decode(payload, payload_len, &r, follow.arena,

