@@ -15,6 +15,9 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "pathglob.h"
 
@@ -325,13 +328,43 @@ int pathglob_capture_index(const struct pathglob *glob, const char *name)
 	return -1;
 }
 
+#ifdef __SSE2__
+/*
+ * Bit j set when block[j] is '/' and what follows it is empty, "." or
+ * "..", or a NUL: block[0..19) is readable and j + 3 is inside the path.
+ */
+static inline unsigned is_normal_bad16(const char *block)
+{
+	__m128i b0 = _mm_loadu_si128((const __m128i *)(const void *)block);
+	__m128i b1 = _mm_loadu_si128((const __m128i *)(const void *)(block + 1));
+	__m128i b2 = _mm_loadu_si128((const __m128i *)(const void *)(block + 2));
+	__m128i b3 = _mm_loadu_si128((const __m128i *)(const void *)(block + 3));
+	__m128i slash = _mm_set1_epi8('/'), dot = _mm_set1_epi8('.');
+	__m128i d1 = _mm_cmpeq_epi8(b1, dot);
+	__m128i bad = _mm_or_si128(
+		_mm_or_si128(_mm_cmpeq_epi8(b1, slash),
+			     _mm_cmpeq_epi8(b1, _mm_setzero_si128())),
+		_mm_and_si128(d1, _mm_or_si128(
+			_mm_cmpeq_epi8(b2, slash),
+			_mm_and_si128(_mm_cmpeq_epi8(b2, dot),
+				      _mm_cmpeq_epi8(b3, slash)))));
+
+	return (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(b0, slash),
+							bad));
+}
+#endif
+
 /*
  * One pass over the path, looking only at what follows each '/': an empty,
  * "." or ".." segment, or a trailing '/', is what normalising would change.
+ * Sixteen bytes at a time while the three bytes after them are inside the
+ * path (the last block overlapping the one before), then the last three
+ * byte by byte.
  */
 int pathglob_is_normal(const char *path, size_t len)
 {
 	const char *p, *end;
+	size_t i = 0;
 
 	if (path == NULL || len == 0 || path[0] != '/')
 		return 0;
@@ -339,13 +372,27 @@ int pathglob_is_normal(const char *path, size_t len)
 		return 1;
 	if (path[len - 1] == '/')
 		return 0;
-	end = path + len;
-	for (p = path; p != NULL; p = memchr(p, '/', (size_t)(end - p))) {
-		p++;                     /* p < end: the last byte is not '/' */
-		if (*p == '/' || *p == '\0')
+#ifdef __SSE2__
+	if (len >= 19) {
+		for (; i + 19 <= len; i += 16)
+			if (is_normal_bad16(path + i) != 0)
+				return 0;
+		/* the rest but the last three bytes: one block, again in part */
+		if (i < len - 3 && is_normal_bad16(path + len - 19) != 0)
 			return 0;
-		if (*p == '.' && (p + 1 == end || p[1] == '/' ||
-		    (p[1] == '.' && (p + 2 == end || p[2] == '/'))))
+		i = len - 3;
+	}
+#endif
+	end = path + len;
+	for (p = path + i; p < end; p++) {
+		const char *q = p + 1;   /* < end: the last byte is not '/' */
+
+		if (*p != '/')
+			continue;
+		if (*q == '/' || *q == '\0')
+			return 0;
+		if (*q == '.' && (q + 1 == end || q[1] == '/' ||
+		    (q[1] == '.' && (q + 2 == end || q[2] == '/'))))
 			return 0;
 	}
 	return 1;
