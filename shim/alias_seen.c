@@ -17,8 +17,8 @@
  * the move (README, "Limits"). A file changed in the last
  * ALIAS_SEEN_SETTLE_NS is not remembered (coarse timestamps, below).
  *
- * A direct-mapped table of ALIAS_SEEN_SLOTS entries, each guarded by its
- * own sequence count: lock-free, async-signal-safe (a writer interrupted
+ * A table of ALIAS_SEEN_SLOTS entries, two ways per file (its pair by a
+ * hash of device and inode), each entry guarded by its own sequence count: lock-free, async-signal-safe (a writer interrupted
  * by a handler on its thread leaves the slot odd, which readers take as a
  * miss and writers skip), fork-safe (a child sees the same files), no
  * allocation, no system call.
@@ -51,25 +51,25 @@ static inline uint64_t alias_seen_dev(const struct statx *sx)
 	return (uint64_t)sx->stx_dev_major << 32 | sx->stx_dev_minor;
 }
 
-static inline struct alias_seen *alias_seen_slot(const struct statx *sx)
+/* The first of the two entries a file may be kept in (index even). */
+static inline struct alias_seen *alias_seen_pair(const struct statx *sx)
 {
 	uint64_t h = (sx->stx_ino ^ ((uint64_t)sx->stx_dev_minor << 40)) *
 		0x9e3779b97f4a7c15ull;
 
-	return &alias_seen_table[h >> (64 - ALIAS_SEEN_BITS)];
+	return &alias_seen_table[(h >> (64 - ALIAS_SEEN_BITS)) & ~1u];
 }
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
-int alias_seen_outside(const struct statx *sx)
+/* 1 when e holds sx's file as it is now, read whole (not mid-write). */
+static inline int alias_seen_holds(struct alias_seen *e, const struct statx *sx)
 {
-	struct alias_seen *e = alias_seen_slot(sx);
 	unsigned seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
 	int same;
 
-	if (LOAD(e->ino) != sx->stx_ino || (seq & 1) ||
-	    (sx->stx_mask & ALIAS_SEEN_MASK) != ALIAS_SEEN_MASK)
+	if (LOAD(e->ino) != sx->stx_ino || (seq & 1))
 		return 0;                  /* the common miss: one compare */
 	same = LOAD(e->ctime_nsec) == sx->stx_ctime.tv_nsec &&
 		LOAD(e->ctime_sec) == sx->stx_ctime.tv_sec &&
@@ -77,6 +77,15 @@ int alias_seen_outside(const struct statx *sx)
 		LOAD(e->dev) == alias_seen_dev(sx);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return same && LOAD(e->seq) == seq;
+}
+
+int alias_seen_outside(const struct statx *sx)
+{
+	struct alias_seen *e = alias_seen_pair(sx);
+
+	if ((sx->stx_mask & ALIAS_SEEN_MASK) != ALIAS_SEEN_MASK)
+		return 0;
+	return alias_seen_holds(&e[0], sx) || alias_seen_holds(&e[1], sx);
 }
 
 /*
@@ -98,15 +107,27 @@ static int alias_seen_settled(const struct statx *sx)
 	return age >= ALIAS_SEEN_SETTLE_NS;
 }
 
+/* Where to keep sx's file: the entry of the pair that holds it (an older
+ * ctime) or is empty, else one of the two by the ctime's low bit. */
+static struct alias_seen *alias_seen_victim(struct alias_seen *pair,
+					    const struct statx *sx)
+{
+	for (int i = 0; i < 2; i++)
+		if (LOAD(pair[i].ino) == sx->stx_ino || LOAD(pair[i].seq) == 0)
+			return &pair[i];
+	return &pair[sx->stx_ctime.tv_nsec & 1];
+}
+
 void alias_seen_note(const struct statx *sx)
 {
-	struct alias_seen *e = alias_seen_slot(sx);
+	struct alias_seen *e;
 	unsigned seq;
 
 	if ((sx->stx_mask & ALIAS_SEEN_MASK) != ALIAS_SEEN_MASK ||
 	    !S_ISREG(sx->stx_mode) || sx->stx_nlink != 1 || sx->stx_ino == 0 ||
 	    !alias_seen_settled(sx))
 		return;
+	e = alias_seen_victim(alias_seen_pair(sx), sx);
 	seq = LOAD(e->seq);
 	if ((seq & 1) || !__atomic_compare_exchange_n(&e->seq, &seq, seq + 1, 0,
 						      __ATOMIC_ACQUIRE,
