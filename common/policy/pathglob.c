@@ -197,6 +197,13 @@ int pathglob_compile(struct pathglob *glob, const char *pattern,
 		prefix--;
 	glob->literal_prefix = (unsigned short)prefix;
 	glob->length = (unsigned short)len;
+	/* the usual rule's shape, LITERAL/{name} then "**": a short way */
+	if (prefix > 0 && pattern[prefix - 1] == '/' && pattern[prefix] == '{' &&
+	    glob->capture_count == 1) {
+		const char *close = strchr(pattern + prefix, '}');
+
+		glob->capture_tree = close != NULL && strcmp(close, "}/**") == 0;
+	}
 	/* the last slash of the literal prefix ends a literal segment (0 for "/" then "**") */
 	glob->match_start = prefix == 0 ? 0 :
 		(unsigned short)((const char *)memrchr(pattern, '/', prefix) -
@@ -309,11 +316,36 @@ int pathglob_match_reference(const struct pathglob *glob, const char *path,
  * The literal prefix is compared once; the literal segments before
  * match_start are then known to agree and are not walked again.
  */
+/*
+ * glob_walk's answer for LITERAL/{name} then "**" (the prefix agreed): the
+ * capture is the path's next segment after the prefix's last '/', and the
+ * trailing "**" takes whatever follows; no segment there, no match.
+ */
+static int glob_capture_tree(const struct pathglob *glob, const char *path,
+			     size_t path_len, struct pathglob_capture *captures)
+{
+	size_t i = glob->match_start;
+	const char *end;
+
+	while (i < path_len && path[i] == '/')
+		i++;
+	if (i >= path_len)
+		return 0;
+	end = memchr(path + i, '/', path_len - i);
+	if (captures != NULL) {
+		captures[0].offset = i;
+		captures[0].length = end != NULL ? (size_t)(end - path) - i : path_len - i;
+	}
+	return 1;
+}
+
 int pathglob_match(const struct pathglob *glob, const char *path,
 		   size_t path_len, struct pathglob_capture *captures)
 {
 	if (!glob_prefix_agrees(glob, path, path_len))
 		return 0;
+	if (glob->capture_tree)
+		return glob_capture_tree(glob, path, path_len, captures);
 	return glob_walk(glob->pattern, glob->length, path, path_len,
 			 glob->match_start, 1, captures);
 }

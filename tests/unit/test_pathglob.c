@@ -374,7 +374,8 @@ static void test_match_start(void)
 	static const char *const paths[] = {
 		"/", "/a", "/ab", "/a/b", "/a/bc", "/a/b/c", "/a/b/c/d",
 		"/a/x/b", "/a/x/b/c", "/a/b/b/b", "/a/1/2/3/4", "/ab/c",
-		"/a/b/c/b/c", "/b", "/a/b/x/c",
+		"/a/b/c/b/c", "/b", "/a/b/x/c", "/a/", "/a//7", "/a//7/x",
+		"/a/7//x", "/a/7/", "/a/./7", "/a/../x", "/a//",
 	};
 	struct pathglob g;
 
@@ -388,7 +389,12 @@ static void test_match_start(void)
 		for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
 			agreed_match(&g, paths[k], NULL);
 	}
+	CHECK(pathglob_compile(&g, "/a/{p}/**", NULL) == 0 && g.capture_tree);
+	CHECK(pathglob_compile(&g, "/a/{p}/**/{q}", NULL) == 0 && !g.capture_tree);
+	CHECK(pathglob_compile(&g, "/a/{p}", NULL) == 0 && !g.capture_tree);
+	CHECK(pathglob_compile(&g, "/a/x{p}/**", NULL) != 0 || !g.capture_tree);
 	CHECK_STR(capture("/a/{p}/**", "/a/7/x/y", "p"), "7");
+	CHECK_STR(capture("/a/{p}/**", "/a//7", "p"), "7");
 	CHECK_STR(capture("/a/{p}/{q}/**", "/a/7/8", "q"), "8");
 	CHECK_STR(capture("/a/{p}/**/{q}", "/a/7/x/y", "q"), "y");
 	CHECK_INT(match("/a/{p}/**", "/a"), 0);
