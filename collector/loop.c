@@ -1,7 +1,8 @@
 /*
  * loop.c - the event loop: one epoll instance, descriptors with handlers.
  *
- * Owns the epoll descriptor and the wait; handlers decide everything else.
+ * Owns the epoll descriptor and the wait, and the clocks the collector
+ * reads (loop_now_ms ...); handlers decide everything else.
  * A handler may remove its own or any other watch: events of a watch removed
  * during the current round are dropped (the removed list is checked).
  * Must never know what a descriptor is for, or block except in epoll_wait.
@@ -83,10 +84,32 @@ int loop_run_once(int timeout_ms)
 	return n;
 }
 
+void loop_close(struct loop_watch *w)
+{
+	if (w->fd < 0)
+		return;
+	loop_remove(w);
+	close(w->fd);
+	w->fd = -1;
+}
+
 int64_t loop_now_ms(void)
+{
+	return loop_monotonic_ns() / 1000000;
+}
+
+int64_t loop_monotonic_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t loop_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

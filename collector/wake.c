@@ -80,11 +80,7 @@ fail:
 
 void wake_stop(void)
 {
-	if (W.event.fd >= 0) {
-		loop_remove(&W.event);
-		close(W.event.fd);
-		W.event.fd = -1;
-	}
+	loop_close(&W.event);
 	if (W.asleep != NULL)
 		munmap(W.asleep, HANDOFF_WAKE_PAGE_BYTES);
 	W.asleep = NULL;
