@@ -82,12 +82,18 @@ class Pieces:
 class Deployment:
     """A scratch phitrail deployment: config, trees, store, collector."""
 
-    def __init__(self, pieces, flush="batch", label="main", extra="", settings=""):
+    def __init__(self, pieces, flush="batch", label="main", extra="", settings="",
+                 phi_dir=None):
         self.p = pieces
         self.dir = tempfile.mkdtemp(prefix="phitrail-bench-%s." % label)
         os.chmod(self.dir, 0o755)
         self.conf = os.path.join(self.dir, "phitrail.conf")
-        self.phi = os.path.join(self.dir, "patients")
+        # the PHI tree: beside the rest (one filesystem), or under phi_dir
+        self.phi_top = (tempfile.mkdtemp(prefix="phitrail-bench-phi.", dir=phi_dir)
+                        if phi_dir else None)
+        if self.phi_top:
+            os.chmod(self.phi_top, 0o755)
+        self.phi = os.path.join(self.phi_top or self.dir, "patients")
         self.other = os.path.join(self.dir, "other")
         self.db = os.path.join(self.dir, "db", "audit.db")
         for d in ("run", "db"):
@@ -103,8 +109,9 @@ class Deployment:
                     "key_file = %(d)s/db/signing.key\n"
                     "%(settings)s"
                     "\n[rule charts]\n"
-                    "files = %(d)s/patients/{patient}/**\n"
-                    % {"d": self.dir, "flush": flush, "settings": settings})
+                    "files = %(phi)s/{patient}/**\n"
+                    % {"d": self.dir, "flush": flush, "settings": settings,
+                       "phi": self.phi})
             f.write(extra)
         for tree in (self.phi, self.other):
             subprocess.run([self.p.fileloop, "-c", tree, str(FILES)], check=True)
@@ -153,6 +160,8 @@ class Deployment:
         self.log.close()
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+            if self.phi_top:
+                shutil.rmtree(self.phi_top, ignore_errors=True)
 
     def count(self, *extra):
         try:
@@ -836,7 +845,7 @@ class Bench:
 
     def run_one(self, t_start):
         """--case NAME: the calibration, then that case alone."""
-        dep = Deployment(self.p, label="main")
+        dep = Deployment(self.p, label="main", phi_dir=self.args.phi_dir)
         try:
             dep.start()
             self.calib = calibrate(dep)
@@ -845,6 +854,13 @@ class Bench:
         try:
             if self.args.case == "forks":
                 self.case_forks(dep)
+            elif self.args.case in ("1", "2"):
+                try:
+                    {"1": self.case_nonphi, "2": self.case_phi}[self.args.case](dep)
+                except NotMeasured as e:
+                    self.not_measured(self.args.case, "case " + self.args.case, str(e))
+                if self.args.callgrind:
+                    self.case_callgrind(dep)
         finally:
             dep.remove(self.args.keep)
         if self.args.case in ("fleet", "kernel"):
@@ -858,7 +874,7 @@ class Bench:
         if self.args.case:
             return self.run_one(t_start)
         shim_ok = self.p.have("shim")
-        dep = Deployment(self.p, label="main")
+        dep = Deployment(self.p, label="main", phi_dir=self.args.phi_dir)
         self.shim_rss_row = None
         self.hwm_rows = []
         try:
@@ -979,7 +995,10 @@ def main():
     ap.add_argument("--big-records", type=int, default=100000000,
                     help="with --big: records in the big store (default 100M)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directories")
-    ap.add_argument("--case", choices=["fleet", "kernel", "forks"],
+    ap.add_argument("--phi-dir", default=None,
+                    help="the PHI tree under this directory (e.g. /dev/shm: "
+                    "another filesystem than the non-PHI files under /tmp)")
+    ap.add_argument("--case", choices=["1", "2", "fleet", "kernel", "forks"],
                     help="the calibration and this case alone")
     ap.add_argument("--runs", type=int, default=0, help="interleaved runs per case")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(

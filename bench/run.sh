@@ -4,7 +4,9 @@
 #   make bench          full run (about 15 minutes on 2 cores)
 #   make bench-quick    every case briefly (under about 2 minutes; for CI)
 #   sh bench/run.sh [--quick] [--callgrind] [--big] [--runs N] [--keep]
-#                   [--case fleet|kernel|forks]   (the calibration and that case alone)
+#                   [--case 1|2|fleet|kernel|forks]   (the calibration and that case alone)
+#                   [--phi-dir DIR]  (the PHI tree under DIR, e.g. /dev/shm: by default
+#                   it lies beside the non-PHI tree under /tmp, one filesystem)
 #   (--keep leaves the scratch deployments under /tmp/phitrail-bench-*)
 #
 # Compiles build/bench/fileloop (bench/fileloop.c: open, read 4 KiB, close

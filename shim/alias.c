@@ -295,10 +295,13 @@ static void alias_fd_link(int fd, char *link)
  */
 static inline __attribute__((always_inline)) int
 alias_match_kernel(const char *kernel, size_t len,
-			      const struct statx *sx, struct policy_match *m)
+			      const struct statx *sx, struct policy_match *m,
+			      int *sure)
 {
 	char moved[PATH_MAX], asw[PATH_MAX];
 	int rule = -1;
+
+	*sure = 1;
 
 	for (unsigned i = 0; i < alias_root_count && rule < 0; i++) {
 		const struct alias_root *r = &alias_roots[i];
@@ -310,6 +313,7 @@ alias_match_kernel(const char *kernel, size_t len,
 			continue;
 		if ((sx->stx_mask & STATX_MNT_ID) && r->mnt_id != 0 &&
 		    sx->stx_mnt_id != r->mnt_id) {
+			*sure = 0;         /* by /proc/self/mountinfo: not kept */
 			real_len = alias_through_root_mount(kernel, real_len,
 							    sx->stx_mnt_id, r,
 							    moved, sizeof(moved));
@@ -378,15 +382,23 @@ alias_kernel_path(int fd, const char *name, char *kernel)
 int alias_match_fd(int fd, const struct statx *sx, struct policy_match *m)
 {
 	char kernel[PATH_MAX];
-	int saved_errno = errno, rule = -1;
-	size_t len = alias_kernel_path(fd, NULL, kernel);
+	int saved_errno, rule = -1, sure = 0;
+	size_t len;
 
+	if (alias_seen_outside(sx))
+		return 0;                  /* looked at, unchanged (alias_seen.c) */
+	saved_errno = errno;
+	m->real[0] = '\0';
+	m->inode[0] = '\0';               /* set only for a hard link */
+	len = alias_kernel_path(fd, NULL, kernel);
 	if (len > 0)
-		rule = alias_match_kernel(kernel, len, sx, m);
+		rule = alias_match_kernel(kernel, len, sx, m, &sure);
 	if (rule < 0)
 		rule = alias_match_inode(sx, m);   /* a hard link */
 	if (rule >= 0)
 		m->rule = rule;
+	else if (sure)
+		alias_seen_note(sx);
 	errno = saved_errno;
 	return rule >= 0;
 }
@@ -395,11 +407,13 @@ int alias_match_in_dir(int dirfd, const struct statx *dir_sx, const char *name,
 		       struct policy_match *m)
 {
 	char kernel[PATH_MAX];
-	int saved_errno = errno, rule = -1;
+	int saved_errno = errno, rule = -1, sure;
 	size_t len = alias_kernel_path(dirfd, name, kernel);
 
+	m->real[0] = '\0';
+	m->inode[0] = '\0';
 	if (len > 0)
-		rule = alias_match_kernel(kernel, len, dir_sx, m);
+		rule = alias_match_kernel(kernel, len, dir_sx, m, &sure);
 	if (rule >= 0)
 		m->rule = rule;
 	errno = saved_errno;

@@ -31,9 +31,15 @@ static unsigned fdstate_refs[FDSTATE_MAX_FILES];
 static struct phi_file fdstate_files[FDSTATE_MAX_FILES];
 
 /* strlcpy for a string that usually fits: one strnlen, one memcpy. */
-static void fdstate_copy(char *dst, const char *src, size_t size)
+static inline void fdstate_copy(char *dst, const char *src, size_t size)
 {
-	size_t n = strnlen(src, size - 1);
+	size_t n;
+
+	if (src[0] == '\0') {           /* real and inode mostly: no calls */
+		dst[0] = '\0';
+		return;
+	}
+	n = strnlen(src, size - 1);
 
 	memcpy(dst, src, n);
 	dst[n] = '\0';

@@ -32,6 +32,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -55,6 +56,7 @@
 #define HANDOFF_UPGRADE_RECORDS 64          /* claimed file: then ask to map */
 
 static int handoff_fd = -1;                 /* atomic */
+int handoff_fd_low = INT_MAX;               /* atomic: see handoff_note_fd */
 static int handoff_claimed_fd = -1;         /* atomic: handoff_fd, if claimed */
 static unsigned handoff_claimed_records;    /* atomic: records it was given */
 static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -71,6 +73,22 @@ static uint32_t handoff_get_le32(const unsigned char *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 		(uint32_t)p[3] << 24;
+}
+
+/*
+ * fd is about to be one of the shim's own (spool, claim connection, mapped
+ * window, eventfd): lowers handoff_fd_low, so that a close of a descriptor
+ * below every one the shim ever held needs no look at them (wrap_fd.c).
+ * Called before fd is published; never raised again (a fork child keeps it).
+ */
+void handoff_note_fd(int fd)
+{
+	int low = __atomic_load_n(&handoff_fd_low, __ATOMIC_RELAXED);
+
+	while (fd >= 0 && fd < low &&
+	       !__atomic_compare_exchange_n(&handoff_fd_low, &low, fd, 1,
+					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		;
 }
 
 /* Moves fd up out of the program's way; returns the descriptor to use. */
@@ -491,6 +509,7 @@ void handoff_upgrade_mapped(void)
 		fd = -1;                 /* our window is closed: a fresh claim */
 	}
 	REAL(close)(old);
+	handoff_note_fd(fd);
 	__atomic_store_n(&handoff_fd, fd, __ATOMIC_RELEASE);
 out:
 	pthread_mutex_unlock(&handoff_lock);
@@ -514,8 +533,10 @@ int handoff_spool_fd(void)
 		goto out;
 	spoolmap_retire();            /* its file is not ours any more */
 	fd = handoff_first();
-	if (fd >= 0)
+	if (fd >= 0) {
+		handoff_note_fd(fd);
 		__atomic_store_n(&handoff_fd, fd, __ATOMIC_RELEASE);
+	}
 out:
 	pthread_mutex_unlock(&handoff_lock);
 	return fd;
@@ -533,6 +554,7 @@ int handoff_record_fd(void)
 	fd = __atomic_load_n(&handoff_fd, __ATOMIC_ACQUIRE);
 	if (fd >= 0 && __atomic_load_n(&handoff_claimed_fd, __ATOMIC_ACQUIRE) == fd) {
 		fd = handoff_upgrade(fd);
+		handoff_note_fd(fd);
 		__atomic_store_n(&handoff_fd, fd, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&handoff_lock);

@@ -29,7 +29,10 @@ static int handoff_ack_fd = -1;             /* atomic: the claim's connection */
 
 void handoff_ack_keep(int sock)
 {
-	int old = __atomic_exchange_n(&handoff_ack_fd, sock, __ATOMIC_ACQ_REL);
+	int old;
+
+	handoff_note_fd(sock);
+	old = __atomic_exchange_n(&handoff_ack_fd, sock, __ATOMIC_ACQ_REL);
 
 	if (old >= 0)
 		REAL(close)(old);            /* an earlier claim's: let go */

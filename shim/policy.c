@@ -125,9 +125,9 @@ int policy_match_at(int dirfd, const char *path, struct policy_match *m)
 		 */
 		len = (long)strlen(path);
 		if (pathglob_is_normal(path, (size_t)len)) {
-			if (!config_could_match_path(&shim_config, path,
-						     (size_t)len) ||
-			    (size_t)len >= sizeof(m->path))
+			/* no config_could_match_path first: each pattern's
+			 * match starts by comparing its literal prefix */
+			if ((size_t)len >= sizeof(m->path))
 				return 0;
 			memcpy(m->path, path, (size_t)len + 1);
 			goto match;

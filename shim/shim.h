@@ -130,7 +130,8 @@ extern uint64_t alias_devs[ALIAS_MAX_ROOTS];   /* distinct, major << 32 | minor 
 extern unsigned alias_dev_count;
 
 #define ALIAS_STATX_FLAGS (AT_EMPTY_PATH | AT_STATX_DONT_SYNC)
-#define ALIAS_STATX_MASK (STATX_TYPE | STATX_NLINK | STATX_INO | STATX_MNT_ID)
+#define ALIAS_STATX_MASK (STATX_TYPE | STATX_NLINK | STATX_INO | STATX_MNT_ID | \
+			  STATX_CTIME)
 
 /* statx of fd itself: 0 or a negative errno, errno untouched. */
 static inline long alias_statx(int fd, struct statx *sx)
@@ -187,6 +188,15 @@ static inline int alias_fd_on_phi_fs(int fd, struct statx *sx)
  * m->path is left as it was. Keeps errno.
  */
 int alias_match_fd(int fd, const struct statx *sx, struct policy_match *m);
+
+/*
+ * alias_seen.c: 1 when the file sx describes (a regular file with one
+ * name) was matched by its kernel path before and found outside every
+ * rule root, and is unchanged since (same device, inode, mount, ctime);
+ * alias_seen_note remembers that. Lock-free, no system call.
+ */
+int alias_seen_outside(const struct statx *sx);
+void alias_seen_note(const struct statx *sx);
 
 /*
  * The same for a name in directory dirfd (dir_sx: the directory's statx)
@@ -433,6 +443,19 @@ void handoff_upgrade_mapped(void);
 
 /* The program closed fd (or replaced it): if it is ours, forget it. */
 void handoff_fd_gone(int fd);
+
+/* The lowest descriptor the shim ever held (INT_MAX: none yet), and the
+ * call that lowers it before a descriptor becomes the shim's. */
+extern int handoff_fd_low;
+void handoff_note_fd(int fd);
+
+/* handoff_fd_gone for the close family: one load when fd is below every
+ * descriptor the shim ever held (most closes). */
+static inline void handoff_fd_gone_maybe(int fd)
+{
+	if (fd >= __atomic_load_n(&handoff_fd_low, __ATOMIC_RELAXED))
+		handoff_fd_gone(fd);
+}
 
 /* A write to fd failed: close it and start afresh on the next record. */
 void handoff_abandon(int fd);

@@ -330,6 +330,8 @@ static int spoolmap_window_add(int spool_fd, const struct stat *st,
 	w->seq_base = emit_seq_peek();
 	w->dev = st->st_dev;
 	w->ino = st->st_ino;
+	handoff_note_fd(spool_fd);
+	handoff_note_fd(event_fd);
 	w->fd = spool_fd;
 	w->event_fd = event_fd;
 	__atomic_store_n(&w->state, (uint64_t)SPOOL_HEADER_BYTES, __ATOMIC_RELEASE);

@@ -22,7 +22,7 @@ SHIM_EXPORT int close(int fd)
 {
 	if (shim_vfork_child)
 		return REAL(close)(fd);
-	handoff_fd_gone(fd);
+	handoff_fd_gone_maybe(fd);
 	fdstate_close(fd);
 	return REAL(close)(fd);
 }
@@ -43,7 +43,7 @@ SHIM_EXPORT int dup2(int oldfd, int newfd)
 	if (shim_vfork_child)
 		return REAL(dup2)(oldfd, newfd);
 	if (oldfd != newfd)
-		handoff_fd_gone(newfd);
+		handoff_fd_gone_maybe(newfd);
 	fd = REAL(dup2)(oldfd, newfd);
 	if (fd >= 0 && (fdstate_known(oldfd) || fdstate_known(fd)))
 		fdstate_dup(oldfd, fd);
@@ -57,7 +57,7 @@ SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 	if (shim_vfork_child)
 		return REAL(dup3)(oldfd, newfd, flags);
 	if (oldfd != newfd)
-		handoff_fd_gone(newfd);
+		handoff_fd_gone_maybe(newfd);
 	fd = REAL(dup3)(oldfd, newfd, flags);
 	if (fd >= 0 && (fdstate_known(oldfd) || fdstate_known(fd)))
 		fdstate_dup(oldfd, fd);

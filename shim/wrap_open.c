@@ -106,13 +106,14 @@ open_alias_phi(int fd, const struct statx *sx, const char *path,
 	return fd;
 }
 
-/* The part every open pays while a rule root is known: one statx. */
+/* The part every open pays while a rule root is known: one statx (and,
+ * on a rule root's filesystem, a look into alias_seen.c's table). */
 static inline __attribute__((always_inline)) int
 open_alias(int fd, const char *path, const char *normal, int flags)
 {
 	struct statx sx;
 
-	if (!alias_fd_on_phi_fs(fd, &sx))
+	if (!alias_fd_on_phi_fs(fd, &sx) || alias_seen_outside(&sx))
 		return fd;
 	return open_alias_phi(fd, &sx, path, normal, flags);
 }

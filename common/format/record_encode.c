@@ -256,6 +256,45 @@ put_key(struct codec_buffer *fb, const char *name, size_t len)
 	fb->len += len + 1;
 }
 
+/*
+ * fbpack_string's bytes (msgpack-c's fixstr, str8, str16 or str32 header,
+ * then the string) with one room check and one copy, for the direct path.
+ */
+static inline __attribute__((always_inline)) void
+put_string(struct codec_buffer *fb, const char *s, size_t len)
+{
+	unsigned char head[5];
+	size_t n;
+
+	if (len < 32) {
+		head[0] = (unsigned char)(0xa0 | len);
+		n = 1;
+	} else if (len < 256) {
+		head[0] = 0xd9;
+		head[1] = (unsigned char)len;
+		n = 2;
+	} else if (len < 65536) {
+		head[0] = 0xda;
+		head[1] = (unsigned char)(len >> 8);
+		head[2] = (unsigned char)len;
+		n = 3;
+	} else {
+		head[0] = 0xdb;
+		head[1] = (unsigned char)(len >> 24);
+		head[2] = (unsigned char)(len >> 16);
+		head[3] = (unsigned char)(len >> 8);
+		head[4] = (unsigned char)len;
+		n = 5;
+	}
+	if (fb->overflow || len + n > fb->cap - fb->len) {
+		fb->overflow = true;
+		return;
+	}
+	memcpy(fb->data + fb->len, head, n);
+	memcpy(fb->data + fb->len + n, s, len);
+	fb->len += n + len;
+}
+
 /* strnlen bounded like field_present; SIZE_MAX when too long. */
 static inline size_t string_length(const char *s)
 {
@@ -330,16 +369,16 @@ static long record_encode_direct(const struct record *r,
 		return 1;
 	fbpack_map(&fb, n.count);
 	PUT_KEY(&fb, "workspace_id");
-	fbpack_string(&fb, r->workspace_id, n.workspace);
+	put_string(&fb, r->workspace_id, n.workspace);
 	PUT_KEY(&fb, "actor_user_id");
-	fbpack_string(&fb, r->actor_user_id, n.actor);
+	put_string(&fb, r->actor_user_id, n.actor);
 	PUT_KEY(&fb, "event_type");
-	fbpack_string(&fb, event, n.event);
+	put_string(&fb, event, n.event);
 	PUT_KEY(&fb, "end_user_id");
 	if (r->end_user_id == NULL)
 		fbpack_nil(&fb);
 	else
-		fbpack_string(&fb, r->end_user_id, n.user);
+		put_string(&fb, r->end_user_id, n.user);
 	PUT_KEY(&fb, "timestamp");
 	ts.tv_sec = r->timestamp_sec;
 	ts.tv_nsec = r->timestamp_nsec;
@@ -347,19 +386,19 @@ static long record_encode_direct(const struct record *r,
 	codec_buffer_append(&fb, prefix->bytes, prefix->len);
 	if (optional[0] != NULL) {
 		PUT_KEY(&fb, "target");
-		fbpack_string(&fb, optional[0], n.optional[0]);
+		put_string(&fb, optional[0], n.optional[0]);
 	}
 	if (optional[1] != NULL) {
 		PUT_KEY(&fb, "target2");
-		fbpack_string(&fb, optional[1], n.optional[1]);
+		put_string(&fb, optional[1], n.optional[1]);
 	}
 	if (optional[2] != NULL) {
 		PUT_KEY(&fb, "rule");
-		fbpack_string(&fb, optional[2], n.optional[2]);
+		put_string(&fb, optional[2], n.optional[2]);
 	}
 	if (optional[3] != NULL) {
 		PUT_KEY(&fb, "result");
-		fbpack_string(&fb, optional[3], n.optional[3]);
+		put_string(&fb, optional[3], n.optional[3]);
 	}
 	if (r->seq != RECORD_ABSENT) {
 		PUT_KEY(&fb, "seq");

@@ -15,6 +15,9 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "pathglob.h"
 
@@ -194,6 +197,13 @@ int pathglob_compile(struct pathglob *glob, const char *pattern,
 		prefix--;
 	glob->literal_prefix = (unsigned short)prefix;
 	glob->length = (unsigned short)len;
+	/* the usual rule's shape, LITERAL/{name} then "**": a short way */
+	if (prefix > 0 && pattern[prefix - 1] == '/' && pattern[prefix] == '{' &&
+	    glob->capture_count == 1) {
+		const char *close = strchr(pattern + prefix, '}');
+
+		glob->capture_tree = close != NULL && strcmp(close, "}/**") == 0;
+	}
 	/* the last slash of the literal prefix ends a literal segment (0 for "/" then "**") */
 	glob->match_start = prefix == 0 ? 0 :
 		(unsigned short)((const char *)memrchr(pattern, '/', prefix) -
@@ -306,11 +316,36 @@ int pathglob_match_reference(const struct pathglob *glob, const char *path,
  * The literal prefix is compared once; the literal segments before
  * match_start are then known to agree and are not walked again.
  */
+/*
+ * glob_walk's answer for LITERAL/{name} then "**" (the prefix agreed): the
+ * capture is the path's next segment after the prefix's last '/', and the
+ * trailing "**" takes whatever follows; no segment there, no match.
+ */
+static int glob_capture_tree(const struct pathglob *glob, const char *path,
+			     size_t path_len, struct pathglob_capture *captures)
+{
+	size_t i = glob->match_start;
+	const char *end;
+
+	while (i < path_len && path[i] == '/')
+		i++;
+	if (i >= path_len)
+		return 0;
+	end = memchr(path + i, '/', path_len - i);
+	if (captures != NULL) {
+		captures[0].offset = i;
+		captures[0].length = end != NULL ? (size_t)(end - path) - i : path_len - i;
+	}
+	return 1;
+}
+
 int pathglob_match(const struct pathglob *glob, const char *path,
 		   size_t path_len, struct pathglob_capture *captures)
 {
 	if (!glob_prefix_agrees(glob, path, path_len))
 		return 0;
+	if (glob->capture_tree)
+		return glob_capture_tree(glob, path, path_len, captures);
 	return glob_walk(glob->pattern, glob->length, path, path_len,
 			 glob->match_start, 1, captures);
 }
@@ -325,13 +360,43 @@ int pathglob_capture_index(const struct pathglob *glob, const char *name)
 	return -1;
 }
 
+#ifdef __SSE2__
+/*
+ * Bit j set when block[j] is '/' and what follows it is empty, "." or
+ * "..", or a NUL: block[0..19) is readable and j + 3 is inside the path.
+ */
+static inline unsigned is_normal_bad16(const char *block)
+{
+	__m128i b0 = _mm_loadu_si128((const __m128i *)(const void *)block);
+	__m128i b1 = _mm_loadu_si128((const __m128i *)(const void *)(block + 1));
+	__m128i b2 = _mm_loadu_si128((const __m128i *)(const void *)(block + 2));
+	__m128i b3 = _mm_loadu_si128((const __m128i *)(const void *)(block + 3));
+	__m128i slash = _mm_set1_epi8('/'), dot = _mm_set1_epi8('.');
+	__m128i d1 = _mm_cmpeq_epi8(b1, dot);
+	__m128i bad = _mm_or_si128(
+		_mm_or_si128(_mm_cmpeq_epi8(b1, slash),
+			     _mm_cmpeq_epi8(b1, _mm_setzero_si128())),
+		_mm_and_si128(d1, _mm_or_si128(
+			_mm_cmpeq_epi8(b2, slash),
+			_mm_and_si128(_mm_cmpeq_epi8(b2, dot),
+				      _mm_cmpeq_epi8(b3, slash)))));
+
+	return (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(b0, slash),
+							bad));
+}
+#endif
+
 /*
  * One pass over the path, looking only at what follows each '/': an empty,
  * "." or ".." segment, or a trailing '/', is what normalising would change.
+ * Sixteen bytes at a time while the three bytes after them are inside the
+ * path (the last block overlapping the one before), then the last three
+ * byte by byte.
  */
 int pathglob_is_normal(const char *path, size_t len)
 {
 	const char *p, *end;
+	size_t i = 0;
 
 	if (path == NULL || len == 0 || path[0] != '/')
 		return 0;
@@ -339,13 +404,27 @@ int pathglob_is_normal(const char *path, size_t len)
 		return 1;
 	if (path[len - 1] == '/')
 		return 0;
-	end = path + len;
-	for (p = path; p != NULL; p = memchr(p, '/', (size_t)(end - p))) {
-		p++;                     /* p < end: the last byte is not '/' */
-		if (*p == '/' || *p == '\0')
+#ifdef __SSE2__
+	if (len >= 19) {
+		for (; i + 19 <= len; i += 16)
+			if (is_normal_bad16(path + i) != 0)
+				return 0;
+		/* the rest but the last three bytes: one block, again in part */
+		if (i < len - 3 && is_normal_bad16(path + len - 19) != 0)
 			return 0;
-		if (*p == '.' && (p + 1 == end || p[1] == '/' ||
-		    (p[1] == '.' && (p + 2 == end || p[2] == '/'))))
+		i = len - 3;
+	}
+#endif
+	end = path + len;
+	for (p = path + i; p < end; p++) {
+		const char *q = p + 1;   /* < end: the last byte is not '/' */
+
+		if (*p != '/')
+			continue;
+		if (*q == '/' || *q == '\0')
+			return 0;
+		if (*q == '.' && (q + 1 == end || q[1] == '/' ||
+		    (q[1] == '.' && (q + 2 == end || q[2] == '/'))))
 			return 0;
 	}
 	return 1;

@@ -26,6 +26,7 @@ struct pathglob {
 	unsigned short length;            /* strlen(pattern) */
 	unsigned short match_start;       /* the last '/' before literal_prefix */
 	unsigned char capture_count;
+	unsigned char capture_tree;       /* the pattern is PREFIX/{name} then a trailing any-depth segment */
 	char capture_names[PATHGLOB_MAX_CAPTURES][PATHGLOB_CAPTURE_NAME_MAX];
 };
 

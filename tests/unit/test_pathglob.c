@@ -317,6 +317,43 @@ static void test_is_normal(void)
 }
 
 /*
+ * The same where pathglob_is_normal reads sixteen bytes at a time: each
+ * abnormal piece at every offset of a path long enough for several
+ * blocks, and at its end, against what normalising says.
+ */
+static void test_is_normal_blocks(void)
+{
+	static const char *const pieces[] = {
+		"//", "/./", "/../", "/.", "/..", "/", "/...", "/.x", "/..x",
+		"/x.", "/x",
+	};
+	char path[128], out[128];
+
+	for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+		size_t plen = strlen(pieces[k]);
+
+		for (size_t at = 1; at + plen + 1 < 70; at++) {
+			for (int tail = 0; tail < 2; tail++) {
+				size_t len;
+				long n;
+				int same;
+
+				memset(path, 'a', sizeof(path));
+				for (size_t j = 8; j < 70; j += 9)
+					path[j] = '/';
+				path[0] = '/';
+				memcpy(path + at, pieces[k], plen);
+				len = tail ? at + plen : 70;
+				path[len] = '\0';
+				n = pathglob_normalise(NULL, path, out, sizeof(out));
+				same = n >= 0 && strcmp(out, path) == 0;
+				CHECK_INT(pathglob_is_normal(path, len), same);
+			}
+		}
+	}
+}
+
+/*
  * Where the walk starts (the last '/' of the literal prefix), and the cases
  * where starting there or ending at a trailing "**" could go wrong: a
  * prefix that ends mid-segment, "**" right after the prefix, captures
@@ -337,7 +374,8 @@ static void test_match_start(void)
 	static const char *const paths[] = {
 		"/", "/a", "/ab", "/a/b", "/a/bc", "/a/b/c", "/a/b/c/d",
 		"/a/x/b", "/a/x/b/c", "/a/b/b/b", "/a/1/2/3/4", "/ab/c",
-		"/a/b/c/b/c", "/b", "/a/b/x/c",
+		"/a/b/c/b/c", "/b", "/a/b/x/c", "/a/", "/a//7", "/a//7/x",
+		"/a/7//x", "/a/7/", "/a/./7", "/a/../x", "/a//",
 	};
 	struct pathglob g;
 
@@ -351,7 +389,12 @@ static void test_match_start(void)
 		for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
 			agreed_match(&g, paths[k], NULL);
 	}
+	CHECK(pathglob_compile(&g, "/a/{p}/**", NULL) == 0 && g.capture_tree);
+	CHECK(pathglob_compile(&g, "/a/{p}/**/{q}", NULL) == 0 && !g.capture_tree);
+	CHECK(pathglob_compile(&g, "/a/{p}", NULL) == 0 && !g.capture_tree);
+	CHECK(pathglob_compile(&g, "/a/x{p}/**", NULL) != 0 || !g.capture_tree);
 	CHECK_STR(capture("/a/{p}/**", "/a/7/x/y", "p"), "7");
+	CHECK_STR(capture("/a/{p}/**", "/a//7", "p"), "7");
 	CHECK_STR(capture("/a/{p}/{q}/**", "/a/7/8", "q"), "8");
 	CHECK_STR(capture("/a/{p}/**/{q}", "/a/7/x/y", "q"), "y");
 	CHECK_INT(match("/a/{p}/**", "/a"), 0);
@@ -372,5 +415,6 @@ int main(void)
 	RUN(test_normalise);
 	RUN(test_normalise_limits);
 	RUN(test_is_normal);
+	RUN(test_is_normal_blocks);
 	return unit_done();
 }
