@@ -83,12 +83,12 @@ const char *config_choose_path(const char *explicit_path)
 	return CONFIG_DEFAULT_PATH;
 }
 
-int config_load_string(struct config *cfg, const char *name, const char *text,
-		       size_t len)
+/* Parses text into cfg, which holds the defaults already. */
+static int parse_into_defaults(struct config *cfg, const char *name, const char *text,
+			       size_t len)
 {
 	struct parse p;
 
-	config_defaults(cfg);
 	strlcpy(cfg->path, name ? name : "(string)", sizeof(cfg->path));
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
@@ -102,6 +102,13 @@ int config_load_string(struct config *cfg, const char *name, const char *text,
 	config_parse_text(&p);
 	config_path_filter_build(cfg);
 	return cfg->error_count > 0 ? -EINVAL : 0;
+}
+
+int config_load_string(struct config *cfg, const char *name, const char *text,
+		       size_t len)
+{
+	config_defaults(cfg);
+	return parse_into_defaults(cfg, name, text, len);
 }
 
 int config_load(struct config *cfg, const char *path)
@@ -165,7 +172,7 @@ int config_load(struct config *cfg, const char *path)
 			goto out;
 		}
 	}
-	rc = config_load_string(cfg, path, buf, len);
+	rc = parse_into_defaults(cfg, path, buf, len);   /* defaults set above */
 	goto out;
 fail:
 	config_error_set(cfg, "%s: cannot read: %s", path, strerror(-rc));
