@@ -29,6 +29,7 @@ import time
 
 import fleet
 import kernel
+import scale
 
 FILES = 256                 # files in each tree (16 patients x 16 files)
 PATIENT = "rare"            # the patient of the query case: 100 records
@@ -792,42 +793,52 @@ class Bench:
             self.row("5 collector start on %s" % label, "-", "%.2f s" % start_s, "-",
                      "Merkle tree resumed from the stored frontier")
             if self.calib and self.calib[0] > 0:
-                base, _ = dep.wait_stored(None, 60, stable_s=0.3)
-                rpi, rpp = self.calib
-                per_writer = int(self.size("ingest_batch_records") / 4 / rpi) + 1
-                t0 = time.monotonic()
-                procs = [subprocess.Popen([self.p.fileloop, "-n", str(per_writer),
-                                           "-w", "0", "-s", "300", dep.phi, str(FILES)],
-                                          stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, env=dep.env(True))
-                         for _ in range(4)]
-                for pr in procs:
-                    pr.wait(timeout=600)
-                expected = base + int(4 * (per_writer * rpi + rpp))
-                got, t = dep.wait_stored(expected, 600)
-                if got is not None and t is not None:
-                    rate = (got - base) / (time.monotonic() - t0)
-                    self.cases["5_ingest_batch_4_%s" % label] = {
-                        "measured": True, "unit": "records/s stored",
-                        "store_records": base, "rate": rate}
-                    self.row("5 ingest batch, 4 wr, %s" % label, "-",
-                             "%.0f rec/s" % rate, "-",
-                             "into a store of %d records (compare 5 ingest batch, 4 wr)"
-                             % base)
-                else:
-                    self.not_measured("5_ingest_batch_4_%s" % label,
-                                      "5 ingest batch, 4 wr, %s" % label,
-                                      "the store did not catch up within 600 s")
+                self.filled_ingest(dep, label)
                 self.case_query(dep, prefix=label + " ")
         except NotMeasured as e:
             self.not_measured(key, case, str(e))
         finally:
             dep.remove(self.args.keep)
 
+    def filled_ingest(self, dep, label):
+        """Records/s from 4 shimmed writers (flush = batch) into the filled
+        store dep runs on; its row, and its figures (None when not measured)."""
+        key, case = "5_ingest_batch_4_%s" % label, "5 ingest batch, 4 wr, %s" % label
+        if not self.calib or self.calib[0] <= 0:
+            self.not_measured(key, case, "no calibration")
+            return None
+        base, _ = dep.wait_stored(None, 60, stable_s=0.3)
+        rpi, rpp = self.calib
+        per_writer = int(self.size("ingest_batch_records") / 4 / rpi) + 1
+        t0 = time.monotonic()
+        procs = [subprocess.Popen([self.p.fileloop, "-n", str(per_writer),
+                                   "-w", "0", "-s", "300", dep.phi, str(FILES)],
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, env=dep.env(True))
+                 for _ in range(4)]
+        for pr in procs:
+            pr.wait(timeout=600)
+        expected = base + int(4 * (per_writer * rpi + rpp))
+        got, t = dep.wait_stored(expected, 600)
+        if got is None or t is None:
+            self.not_measured(key, case, "the store did not catch up within 600 s")
+            return None
+        rate = (got - base) / (time.monotonic() - t0)
+        self.cases[key] = {"measured": True, "unit": "records/s stored",
+                           "store_records": base, "rate": rate,
+                           "load": "%.1f %.1f %.1f" % os.getloadavg()}
+        self.row(case, "-", "%.0f rec/s" % rate, "-",
+                 "into a store of %d records (compare 5 ingest batch, 4 wr); load %s"
+                 % (base, self.cases[key]["load"]))
+        return self.cases[key]
+
     # --- the run ----------------------------------------------------------
 
     def case_fleet(self):
         fleet.FleetCase(self, Deployment, NotMeasured, log, summary).run()
+
+    def case_scale(self):
+        scale.ScaleCase(self, Deployment, NotMeasured, log, summary, parse_kv).run()
 
     def case_kernel(self):
         kernel.KernelCase(self, Deployment, NotMeasured, log, fileloop, ratio_stats,
@@ -846,8 +857,9 @@ class Bench:
                 self.case_forks(dep)
         finally:
             dep.remove(self.args.keep)
-        if self.args.case in ("fleet", "kernel"):
-            {"fleet": self.case_fleet, "kernel": self.case_kernel}[self.args.case]()
+        if self.args.case in ("fleet", "kernel", "scale"):
+            {"fleet": self.case_fleet, "kernel": self.case_kernel,
+             "scale": self.case_scale}[self.args.case]()
         self.report(time.monotonic() - t_start)
 
     def run(self):
@@ -978,7 +990,13 @@ def main():
     ap.add_argument("--big-records", type=int, default=100000000,
                     help="with --big: records in the big store (default 100M)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directories")
-    ap.add_argument("--case", choices=["fleet", "kernel", "forks"],
+    ap.add_argument("--records", help="--case scale: store sizes (1M,10M,45M)")
+    ap.add_argument("--scale-dir", help="--case scale: keep and reuse the stores here")
+    ap.add_argument("--scale-budget-gb", type=float, default=40,
+                    help="--case scale: skip sizes expected to need more disk")
+    ap.add_argument("--verify-timeout-s", type=int, default=1800,
+                    help="--case scale: cut phitrail verify after this long")
+    ap.add_argument("--case", choices=["fleet", "kernel", "forks", "scale"],
                     help="the calibration and this case alone")
     ap.add_argument("--runs", type=int, default=0, help="interleaved runs per case")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(
