@@ -5,6 +5,9 @@
 #   make bench-quick    every case briefly (under about 2 minutes; for CI)
 #   sh bench/run.sh [--quick] [--callgrind] [--big] [--runs N] [--keep]
 #                   [--case fleet|kernel|forks]   (the calibration and that case alone)
+#   sh bench/run.sh --case scale [--records 1M,10M,50M] [--scale-dir DIR]
+#                   [--scale-budget-gb 40] [--verify-timeout-s 1800]
+#                   (the store at each size: see bench/scale.py)
 #   (--keep leaves the scratch deployments under /tmp/phitrail-bench-*)
 #
 # Compiles build/bench/fileloop (bench/fileloop.c: open, read 4 KiB, close
@@ -35,6 +38,10 @@
 #      acknowledged (forward cursor), the aggregator's rate on a backlog
 #      (target >= 100k/s), last host commit -> central store complete (lag);
 #      "not measured" when nats-server is missing
+#   scale  (--case scale only, bench/scale.py) per store size: fill time,
+#      bytes per record (files, and per table and index from dbstat), the
+#      store's own and 4-writer ingest, collector start, query --patient warm
+#      and cold (page cache dropped, as root), phitrail verify (bounded)
 #   9  the kernel safety net (bench/kernel.py; as root): cases 1 and 2 under
 #      the shim with the collector's safety net on vs off, and a static
 #      fileloop's PHI loop bare (a tree no collector watches) vs watched

@@ -18,7 +18,7 @@ For each size N (default 1M and 10M), a store filled by bench/fillstore
                bounded by --verify-timeout-s (a run cut there says so)
 
 Every figure is stored with the load average at the time. A size whose
-expected footprint (the bytes per record of the previous size, +15%, 700
+expected footprint (the bytes per record of the previous size, +10%, 700
 when none) passes --scale-budget-gb is "not measured". With --scale-dir a
 filled store is kept in DIR/N (audit.db, its key, fill.json) and reused
 by the next run instead of being filled again; without it every store is
@@ -77,7 +77,7 @@ class ScaleCase:
         sizes = [parse_count(s) for s in (self.args.records or "1M,10M").split(",")]
         per_record = 700.0
         for n in sizes:
-            need = n * per_record * 1.15
+            need = n * per_record * 1.1
             budget = self.args.scale_budget_gb * 1e9
             key = "scale_%s" % label(n)
             if need > budget:
@@ -86,7 +86,7 @@ class ScaleCase:
                                     % (need / 1e9, budget / 1e9))
                 continue
             try:
-                g = self.one(n)
+                g = self.one(n, need)
             except self.NotMeasured as e:
                 self.b.not_measured(key, "scale %s" % label(n), str(e))
                 continue
@@ -102,9 +102,10 @@ class ScaleCase:
     def kept(self, n):
         return os.path.join(self.args.scale_dir, str(n)) if self.args.scale_dir else None
 
-    def obtain(self, dep, n):
-        """Puts a store of n records at dep.db: the kept one, or a new fill.
-        Returns the fill's figures."""
+    def obtain(self, dep, n, need):
+        """Puts a store of n records at dep.db: the kept one, or a new fill
+        (when need bytes are under 80% of the free disk). Returns the fill's
+        figures."""
         kept = self.kept(n)
         dbdir = os.path.dirname(dep.db)
         if kept and os.path.exists(os.path.join(kept, "fill.json")):
@@ -114,6 +115,10 @@ class ScaleCase:
             os.rename(kept, dbdir)
             fill["reused"] = True
             return fill
+        free = shutil.disk_usage(dbdir).free
+        if need > 0.8 * free:
+            raise self.NotMeasured("needs about %.0f GB, %.0f GB free"
+                                   % (need / 1e9, free / 1e9))
         exe = self.b.fillstore()
         self.log("scale: filling %d records (load %s)" % (n, load()))
         fill = {"load_before": load()}
@@ -158,12 +163,12 @@ class ScaleCase:
 
     # --- one size ----------------------------------------------------------
 
-    def one(self, n):
+    def one(self, n, need):
         lab = label(n)
         dep = self.Deployment(self.b.p, flush="batch", label="scale")
         g = {"records": n, "label": lab}
         try:
-            fill = self.obtain(dep, n)
+            fill = self.obtain(dep, n, need)
             g["fill"] = fill
             files, parts, held = self.footprint(dep, n)
             g.update({"store_records": held, "store_bytes": files,
