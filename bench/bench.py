@@ -572,12 +572,14 @@ class Bench:
         """The best direct SQL for one patient's records: the same chunked
         index lookup as the store's own query (common/store/store_schema.h)."""
         shift = None
-        try:
-            with open(os.path.join(self.p.root, "common", "store_schema.h")) as f:
-                m = re.search(r"#define STORE_CHUNK_SHIFT (\d+)", f.read())
-                shift = int(m.group(1)) if m else None
-        except OSError:
-            pass
+        for where in (("common", "store", "store_schema.h"), ("common", "store_schema.h")):
+            try:
+                with open(os.path.join(self.p.root, *where)) as f:
+                    m = re.search(r"#define STORE_CHUNK_SHIFT (\d+)", f.read())
+                    shift = int(m.group(1)) if m else None
+                break
+            except OSError:
+                pass
         if shift is None:
             return "SELECT bytes FROM %s WHERE end_user_id='%s' ORDER BY id" % (table, PATIENT)
         return ("WITH RECURSIVE chunks(k) AS (SELECT (SELECT min(id) FROM %(t)s) >> %(s)d"
@@ -749,7 +751,7 @@ class Bench:
             return
         dep = Deployment(self.p, flush="batch", label="filled")
         try:
-            per_record = 760            # bytes on disk, measured at 10M
+            per_record = 700            # bytes on disk, measured at 1M, 10M and 50M
             need = per_record * records * 1.3
             free = shutil.disk_usage(dep.dir).free
             if need > 0.8 * free:
@@ -932,7 +934,7 @@ class Bench:
             self.case_filled(self.args.big_records, label(self.args.big_records))
         else:
             self.not_measured("5_big", "5/6 store of 100M",
-                              "--big not given (needs about 76 GB of disk and "
+                              "--big not given (needs about 70 GB of disk and "
                               "about 30 minutes to fill)")
         if self.shim_rss_row:
             self.rows.append(self.shim_rss_row)

@@ -26,7 +26,7 @@
 #   5b a store filled by bench/fillstore (10M records in the full run, 20k
 #      quick): the store's own ingest at 0 vs N, collector start-up, 4-writer
 #      ingest and case 6 on it; --big [--big-records N (100M)] the same at N
-#      (needs ~760 bytes of disk per record; "not measured" when short)
+#      (needs ~700 bytes of disk per record; "not measured" when short)
 #   6  warm queries: the report of one patient with 100 records among all
 #      the others, and a one-day count, against the sqlite3 CLI reading the
 #      same store directly (both timed as whole commands)
