@@ -3,7 +3,8 @@
   sh bench/run.sh --case scale [--records 1M,10M,45M] [--scale-dir DIR]
                   [--scale-budget-gb 40] [--verify-timeout-s 1800]
 
-For each size N (default 1M and 10M), a store filled by bench/fillstore
+First, as the run's baseline, collector start and 4-writer ingest on an
+empty store. Then for each size N (default 1M and 10M), a store filled by bench/fillstore
 (real schema, msgpack bytes and leaf hashes; 100 days, 200,000 patients):
 
   fill         the fill's wall time (fillstore under nice -n 10)
@@ -76,6 +77,7 @@ class ScaleCase:
     def run(self):
         sizes = [parse_count(s) for s in (self.args.records or "1M,10M").split(",")]
         per_record = 700.0
+        self.empty()
         for n in sizes:
             need = n * per_record * 1.1
             budget = self.args.scale_budget_gb * 1e9
@@ -96,6 +98,23 @@ class ScaleCase:
                                         "sizes": self.growth}
         for g in self.growth:
             self.log("growth: %s" % json.dumps(g, sort_keys=True))
+
+    def empty(self):
+        """The same run's baseline: collector start and 4-writer ingest
+        into a new, empty store."""
+        dep = self.Deployment(self.b.p, flush="batch", label="scale")
+        try:
+            t0 = time.monotonic()
+            dep.start()
+            g = {"records": 0, "label": "0", "start_s": time.monotonic() - t0}
+            self.b.row("scale 0 collector start", "-", "%.2f s" % g["start_s"], "-",
+                       "a new store; load %s" % load())
+            g["ingest_4"] = self.b.filled_ingest(dep, "0")
+            self.growth.append(g)
+        except self.NotMeasured as e:
+            self.b.not_measured("scale_0", "scale 0", str(e))
+        finally:
+            dep.remove(self.args.keep)
 
     # --- the store ---------------------------------------------------------
 
