@@ -935,7 +935,7 @@ class Bench:
         else:
             self.not_measured("5_big", "5/6 store of 100M",
                               "--big not given (needs about 70 GB of disk and "
-                              "about 30 minutes to fill)")
+                              "about an hour to fill; --case scale measures less)")
         if self.shim_rss_row:
             self.rows.append(self.shim_rss_row)
         else:

@@ -243,7 +243,8 @@ class ScaleCase:
                 return None
             s, r = self.timed(cmd, dep, 600)
             if s is None or r.returncode != 0:
-                self.b.not_measured(key, case, r if s is None else r.stderr[:200])
+                self.b.not_measured(key, case, r if s is None else
+                                    r.stderr.decode(errors="replace")[:200])
                 return None
             times.append(s)
         c = {"measured": True, "unit": "seconds per command after drop_caches",
