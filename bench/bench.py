@@ -992,7 +992,7 @@ def main():
     ap.add_argument("--big-records", type=int, default=100000000,
                     help="with --big: records in the big store (default 100M)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directories")
-    ap.add_argument("--records", help="--case scale: store sizes (1M,10M,45M)")
+    ap.add_argument("--records", help="--case scale: store sizes (1M,10M,50M)")
     ap.add_argument("--scale-dir", help="--case scale: keep and reuse the stores here")
     ap.add_argument("--scale-budget-gb", type=float, default=40,
                     help="--case scale: skip sizes expected to need more disk")

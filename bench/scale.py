@@ -1,11 +1,12 @@
 """scale.py - case "scale" of bench.py: the store at growing sizes.
 
-  sh bench/run.sh --case scale [--records 1M,10M,45M] [--scale-dir DIR]
+  sh bench/run.sh --case scale [--records 1M,10M,50M] [--scale-dir DIR]
                   [--scale-budget-gb 40] [--verify-timeout-s 1800]
 
 First, as the run's baseline, collector start and 4-writer ingest on an
-empty store. Then for each size N (default 1M and 10M), a store filled by bench/fillstore
-(real schema, msgpack bytes and leaf hashes; 100 days, 200,000 patients):
+empty store. Then for each size N (default 1M and 10M), a store filled by
+bench/fillstore (real schema, msgpack bytes and leaf hashes; 100 days,
+200,000 patients):
 
   fill         the fill's wall time (fillstore under nice -n 10)
   footprint    the store's files / N, and per table and index (dbstat)
@@ -38,7 +39,7 @@ DBSTAT_SQL = ("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name "
 
 
 def parse_count(text):
-    """1M, 10M, 45M, 500k or a plain number."""
+    """1M, 10M, 50M, 500k or a plain number."""
     t = text.strip().lower()
     mult = {"k": 1000, "m": 1000000}.get(t[-1:], 1)
     return int(float(t[:-1] if mult > 1 else t) * mult)
