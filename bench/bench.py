@@ -29,6 +29,7 @@ import time
 
 import fleet
 import kernel
+import scale
 
 FILES = 256                 # files in each tree (16 patients x 16 files)
 PATIENT = "rare"            # the patient of the query case: 100 records
@@ -580,12 +581,14 @@ class Bench:
         """The best direct SQL for one patient's records: the same chunked
         index lookup as the store's own query (common/store/store_schema.h)."""
         shift = None
-        try:
-            with open(os.path.join(self.p.root, "common", "store_schema.h")) as f:
-                m = re.search(r"#define STORE_CHUNK_SHIFT (\d+)", f.read())
-                shift = int(m.group(1)) if m else None
-        except OSError:
-            pass
+        for where in (("common", "store", "store_schema.h"), ("common", "store_schema.h")):
+            try:
+                with open(os.path.join(self.p.root, *where)) as f:
+                    m = re.search(r"#define STORE_CHUNK_SHIFT (\d+)", f.read())
+                    shift = int(m.group(1)) if m else None
+                break
+            except OSError:
+                pass
         if shift is None:
             return "SELECT bytes FROM %s WHERE end_user_id='%s' ORDER BY id" % (table, PATIENT)
         return ("WITH RECURSIVE chunks(k) AS (SELECT (SELECT min(id) FROM %(t)s) >> %(s)d"
@@ -758,7 +761,7 @@ class Bench:
             return
         dep = Deployment(self.p, flush="batch", label="filled")
         try:
-            per_record = 760            # bytes on disk, measured at 10M
+            per_record = 700            # bytes on disk, measured at 1M, 10M and 50M
             need = per_record * records * 1.3
             free = shutil.disk_usage(dep.dir).free
             if need > 0.8 * free:
@@ -802,42 +805,52 @@ class Bench:
             self.row("5 collector start on %s" % label, "-", "%.2f s" % start_s, "-",
                      "Merkle tree resumed from the stored frontier")
             if self.calib and self.calib[0] > 0:
-                base, _ = dep.wait_stored(None, 60, stable_s=0.3)
-                rpi, rpp = self.calib
-                per_writer = int(self.size("ingest_batch_records") / 4 / rpi) + 1
-                t0 = time.monotonic()
-                procs = [subprocess.Popen([self.p.fileloop, "-n", str(per_writer),
-                                           "-w", "0", "-s", "300", dep.phi, str(FILES)],
-                                          stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, env=dep.env(True))
-                         for _ in range(4)]
-                for pr in procs:
-                    pr.wait(timeout=600)
-                expected = base + int(4 * (per_writer * rpi + rpp))
-                got, t = dep.wait_stored(expected, 600)
-                if got is not None and t is not None:
-                    rate = (got - base) / (time.monotonic() - t0)
-                    self.cases["5_ingest_batch_4_%s" % label] = {
-                        "measured": True, "unit": "records/s stored",
-                        "store_records": base, "rate": rate}
-                    self.row("5 ingest batch, 4 wr, %s" % label, "-",
-                             "%.0f rec/s" % rate, "-",
-                             "into a store of %d records (compare 5 ingest batch, 4 wr)"
-                             % base)
-                else:
-                    self.not_measured("5_ingest_batch_4_%s" % label,
-                                      "5 ingest batch, 4 wr, %s" % label,
-                                      "the store did not catch up within 600 s")
+                self.filled_ingest(dep, label)
                 self.case_query(dep, prefix=label + " ")
         except NotMeasured as e:
             self.not_measured(key, case, str(e))
         finally:
             dep.remove(self.args.keep)
 
+    def filled_ingest(self, dep, label):
+        """Records/s from 4 shimmed writers (flush = batch) into the filled
+        store dep runs on; its row, and its figures (None when not measured)."""
+        key, case = "5_ingest_batch_4_%s" % label, "5 ingest batch, 4 wr, %s" % label
+        if not self.calib or self.calib[0] <= 0:
+            self.not_measured(key, case, "no calibration")
+            return None
+        base, _ = dep.wait_stored(None, 60, stable_s=0.3)
+        rpi, rpp = self.calib
+        per_writer = int(self.size("ingest_batch_records") / 4 / rpi) + 1
+        t0 = time.monotonic()
+        procs = [subprocess.Popen([self.p.fileloop, "-n", str(per_writer),
+                                   "-w", "0", "-s", "300", dep.phi, str(FILES)],
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, env=dep.env(True))
+                 for _ in range(4)]
+        for pr in procs:
+            pr.wait(timeout=600)
+        expected = base + int(4 * (per_writer * rpi + rpp))
+        got, t = dep.wait_stored(expected, 600)
+        if got is None or t is None:
+            self.not_measured(key, case, "the store did not catch up within 600 s")
+            return None
+        rate = (got - base) / (time.monotonic() - t0)
+        self.cases[key] = {"measured": True, "unit": "records/s stored",
+                           "store_records": base, "rate": rate,
+                           "load": "%.1f %.1f %.1f" % os.getloadavg()}
+        self.row(case, "-", "%.0f rec/s" % rate, "-",
+                 "into a store of %d records (compare 5 ingest batch, 4 wr); load %s"
+                 % (base, self.cases[key]["load"]))
+        return self.cases[key]
+
     # --- the run ----------------------------------------------------------
 
     def case_fleet(self):
         fleet.FleetCase(self, Deployment, NotMeasured, log, summary).run()
+
+    def case_scale(self):
+        scale.ScaleCase(self, Deployment, NotMeasured, log, summary, parse_kv).run()
 
     def case_kernel(self):
         kernel.KernelCase(self, Deployment, NotMeasured, log, fileloop, ratio_stats,
@@ -863,8 +876,9 @@ class Bench:
                     self.case_callgrind(dep)
         finally:
             dep.remove(self.args.keep)
-        if self.args.case in ("fleet", "kernel"):
-            {"fleet": self.case_fleet, "kernel": self.case_kernel}[self.args.case]()
+        if self.args.case in ("fleet", "kernel", "scale"):
+            {"fleet": self.case_fleet, "kernel": self.case_kernel,
+             "scale": self.case_scale}[self.args.case]()
         self.report(time.monotonic() - t_start)
 
     def run(self):
@@ -937,8 +951,8 @@ class Bench:
             self.case_filled(self.args.big_records, label(self.args.big_records))
         else:
             self.not_measured("5_big", "5/6 store of 100M",
-                              "--big not given (needs about 76 GB of disk and "
-                              "about 30 minutes to fill)")
+                              "--big not given (needs about 70 GB of disk and "
+                              "about an hour to fill; --case scale measures less)")
         if self.shim_rss_row:
             self.rows.append(self.shim_rss_row)
         else:
@@ -998,7 +1012,13 @@ def main():
     ap.add_argument("--phi-dir", default=None,
                     help="the PHI tree under this directory (e.g. /dev/shm: "
                     "another filesystem than the non-PHI files under /tmp)")
-    ap.add_argument("--case", choices=["1", "2", "fleet", "kernel", "forks"],
+    ap.add_argument("--records", help="--case scale: store sizes (1M,10M,50M)")
+    ap.add_argument("--scale-dir", help="--case scale: keep and reuse the stores here")
+    ap.add_argument("--scale-budget-gb", type=float, default=40,
+                    help="--case scale: skip sizes expected to need more disk")
+    ap.add_argument("--verify-timeout-s", type=int, default=1800,
+                    help="--case scale: cut phitrail verify after this long")
+    ap.add_argument("--case", choices=["1", "2", "fleet", "kernel", "forks", "scale"],
                     help="the calibration and this case alone")
     ap.add_argument("--runs", type=int, default=0, help="interleaved runs per case")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(

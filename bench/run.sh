@@ -7,6 +7,9 @@
 #                   [--case 1|2|fleet|kernel|forks]   (the calibration and that case alone)
 #                   [--phi-dir DIR]  (the PHI tree under DIR, e.g. /dev/shm: by default
 #                   it lies beside the non-PHI tree under /tmp, one filesystem)
+#   sh bench/run.sh --case scale [--records 1M,10M,50M] [--scale-dir DIR]
+#                   [--scale-budget-gb 40] [--verify-timeout-s 1800]
+#                   (the store at each size: see bench/scale.py)
 #   (--keep leaves the scratch deployments under /tmp/phitrail-bench-*)
 #
 # Compiles build/bench/fileloop (bench/fileloop.c: open, read 4 KiB, close
@@ -25,7 +28,7 @@
 #   5b a store filled by bench/fillstore (10M records in the full run, 20k
 #      quick): the store's own ingest at 0 vs N, collector start-up, 4-writer
 #      ingest and case 6 on it; --big [--big-records N (100M)] the same at N
-#      (needs ~760 bytes of disk per record; "not measured" when short)
+#      (needs ~700 bytes of disk per record; "not measured" when short)
 #   6  warm queries: the report of one patient with 100 records among all
 #      the others, and a one-day count, against the sqlite3 CLI reading the
 #      same store directly (both timed as whole commands)
@@ -37,6 +40,10 @@
 #      acknowledged (forward cursor), the aggregator's rate on a backlog
 #      (target >= 100k/s), last host commit -> central store complete (lag);
 #      "not measured" when nats-server is missing
+#   scale  (--case scale only, bench/scale.py) per store size: fill time,
+#      bytes per record (files, and per table and index from dbstat), the
+#      store's own and 4-writer ingest, collector start, query --patient warm
+#      and cold (page cache dropped, as root), phitrail verify (bounded)
 #   9  the kernel safety net (bench/kernel.py; as root): cases 1 and 2 under
 #      the shim with the collector's safety net on vs off, and a static
 #      fileloop's PHI loop bare (a tree no collector watches) vs watched
