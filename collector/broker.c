@@ -1,0 +1,521 @@
+/*
+ * broker.c - the frames between the privileged parent and the store
+ * process (broker.h, privsep.h): ADOPT (a spool file the parent made or a
+ * claim it verified, with the writer's identity, handed over with
+ * SCM_RIGHTS), OPEN (a spool file the store process has no right to
+ * open), SPAWN_SIGNER (a signer to replace one that died).
+ * Owns both ends' I/O and the parent's descriptors of the spool
+ * directories. Must never trust a request: a name is decoded strictly
+ * (privsep_adopt.c), opened relative to the spool directory, without
+ * following a link, for reading only, and only a regular file is passed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "broker.h"
+#include "follow.h"
+#include "log.h"
+#include "loop.h"
+#include "signer.h"
+#include "handoff.h"
+#include "spool.h"
+#include "store_process.h"
+#include "unaudited.h"
+
+#define BROKER_MAX_SIGNERS 16
+
+static struct {
+	int adopt_sock, request_sock;
+	int active_fd, incoming_fd;        /* parent: its own descriptors */
+	uid_t owner_uid;
+	gid_t owner_gid;
+	unsigned stale;                    /* parent: answers owed after a timeout */
+	pid_t signers[BROKER_MAX_SIGNERS]; /* parent: started for the store */
+	struct loop_watch adopt_watch;     /* store */
+} B = { .adopt_sock = -1, .request_sock = -1, .active_fd = -1, .incoming_fd = -1,
+	.owner_uid = (uid_t)-1, .owner_gid = (gid_t)-1, .adopt_watch = { .fd = -1 } };
+
+int broker_send(int sock, uint16_t type, const void *body, size_t len, int fd)
+{
+	unsigned char frame[PRIVSEP_MAX_FRAME];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = frame };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	size_t n = 0;
+	ssize_t sent;
+	int rc;
+
+	rc = privsep_frame_encode(type, body, len, frame, sizeof(frame), &n);
+	if (rc < 0)
+		return rc;
+	iov.iov_len = n;
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	do {
+		sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	} while (sent < 0 && errno == EINTR);
+	return sent == (ssize_t)n ? 0 : -EPIPE;
+}
+
+/* Every descriptor a message carried: the first into *fd, the count back. */
+static int take_fds(struct msghdr *msg, int *fd)
+{
+	struct cmsghdr *c;
+	int count = 0;
+
+	for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		size_t i, n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			int one;
+
+			memcpy(&one, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (count++ == 0)
+				*fd = one;
+			else
+				close(one);
+		}
+	}
+	return count;
+}
+
+int broker_recv(int sock, int timeout_ms, unsigned char *buf, struct privsep_frame *f,
+		int *fd)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = PRIVSEP_MAX_FRAME + 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	ssize_t n;
+	int rc;
+
+	*fd = -1;
+	do {
+		rc = poll(&p, 1, timeout_ms);
+	} while (rc < 0 && errno == EINTR);
+	if (rc <= 0)
+		return rc == 0 ? -ETIMEDOUT : -errno;
+	do {
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return -ETIMEDOUT;
+	if (n <= 0)
+		return -EPIPE;
+	rc = take_fds(&msg, fd) > 1 || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ? -EBADMSG :
+	     privsep_frame_decode(buf, (size_t)n, f) < 0 ? -EBADMSG : 0;
+	if (rc < 0 && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
+static int send_error(int sock, int errno_value)
+{
+	unsigned char body[4];
+
+	privsep_error_body(errno_value, body);
+	return broker_send(sock, PRIVSEP_ERROR, body, sizeof(body), -1);
+}
+
+/* ---- the parent ---- */
+
+void broker_parent_init(int adopt_sock, int request_sock, const char *spool)
+{
+	char path[PATH_MAX + 16];
+
+	B.adopt_sock = adopt_sock;
+	B.request_sock = request_sock;
+	snprintf(path, sizeof(path), "%s/" SPOOL_DIR_ACTIVE, spool);
+	B.active_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/" SPOOL_DIR_INCOMING, spool);
+	B.incoming_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int broker_active_dirfd(void)
+{
+	return B.active_fd;
+}
+
+int broker_incoming_dirfd(void)
+{
+	return B.incoming_fd;
+}
+
+int broker_request_fd(void)
+{
+	return B.request_sock;
+}
+
+void broker_set_owner(uid_t uid, gid_t gid)
+{
+	B.owner_uid = uid;
+	B.owner_gid = gid;
+}
+
+static void serve_open(const struct privsep_frame *f)
+{
+	char name[PRIVSEP_MAX_NAME + 1];
+	struct stat st;
+	uint8_t where;
+	int fd, rc;
+
+	rc = privsep_open_decode(f, &where, name);
+	if (rc < 0) {
+		(void)send_error(B.request_sock, -rc);
+		return;
+	}
+	fd = openat(where == PRIVSEP_WHERE_ACTIVE ? B.active_fd : B.incoming_fd, name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = fd < 0 ? errno : EINVAL;
+		if (fd >= 0)
+			close(fd);
+		(void)send_error(B.request_sock, rc);
+		return;
+	}
+	(void)broker_send(B.request_sock, PRIVSEP_OPENED, NULL, 0, fd);
+	close(fd);
+}
+
+static void serve_spawn_signer(void)
+{
+	unsigned char body[4];
+	pid_t pid = 0;
+	int fd = -1, rc;
+	size_t i;
+
+	rc = signer_fork(&fd, &pid);
+	if (rc < 0) {
+		(void)send_error(B.request_sock, -rc);
+		return;
+	}
+	for (i = 0; i < BROKER_MAX_SIGNERS; i++)
+		if (B.signers[i] == 0) {
+			B.signers[i] = pid;
+			break;
+		}
+	body[0] = (unsigned char)pid;
+	body[1] = (unsigned char)(pid >> 8);
+	body[2] = (unsigned char)(pid >> 16);
+	body[3] = (unsigned char)(pid >> 24);
+	(void)broker_send(B.request_sock, PRIVSEP_SIGNER, body, sizeof(body), fd);
+	close(fd);
+}
+
+int broker_forget_signer(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < BROKER_MAX_SIGNERS; i++)
+		if (B.signers[i] == pid) {
+			B.signers[i] = 0;
+			return 1;
+		}
+	return 0;
+}
+
+void broker_serve(void)
+{
+	static unsigned char buf[PRIVSEP_MAX_FRAME + 1];
+	struct privsep_frame f;
+	int fd;
+
+	while (broker_recv(B.request_sock, 0, buf, &f, &fd) == 0) {
+		if (fd >= 0)
+			close(fd);          /* requests carry none */
+		if (f.type == PRIVSEP_OPEN && fd < 0)
+			serve_open(&f);
+		else if (f.type == PRIVSEP_SPAWN_SIGNER && f.len == 0 && fd < 0)
+			serve_spawn_signer();
+		else
+			(void)send_error(B.request_sock, EPROTO);
+	}
+}
+
+/* The store's next answer on the adopt socket (requests served meanwhile):
+ * 0 for a frame of type want, else a negative errno. */
+static int await(uint16_t want, int timeout_ms)
+{
+	static unsigned char buf[PRIVSEP_MAX_FRAME + 1];
+	int64_t deadline = loop_now_ms() + timeout_ms;
+	struct privsep_frame f;
+	int fd, rc;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = B.adopt_sock, .events = POLLIN },
+				       { .fd = B.request_sock, .events = POLLIN } };
+		int64_t left = deadline - loop_now_ms();
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(p, 2, (int)left) < 0 && errno != EINTR)
+			return -errno;
+		if (p[1].revents)
+			broker_serve();
+		if (!p[0].revents)
+			continue;
+		rc = broker_recv(B.adopt_sock, 0, buf, &f, &fd);
+		if (fd >= 0)
+			close(fd);
+		if (rc == -ETIMEDOUT)
+			continue;
+		if (rc < 0)
+			return rc;
+		if (B.stale > 0 && (f.type == PRIVSEP_DONE || f.type == PRIVSEP_ERROR)) {
+			B.stale--;              /* the answer to an ADOPT given up on */
+			continue;
+		}
+		if (f.type == want && f.len == 0)
+			return 0;
+		return f.type == PRIVSEP_ERROR ? privsep_error_code(&f) : -EPROTO;
+	}
+}
+
+int broker_wait_ready(int timeout_ms)
+{
+	return await(PRIVSEP_READY, timeout_ms);
+}
+
+int broker_adopt(uint8_t where, const char *base, int fd,
+		 const struct writer_identity *who, uint32_t flags)
+{
+	static struct privsep_adopt a;
+	unsigned char body[PRIVSEP_MAX_BODY];
+	int len, rc;
+
+	memset(&a, 0, sizeof(a));
+	a.where = where;
+	a.flags = flags;
+	a.pid = who->pid;
+	a.ppid = who->ppid;
+	a.uid = who->uid;
+	a.gid = who->gid;
+	a.auid = who->auid;
+	a.session = who->session;
+	a.start_time_ticks = who->start_time_ticks;
+	strlcpy(a.name, base, sizeof(a.name));
+	if (strlen(who->exe) <= PRIVSEP_MAX_EXE)   /* longer: unknown */
+		strlcpy(a.exe, who->exe, sizeof(a.exe));
+	strlcpy(a.actor, who->actor, sizeof(a.actor));
+	strlcpy(a.kind, who->kind, sizeof(a.kind));
+	if (where == PRIVSEP_WHERE_ACTIVE && B.owner_uid != (uid_t)-1 &&
+	    fchown(fd, B.owner_uid, B.owner_gid) < 0)
+		daemon_warn("cannot give active/%s to the store's user: %s", base,
+			    strerror(errno));
+	len = privsep_adopt_encode(&a, body, sizeof(body));
+	rc = len < 0 ? len : broker_send(B.adopt_sock, PRIVSEP_ADOPT, body, (size_t)len, fd);
+	close(fd);
+	if (rc == 0)
+		rc = await(PRIVSEP_DONE, BROKER_TIMEOUT_MS);
+	if (rc == -ETIMEDOUT)
+		B.stale++;
+	return rc;
+}
+
+void broker_unaudited(const struct status_unaudited *e)
+{
+	static struct privsep_unaudited u;
+	unsigned char body[PRIVSEP_MAX_BODY];
+	int len;
+
+	memset(&u, 0, sizeof(u));
+	u.uid = e->uid;
+	u.pid = e->pid;
+	u.count = e->count;
+	u.last_ns = e->last_ns;
+	strlcpy(u.exe, e->exe, sizeof(u.exe));
+	strlcpy(u.reason, e->reason, sizeof(u.reason));
+	len = privsep_unaudited_encode(&u, body, sizeof(body));
+	if (len > 0)
+		(void)broker_send(B.adopt_sock, PRIVSEP_UNAUDITED, body, (size_t)len, -1);
+}
+
+/* ---- the store process ---- */
+
+static void note_unaudited(const struct privsep_frame *f)
+{
+	static struct privsep_unaudited u;
+	static struct status_unaudited e;
+
+	if (privsep_unaudited_decode(f, &u) < 0)
+		return;                 /* not answered: nothing to say */
+	memset(&e, 0, sizeof(e));
+	strlcpy(e.exe, u.exe, sizeof(e.exe));
+	strlcpy(e.reason, u.reason, sizeof(e.reason));
+	e.uid = u.uid;
+	e.pid = u.pid;
+	e.count = u.count;
+	e.last_ns = u.last_ns;
+	unaudited_note(&e);
+}
+
+static void answer_adopt(const struct privsep_frame *f, int fd)
+{
+	static struct privsep_adopt a;
+	static struct writer_identity who;
+	struct stat st;
+	int rc;
+
+	rc = fd < 0 ? -EBADMSG : privsep_adopt_decode(f, &a);
+	if (rc == 0 && a.where == PRIVSEP_WHERE_INCOMING && fstat(fd, &st) == 0 &&
+	    follow_is_followed(&st))
+		rc = -EALREADY;
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		(void)send_error(B.adopt_sock, -rc);
+		return;
+	}
+	identity_clear(&who);
+	who.pid = a.pid;
+	who.ppid = a.ppid;
+	who.uid = a.uid;
+	who.gid = a.gid;
+	who.auid = a.auid;
+	who.session = a.session;
+	who.start_time_ticks = a.start_time_ticks;
+	strlcpy(who.exe, a.exe, sizeof(who.exe));
+	strlcpy(who.actor, a.actor, sizeof(who.actor));
+	strlcpy(who.kind, a.kind, sizeof(who.kind));
+	rc = a.where == PRIVSEP_WHERE_ACTIVE ?
+	     follow_register_active(a.name, fd, &who, a.flags) :
+	     follow_register_incoming(a.name, fd, &who, a.flags);
+	if (rc < 0)
+		(void)send_error(B.adopt_sock, -rc);
+	else
+		(void)broker_send(B.adopt_sock, PRIVSEP_DONE, NULL, 0, -1);
+}
+
+static void on_adopt(struct loop_watch *w, uint32_t events)
+{
+	static unsigned char buf[PRIVSEP_MAX_FRAME + 1];
+	struct privsep_frame f;
+	int fd, rc;
+
+	(void)events;
+	while ((rc = broker_recv(w->fd, 0, buf, &f, &fd)) != -ETIMEDOUT) {
+		if (rc == -EPIPE) {
+			/* The parent is gone (killed): this is the same crash. */
+			daemon_error("the parent process is gone: the store process ends");
+			store_process_exit(1);
+		}
+		if (rc < 0)
+			(void)send_error(w->fd, EBADMSG);
+		else if (f.type == PRIVSEP_ADOPT)
+			answer_adopt(&f, fd);
+		else if (f.type == PRIVSEP_UNAUDITED && fd < 0)
+			note_unaudited(&f);
+		else {
+			if (fd >= 0)
+				close(fd);
+			(void)send_error(w->fd, EPROTO);
+		}
+	}
+}
+
+void broker_store_init(int adopt_sock, int request_sock)
+{
+	B.adopt_sock = adopt_sock;
+	B.request_sock = request_sock;
+}
+
+int broker_store_watch(void)
+{
+	B.adopt_watch.fd = B.adopt_sock;
+	B.adopt_watch.handler = on_adopt;
+	return loop_add(&B.adopt_watch, EPOLLIN);
+}
+
+void broker_store_stop(void)
+{
+	if (B.adopt_watch.fd >= 0)
+		loop_remove(&B.adopt_watch);
+	B.adopt_watch.fd = -1;
+}
+
+/* One request and its answer (the parent answers every request). */
+static int ask(uint16_t type, const void *body, size_t len, uint16_t want,
+	       unsigned char *answer, size_t answer_len, int *fd)
+{
+	static unsigned char buf[PRIVSEP_MAX_FRAME + 1];
+	struct privsep_frame f;
+	int rc;
+
+	*fd = -1;
+	rc = broker_send(B.request_sock, type, body, len, -1);
+	if (rc == 0)
+		rc = broker_recv(B.request_sock, BROKER_TIMEOUT_MS, buf, &f, fd);
+	if (rc < 0)
+		return rc;
+	if (f.type == want && f.len == answer_len && *fd >= 0) {
+		if (answer_len > 0)
+			memcpy(answer, f.body, answer_len);
+		return 0;
+	}
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return f.type == PRIVSEP_ERROR ? privsep_error_code(&f) : -EPROTO;
+}
+
+int broker_open(uint8_t where, const char *base)
+{
+	unsigned char body[1 + PRIVSEP_MAX_NAME];
+	int len, fd, rc;
+
+	len = privsep_open_encode(where, base, body, sizeof(body));
+	if (len < 0)
+		return len;
+	rc = ask(PRIVSEP_OPEN, body, (size_t)len, PRIVSEP_OPENED, NULL, 0, &fd);
+	return rc < 0 ? rc : fd;
+}
+
+int broker_spawn_signer(int *fd, pid_t *pid)
+{
+	unsigned char body[4];
+	int rc;
+
+	rc = ask(PRIVSEP_SPAWN_SIGNER, NULL, 0, PRIVSEP_SIGNER, body, sizeof(body), fd);
+	if (rc == 0)
+		*pid = (pid_t)((uint32_t)body[0] | (uint32_t)body[1] << 8 |
+			       (uint32_t)body[2] << 16 | (uint32_t)body[3] << 24);
+	return rc;
+}
+
+int broker_say_ready(void)
+{
+	return broker_send(B.adopt_sock, PRIVSEP_READY, NULL, 0, -1);
+}

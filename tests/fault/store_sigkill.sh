@@ -1,0 +1,96 @@
+# The store process (the collector's unprivileged child that follows the
+# spool files and writes the store) killed with SIGKILL 4 times while 4
+# programs under the real shim produce 81,600 PHI records (two start while
+# the collector is up, two while it is down). Each time the privileged
+# parent notices, says so, and exits with status 1 within seconds (a
+# service manager starts it again; here the test does); then every record
+# is stored exactly once: each program's records form seq 0..N-1 with no
+# gap and no repeat, and no loss is reported.
+. "$(dirname "$0")/../e2e/lib.sh"
+command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
+setup
+cc -O2 -o "$T/phiload" "$ROOT/tests/fault/phiload.c" || fail "cannot build phiload"
+PER=20400            # x 4 programs = 81,600 records
+PROGRAMS=4
+KILLS=4
+r=1
+while [ $r -le $PROGRAMS ]; do
+	mkdir -p "$P/p$r"
+	k=0; while [ $k -lt 16 ]; do echo "chart $r $k" >"$P/p$r/f$k.txt"; k=$((k + 1)); done
+	r=$((r + 1))
+done
+
+launch() {
+	shim "$T/phiload" read "$P/p$1" $PER 16 200000 >"$T/out$1" &
+	pids="$pids $!"
+}
+
+# store_of PID: the collector's child that is the store process.
+store_of() {
+	for kid in $(pgrep -P "$1"); do
+		grep -q store "/proc/$kid/cmdline" 2>/dev/null && echo "$kid"
+	done
+	true
+}
+
+pids=""
+start_collector
+launch 1
+launch 2
+sleep 0.3
+r=1
+next=3
+while [ $r -le $KILLS ]; do
+	sleep 0.7
+	store=$(store_of "$COLLECTOR_PID")
+	[ "$(echo "$store" | grep -c .)" = 1 ] || fail "not one store process: '$store'"
+	kill -KILL "$store"
+	status=0
+	wait "$COLLECTOR_PID" || status=$?
+	COLLECTOR_PID=""
+	[ "$status" = 1 ] || fail "the collector exited with status $status after its store process was killed, expected 1"
+	grep -q "store process (pid $store) was killed by signal 9: phitraild stops" "$T/collector.log" ||
+		fail "the collector did not say its store process was killed"
+	running=0
+	for p in $pids; do kill -0 "$p" 2>/dev/null && running=$((running + 1)); done
+	echo "kill $r: $running program(s) writing"
+	[ $r -le 2 ] && [ "$running" = 0 ] &&
+		fail "no program was writing at kill $r: the test proves nothing"
+	if [ $next -le $PROGRAMS ]; then
+		launch $next       # starts while the collector is down
+		next=$((next + 1))
+		sleep 0.3
+	fi
+	start_collector
+	r=$((r + 1))
+done
+for p in $pids; do
+	wait "$p" || fail "a program under the shim failed"
+done
+
+total=$((PER * PROGRAMS))
+i=0
+while [ $i -lt 120 ]; do
+	got=$(count --event viewed 2>/dev/null || echo 0)
+	[ "$got" -ge "$total" ] && break
+	sleep 0.5
+	i=$((i + 1))
+done
+stop_collector
+DB=$T/db/audit.db
+got=$(sqlite3 "$DB" "SELECT count(*) FROM records WHERE event_type = 'PHI File Viewed'")
+echo "expected $total, stored $got"
+[ "$got" = "$total" ] || fail "expected $total records, stored $got"
+bad=$(sqlite3 "$DB" "SELECT end_user_id, pid, count(*), count(DISTINCT seq), min(seq), max(seq)
+	FROM records WHERE event_type = 'PHI File Viewed' GROUP BY end_user_id, pid" |
+	awk -F'|' -v n=$PER '$3 != n || $4 != n || $5 != 0 || $6 != n - 1')
+[ -z "$bad" ] || fail "per-program counts wrong (patient|pid|count|distinct seq|min|max): $bad"
+dups=$(sqlite3 "$DB" "SELECT count(*) FROM (SELECT pid, seq FROM records
+	WHERE seq IS NOT NULL GROUP BY pid, seq HAVING count(*) > 1)")
+[ "$dups" = 0 ] || fail "$dups (pid, seq) pairs stored twice"
+lost=$(sqlite3 "$DB" "SELECT count(*) FROM records WHERE event_type IN
+	('Audit Records Lost', 'Audit Spool Tampered')")
+[ "$lost" = 0 ] || fail "$lost loss/tamper reports"
+left=$(find "$T/spool" -type f ! -name phi-inodes | wc -l)
+[ "$left" = 0 ] || fail "$left spool file(s) left after everything was stored"
+pass
