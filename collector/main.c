@@ -228,7 +228,7 @@ int main(int argc, char **argv)
 	if (cfg.aggregate.enabled)
 		status = store_process_aggregate(&cfg);
 	else
-		status = parent_run(&cfg);
+		status = parent_run(&cfg, pidfile_fileno(pidfh));
 	pidfile_remove(pidfh);
 	return status;
 }

@@ -167,7 +167,7 @@ static int start_loop(int adopt_sock)
 }
 
 /* Forks the store process; 0 or -errno. */
-static int start_store(const struct config *cfg)
+static int start_store(const struct config *cfg, int pidfile_fd)
 {
 	struct store_user u;
 	int adopt[2], requests[2];
@@ -180,8 +180,8 @@ static int start_store(const struct config *cfg)
 		return -errno;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, requests) < 0)
 		return -errno;
-	P.store = store_process_start(cfg, &u, adopt[1], requests[1], adopt[0],
-				      requests[0]);
+	P.store = store_process_start(cfg, &u, adopt[1], requests[1],
+				      (const int[]){ adopt[0], requests[0], pidfile_fd }, 3);
 	close(adopt[1]);
 	close(requests[1]);
 	if (P.store < 0)
@@ -204,11 +204,11 @@ static void stop_store(void)
 	}
 }
 
-int parent_run(const struct config *cfg)
+int parent_run(const struct config *cfg, int pidfile_fd)
 {
 	int rc;
 
-	rc = start_store(cfg);
+	rc = start_store(cfg, pidfile_fd);
 	if (rc < 0)
 		daemon_fatal("cannot start the store process: %s", strerror(-rc));
 	setproctitle("parent");

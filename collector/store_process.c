@@ -306,16 +306,19 @@ store_main(const struct config *cfg, const struct store_user *u, int adopt_sock,
 }
 
 pid_t store_process_start(const struct config *cfg, struct store_user *u,
-			  int adopt_sock, int request_sock, int close_a, int close_b)
+			  int adopt_sock, int request_sock, const int *parent_fds,
+			  size_t parent_count)
 {
+	size_t i;
 	pid_t parent = getpid(), pid;
 
 	u->parent = parent;
 	pid = fork();
 	if (pid != 0)
 		return pid < 0 ? -errno : pid;
-	close(close_a);
-	close(close_b);
+	for (i = 0; i < parent_count; i++)
+		if (parent_fds[i] >= 0)
+			close(parent_fds[i]);
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (getppid() != parent)
 		exit_now(1);

@@ -8,6 +8,8 @@
 #ifndef PHITRAILD_STORE_PROCESS_H
 #define PHITRAILD_STORE_PROCESS_H
 
+#include <stddef.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -31,11 +33,14 @@ int store_confine(const struct config *cfg, const struct store_user *u);
 
 /*
  * Forks the store process with its ends of the two broker socketpairs
- * (broker.h). Returns its pid in the parent, or -errno; the child never
- * returns (it exits with the collector's exit status).
+ * (broker.h); it closes the parent_count descriptors of parent_fds (the
+ * parent's ends, the pidfile: its lock must die with the parent). Returns
+ * its pid in the parent, or -errno; the child never returns (it exits with
+ * the collector's exit status).
  */
 pid_t store_process_start(const struct config *cfg, struct store_user *u,
-			  int adopt_sock, int request_sock, int close_a, int close_b);
+			  int adopt_sock, int request_sock, const int *parent_fds,
+			  size_t parent_count);
 
 /* Ends the store process at once: no atexit handler, no leak check. */
 void store_process_exit(int status) __attribute__((noreturn));
