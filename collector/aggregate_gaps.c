@@ -27,6 +27,7 @@
 #include "aggregate_gaps.h"
 #include "fleet_wire.h"
 #include "log.h"
+#include "own_record.h"
 #include "record.h"
 #include "store.h"
 
@@ -154,16 +155,9 @@ static int store_lost(const char *host, const char *store_id, int64_t from,
 		      int64_t to)
 {
 	struct record r;
-	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	record_init(&r);
-	r.workspace_id = G.cfg->workspace_id;
+	own_record_start(&r, G.cfg->workspace_id, EVENT_RECORDS_LOST, host, NULL);
 	r.actor_user_id = "phitraild";
-	r.event_type = EVENT_RECORDS_LOST;
-	r.timestamp_sec = ts.tv_sec;
-	r.timestamp_nsec = (uint32_t)ts.tv_nsec;
-	r.host = host;
 	r.target = store_id;
 	r.identity = "aggregator";
 	r.detail[0] = (struct record_detail){ .key = "count", .num = to - from + 1 };

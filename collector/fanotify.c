@@ -43,6 +43,7 @@
 #include "identity.h"
 #include "log.h"
 #include "loop.h"
+#include "own_record.h"
 #include "store.h"
 
 #define FANOTIFY_WINDOW_MS 1000        /* how long a shim record may take */
@@ -212,21 +213,10 @@ static int fan_store(const struct pending *p)
 {
 	struct record r;
 
-	record_init(&r);
-	r.workspace_id = N.cfg->workspace_id;
-	r.event_type = p->type;
+	own_record_start(&r, N.cfg->workspace_id, p->type, N.host, &p->who);
 	r.end_user_id = p->patient[0] != '\0' ? p->patient : NULL;
-	r.timestamp_sec = p->sec;
+	r.timestamp_sec = p->sec;          /* when the kernel saw it */
 	r.timestamp_nsec = p->nsec;
-	r.host = N.host[0] != '\0' ? N.host : NULL;
-	r.pid = p->who.pid;
-	r.ppid = p->who.ppid;
-	r.exe = p->who.exe[0] != '\0' ? p->who.exe : NULL;
-	r.uid = p->who.uid;
-	r.auid = p->who.auid;
-	r.session = p->who.session;
-	r.actor_user_id = p->who.actor;
-	r.identity = p->who.kind;
 	r.target = p->path[0] != '\0' ? p->path : NULL;
 	r.target2 = p->path2[0] != '\0' ? p->path2 : NULL;
 	if (p->rule >= 0 && (size_t)p->rule < N.cfg->rule_count)

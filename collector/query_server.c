@@ -51,6 +51,7 @@
 #include "identity.h"
 #include "log.h"
 #include "loop.h"
+#include "own_record.h"
 #include "query.h"
 #include "query_server.h"
 #include "status.h"
@@ -388,7 +389,6 @@ static void audit_query(const struct ucred *peer, const struct query_request *q,
 	static struct writer_identity who;
 	static char filters[AUDIT_FILTERS_MAX];
 	struct record r;
-	struct timespec now;
 	int was_open = group_open();
 	size_t details = 0;
 	int rc;
@@ -407,23 +407,9 @@ static void audit_query(const struct ucred *peer, const struct query_request *q,
 	else
 		strlcpy(filters, "undecodable request", sizeof(filters));
 
-	record_init(&r);
-	clock_gettime(CLOCK_REALTIME, &now);
-	r.workspace_id = Q.cfg->workspace_id;
-	r.actor_user_id = who.actor;
-	r.event_type = EVENT_TRAIL_QUERIED;
-	r.timestamp_sec = now.tv_sec;
-	r.timestamp_nsec = (uint32_t)now.tv_nsec;
-	r.host = Q.host;
-	r.pid = who.pid;
-	r.ppid = who.ppid;
-	r.uid = who.uid;
-	r.auid = who.auid;
-	r.session = who.session;
-	r.exe = who.exe[0] ? who.exe : NULL;
+	own_record_start(&r, Q.cfg->workspace_id, EVENT_TRAIL_QUERIED, Q.host, &who);
 	r.target = Q.target;
 	r.result = result;
-	r.identity = who.kind;
 	r.detail[details].key = "op";
 	r.detail[details++].str = op_name(q);
 	r.detail[details].key = "filters";
