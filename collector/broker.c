@@ -235,6 +235,60 @@ static void serve_spawn_signer(void)
 	close(fd);
 }
 
+static void serve_resolve(const struct privsep_frame *f, int mount_fd)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char bytes[PRIVSEP_MAX_HANDLE];
+	} h;
+	const unsigned char *handle;
+	struct stat st;
+	int32_t type;
+	size_t n;
+	int fd, rc;
+
+	rc = mount_fd < 0 ? -EBADMSG : privsep_resolve_decode(f, &type, &handle, &n);
+	if (rc < 0) {
+		(void)send_error(B.request_sock, -rc);
+		return;
+	}
+	h.fh.handle_bytes = (unsigned)n;
+	h.fh.handle_type = type;
+	memcpy(h.fh.f_handle, handle, n);
+	fd = open_by_handle_at(mount_fd, &h.fh, O_PATH | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		rc = fd < 0 ? errno : ENOTDIR;   /* directories only */
+		if (fd >= 0)
+			close(fd);
+		(void)send_error(B.request_sock, rc);
+		return;
+	}
+	(void)broker_send(B.request_sock, PRIVSEP_OPENED, NULL, 0, fd);
+	close(fd);
+}
+
+static void serve_exe(const struct privsep_frame *f)
+{
+	static struct writer_identity who;
+	uint64_t start = 0;
+	int32_t pid;
+	int rc;
+
+	rc = privsep_exe_decode(f, &pid, &start);
+	if (rc == 0) {
+		identity_clear(&who);
+		who.pid = pid;
+		rc = identity_read_proc(&who);
+	}
+	if (rc == 0 && (who.start_time_ticks != start || who.exe[0] == '\0'))
+		rc = -ESRCH;               /* another process now, or no link */
+	if (rc < 0)
+		(void)send_error(B.request_sock, -rc);
+	else
+		(void)broker_send(B.request_sock, PRIVSEP_EXE_PATH, who.exe,
+				  strnlen(who.exe, PRIVSEP_MAX_BODY), -1);
+}
+
 int broker_forget_signer(pid_t pid)
 {
 	size_t i;
@@ -254,10 +308,18 @@ void broker_serve(void)
 	int fd;
 
 	while (broker_recv(B.request_sock, 0, buf, &f, &fd) == 0) {
+		if (f.type == PRIVSEP_RESOLVE) {
+			serve_resolve(&f, fd);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
 		if (fd >= 0)
-			close(fd);          /* requests carry none */
+			close(fd);          /* other requests carry none */
 		if (f.type == PRIVSEP_OPEN && fd < 0)
 			serve_open(&f);
+		else if (f.type == PRIVSEP_EXE && fd < 0)
+			serve_exe(&f);
 		else if (f.type == PRIVSEP_SPAWN_SIGNER && f.len == 0 && fd < 0)
 			serve_spawn_signer();
 		else
@@ -382,6 +444,30 @@ static void note_unaudited(const struct privsep_frame *f)
 	unaudited_note(&e);
 }
 
+/* incoming/<...>.claim renamed to <...>.spool (never over another file)
+ * and followed, in one step of the loop. Takes fd. */
+static int adopt_claim(const char *claim, int fd, const struct writer_identity *who,
+		       uint32_t flags)
+{
+	size_t len = strlen(claim), suffix = strlen(HANDOFF_CLAIM_SUFFIX);
+	char spool[PRIVSEP_MAX_NAME + 8];
+	int dirfd = follow_incoming_dirfd();
+
+	if (len <= suffix || strcmp(claim + len - suffix, HANDOFF_CLAIM_SUFFIX) != 0 ||
+	    (size_t)snprintf(spool, sizeof(spool), "%.*s.spool", (int)(len - suffix),
+			     claim) >= sizeof(spool)) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (renameat2(dirfd, claim, dirfd, spool, RENAME_NOREPLACE) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	return follow_register_incoming(spool, fd, who, flags);
+}
+
 static void answer_adopt(const struct privsep_frame *f, int fd)
 {
 	static struct privsep_adopt a;
@@ -412,7 +498,7 @@ static void answer_adopt(const struct privsep_frame *f, int fd)
 	strlcpy(who.kind, a.kind, sizeof(who.kind));
 	rc = a.where == PRIVSEP_WHERE_ACTIVE ?
 	     follow_register_active(a.name, fd, &who, a.flags) :
-	     follow_register_incoming(a.name, fd, &who, a.flags);
+	     adopt_claim(a.name, fd, &who, a.flags);
 	if (rc < 0)
 		(void)send_error(B.adopt_sock, -rc);
 	else
@@ -466,8 +552,9 @@ void broker_store_stop(void)
 	B.adopt_watch.fd = -1;
 }
 
-/* One request and its answer (the parent answers every request). */
-static int ask(uint16_t type, const void *body, size_t len, uint16_t want,
+/* One request (with send_fd, or -1) and its answer (the parent answers
+ * every request). */
+static int ask(uint16_t type, const void *body, size_t len, int send_fd, uint16_t want,
 	       unsigned char *answer, size_t answer_len, int *fd)
 {
 	static unsigned char buf[PRIVSEP_MAX_FRAME + 1];
@@ -475,7 +562,7 @@ static int ask(uint16_t type, const void *body, size_t len, uint16_t want,
 	int rc;
 
 	*fd = -1;
-	rc = broker_send(B.request_sock, type, body, len, -1);
+	rc = broker_send(B.request_sock, type, body, len, send_fd);
 	if (rc == 0)
 		rc = broker_recv(B.request_sock, BROKER_TIMEOUT_MS, buf, &f, fd);
 	if (rc < 0)
@@ -499,8 +586,47 @@ int broker_open(uint8_t where, const char *base)
 	len = privsep_open_encode(where, base, body, sizeof(body));
 	if (len < 0)
 		return len;
-	rc = ask(PRIVSEP_OPEN, body, (size_t)len, PRIVSEP_OPENED, NULL, 0, &fd);
+	rc = ask(PRIVSEP_OPEN, body, (size_t)len, -1, PRIVSEP_OPENED, NULL, 0, &fd);
 	return rc < 0 ? rc : fd;
+}
+
+int broker_resolve(int mount_fd, const struct file_handle *fh)
+{
+	unsigned char body[PRIVSEP_RESOLVE_FIXED + PRIVSEP_MAX_HANDLE];
+	int len, fd, rc;
+
+	len = privsep_resolve_encode(fh->handle_type, fh->f_handle, fh->handle_bytes, body,
+				     sizeof(body));
+	if (len < 0)
+		return len;
+	rc = ask(PRIVSEP_RESOLVE, body, (size_t)len, mount_fd, PRIVSEP_OPENED, NULL, 0, &fd);
+	return rc < 0 ? rc : fd;
+}
+
+ssize_t broker_exe(pid_t pid, uint64_t start_time_ticks, char *out, size_t room)
+{
+	static unsigned char buf[PRIVSEP_MAX_FRAME + 1];
+	unsigned char body[PRIVSEP_EXE_BYTES];
+	struct privsep_frame f;
+	int fd = -1, rc;
+
+	if (B.request_sock < 0 || pid <= 0)
+		return -EPERM;
+	privsep_exe_encode(pid, start_time_ticks, body);
+	rc = broker_send(B.request_sock, PRIVSEP_EXE, body, sizeof(body), -1);
+	if (rc == 0)
+		rc = broker_recv(B.request_sock, BROKER_TIMEOUT_MS, buf, &f, &fd);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		return rc;
+	if (f.type != PRIVSEP_EXE_PATH)
+		return f.type == PRIVSEP_ERROR ? privsep_error_code(&f) : -EPROTO;
+	if (f.len == 0 || f.len >= room || memchr(f.body, '\0', f.len) != NULL)
+		return -EPROTO;
+	memcpy(out, f.body, f.len);
+	out[f.len] = '\0';
+	return (ssize_t)f.len;
 }
 
 int broker_spawn_signer(int *fd, pid_t *pid)
@@ -508,7 +634,7 @@ int broker_spawn_signer(int *fd, pid_t *pid)
 	unsigned char body[4];
 	int rc;
 
-	rc = ask(PRIVSEP_SPAWN_SIGNER, NULL, 0, PRIVSEP_SIGNER, body, sizeof(body), fd);
+	rc = ask(PRIVSEP_SPAWN_SIGNER, NULL, 0, -1, PRIVSEP_SIGNER, body, sizeof(body), fd);
 	if (rc == 0)
 		*pid = (pid_t)((uint32_t)body[0] | (uint32_t)body[1] << 8 |
 			       (uint32_t)body[2] << 16 | (uint32_t)body[3] << 24);

@@ -64,6 +64,13 @@ void broker_store_init(int adopt_sock, int request_sock);
 int broker_store_watch(void);
 /* The parent opens <spool>/<active|incoming>/base for reading: fd or -errno. */
 int broker_open(uint8_t where, const char *base);
+/* The parent opens a directory from a fanotify file handle (mount_fd: a
+ * directory on its file system), O_PATH: fd or -errno. */
+struct file_handle;
+int broker_resolve(int mount_fd, const struct file_handle *fh);
+/* The exe of process pid (started at start_time_ticks) read by the parent
+ * into out: its length, or -errno. */
+ssize_t broker_exe(pid_t pid, uint64_t start_time_ticks, char *out, size_t room);
 /* A new signer from the parent: 0 with its socket and pid, or -errno. */
 int broker_spawn_signer(int *fd, pid_t *pid);
 /* Tells the parent the store process follows and is confined. */

@@ -8,7 +8,7 @@
  * one link, owned by the peer's uid), and its header must name the same pid
  * and uid; /proc adds start time, loginuid, session and exe only while the
  * process with that pid and start time still runs. Then the file is renamed
- * to .spool and the store process follows it (broker.c; progress row
+ * to .spool and followed by the store process (broker.c; progress row
  * with the next group commit). As soon as /proc has been read (or found gone), one byte, the
  * ack, goes back: a process that exits normally with a login uid set waits
  * for it (at most HANDOFF_ACK_WAIT_MS), so that its loginuid and session
@@ -153,14 +153,11 @@ int claim_take(int sock, int fd, const char **why)
 	*why = "the file's owner is not the peer";
 	if ((int64_t)st.st_uid != who.uid)
 		goto refuse;
-	*why = "cannot rename";
-	rc = claim_rename(base, spool_base, sizeof(spool_base));
-	if (rc < 0) {
-		close(rfd);        /* left as .claim: adopted after the grace time */
-		return rc;
-	}
-	*why = "cannot follow";
-	return broker_adopt(PRIVSEP_WHERE_INCOMING, spool_base, rfd, &who, h.flags);
+	/* The store process renames it to .spool and follows it in one step,
+	 * so that it never adopts the new name as a plain fallback file first;
+	 * a file it cannot rename stays .claim, adopted after the grace time. */
+	*why = "cannot rename or follow";
+	return broker_adopt(PRIVSEP_WHERE_INCOMING, base, rfd, &who, h.flags);
 refuse:
 	if (rfd >= 0)
 		close(rfd);

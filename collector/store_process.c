@@ -41,6 +41,7 @@
 #include "forward_nats.h"
 #include "forward_syslog.h"
 #include "group_commit.h"
+#include "identity.h"
 #include "links.h"
 #include "log.h"
 #include "loop.h"
@@ -295,6 +296,7 @@ store_main(const struct config *cfg, const struct store_user *u, int adopt_sock,
 		daemon_fatal("epoll: %s", strerror(errno));
 	if (store_confine(cfg, u) < 0)
 		daemon_fatal("the store process cannot confine itself (see above)");
+	identity_set_exe_reader(broker_exe);      /* other users' programs */
 	if (broker_say_ready() < 0)
 		daemon_fatal("the parent process is gone");
 	status = run();

@@ -42,7 +42,9 @@
  *         62   2  E, the exe's length, 0..PRIVSEP_MAX_EXE (3600)
  *         64   1  A, the actor's length, 0..63
  *         65   1  K, the identity kind's length, 1..15
- *         66   L  the base name: no '/', no NUL, not "." or ".."
+ *         66   L  the base name: no '/', no NUL, not "." or ".."; in
+ *                 incoming/, the claimed <...>.claim file, which the
+ *                 store renames to <...>.spool as it starts following it
  *          .   E  the exe, A the actor, K the kind: no NUL in any
  *        Decoded by privsep_adopt_decode; anything else is -EBADMSG. The
  *        store answers DONE or ERROR.
@@ -61,6 +63,20 @@
  *         32   2  E, the exe's length, 1..255
  *         34   2  R, the reason's length, 1..255
  *         36   E  the exe, then R the reason: no NUL in either
+ *   7  RESOLVE  store to parent, with a descriptor of a directory on the
+ *        file system the handle is of: open a directory from the kernel
+ *        safety net's file handle (open_by_handle_at needs
+ *        CAP_DAC_READ_SEARCH). 6 + n bytes, exactly:
+ *          0   4  the handle's type (signed)
+ *          4   2  n, the handle's length, 1..PRIVSEP_MAX_HANDLE (128)
+ *          6   n  the handle
+ *        The parent opens it O_PATH and answers OPENED with it when it is
+ *        a directory, else ERROR.
+ *   8  EXE  store to parent: the program of a process, whose /proc/PID/exe
+ *        only a privileged reader may see. 12 bytes, exactly: 0 4 the pid
+ *        (1..2^31-1), 4 8 its start time in clock ticks, as /proc/PID/stat
+ *        says. The parent answers EXE_PATH when a process with that pid and
+ *        start time runs and its exe link reads, else ERROR.
  *   0x81  READY  signer to collector, once, before anything else: the
  *        32-byte Ed25519 public key the signer signs with; store to
  *        parent, once, empty: the store process is confined and follows.
@@ -72,6 +88,8 @@
  *   0x84  OPENED  parent to store, empty, with the opened descriptor.
  *   0x85  SIGNER  parent to store, 4 bytes, the new signer's pid, with the
  *        descriptor of the store's end of its socket (READY comes on it).
+ *   0x86  EXE_PATH  parent to store: the exe link's target, 1..4095
+ *        bytes, no NUL.
  *   0xff  ERROR  either way: 4 bytes, a positive errno value saying why
  *        (EBADMSG: not a checkpoint or cut body; ETIME: its time is
  *        too far from the signer's clock; EPROTO: a type it does not take).
@@ -99,11 +117,14 @@ enum privsep_type {
 	PRIVSEP_OPEN = 4,
 	PRIVSEP_SPAWN_SIGNER = 5,
 	PRIVSEP_UNAUDITED = 6,
+	PRIVSEP_RESOLVE = 7,
+	PRIVSEP_EXE = 8,
 	PRIVSEP_READY = 0x81,
 	PRIVSEP_SIGNED = 0x82,
 	PRIVSEP_DONE = 0x83,
 	PRIVSEP_OPENED = 0x84,
 	PRIVSEP_SIGNER = 0x85,
+	PRIVSEP_EXE_PATH = 0x86,
 	PRIVSEP_ERROR = 0xff,
 };
 
@@ -164,6 +185,23 @@ int privsep_unaudited_encode(const struct privsep_unaudited *u, unsigned char *o
 			     size_t room);
 /* A frame's body as an UNAUDITED: 0, -EPROTO for another type, -EBADMSG. */
 int privsep_unaudited_decode(const struct privsep_frame *f, struct privsep_unaudited *u);
+
+#define PRIVSEP_RESOLVE_FIXED 6
+#define PRIVSEP_MAX_HANDLE 128
+
+/* A RESOLVE body into out: its length, or -EINVAL for n out of 1..128. */
+int privsep_resolve_encode(int32_t type, const unsigned char *handle, size_t n,
+			   unsigned char *out, size_t room);
+/* A frame's body as a RESOLVE (handle points into it): 0, -EPROTO, -EBADMSG. */
+int privsep_resolve_decode(const struct privsep_frame *f, int32_t *type,
+			   const unsigned char **handle, size_t *n);
+
+#define PRIVSEP_EXE_BYTES 12
+
+/* An EXE body (12 bytes into out), and back: 0, -EPROTO or -EBADMSG. */
+void privsep_exe_encode(int32_t pid, uint64_t start_time_ticks, unsigned char out[12]);
+int privsep_exe_decode(const struct privsep_frame *f, int32_t *pid,
+		       uint64_t *start_time_ticks);
 
 /* An OPEN body (1 + strlen(name) bytes into out): its length or -EINVAL. */
 int privsep_open_encode(uint8_t where, const char *name, unsigned char *out, size_t room);

@@ -2,8 +2,9 @@
  * privsep_adopt.c - the bodies the parent and the store process exchange
  * about spool files (privsep.h has the byte layout): ADOPT, a file to
  * follow with its writer's verified identity, OPEN, a file the store
- * process may not open itself, and UNAUDITED, a program noticed running
- * without auditing.
+ * process may not open itself, RESOLVE, a kernel file handle it may not
+ * open, EXE, a process's program it may not see, and UNAUDITED, a program
+ * noticed running without auditing.
  * Owns encoding and strict decoding: every length checked before it is
  * used, short input, trailing bytes and names that leave their directory
  * refused. Must never do I/O or pass descriptors: collector/broker.c does.
@@ -190,5 +191,54 @@ int privsep_unaudited_decode(const struct privsep_frame *f, struct privsep_unaud
 		*v[i] = (int64_t)get_le(b + 8 * i, 8);
 	memcpy(u->exe, b + PRIVSEP_UNAUDITED_FIXED, e);
 	memcpy(u->reason, b + PRIVSEP_UNAUDITED_FIXED + e, r);
+	return 0;
+}
+
+int privsep_resolve_encode(int32_t type, const unsigned char *handle, size_t n,
+			   unsigned char *out, size_t room)
+{
+	if (n == 0 || n > PRIVSEP_MAX_HANDLE || room < PRIVSEP_RESOLVE_FIXED + n)
+		return -EINVAL;
+	put_le(out, (uint32_t)type, 4);
+	put_le(out + 4, n, 2);
+	memcpy(out + PRIVSEP_RESOLVE_FIXED, handle, n);
+	return (int)(PRIVSEP_RESOLVE_FIXED + n);
+}
+
+int privsep_resolve_decode(const struct privsep_frame *f, int32_t *type,
+			   const unsigned char **handle, size_t *n)
+{
+	if (f->type != PRIVSEP_RESOLVE)
+		return -EPROTO;
+	if (f->len < PRIVSEP_RESOLVE_FIXED)
+		return -EBADMSG;
+	*n = (size_t)get_le(f->body + 4, 2);
+	if (*n == 0 || *n > PRIVSEP_MAX_HANDLE || f->len != PRIVSEP_RESOLVE_FIXED + *n)
+		return -EBADMSG;
+	*type = (int32_t)(uint32_t)get_le(f->body, 4);
+	*handle = f->body + PRIVSEP_RESOLVE_FIXED;
+	return 0;
+}
+
+void privsep_exe_encode(int32_t pid, uint64_t start_time_ticks, unsigned char out[12])
+{
+	put_le(out, (uint32_t)pid, 4);
+	put_le(out + 4, start_time_ticks, 8);
+}
+
+int privsep_exe_decode(const struct privsep_frame *f, int32_t *pid,
+		       uint64_t *start_time_ticks)
+{
+	uint32_t p;
+
+	if (f->type != PRIVSEP_EXE)
+		return -EPROTO;
+	if (f->len != PRIVSEP_EXE_BYTES)
+		return -EBADMSG;
+	p = (uint32_t)get_le(f->body, 4);
+	if (p == 0 || p > INT32_MAX)
+		return -EBADMSG;
+	*pid = (int32_t)p;
+	*start_time_ticks = get_le(f->body + 4, 8);
 	return 0;
 }
