@@ -1,6 +1,7 @@
 /*
  * broker.c - the frames between the privileged parent and the store
- * process (broker.h, privsep.h): ADOPT (a spool file the parent made or a
+ * process (broker.h, privsep.h), and the parent's side (the store's is
+ * broker_store.c): ADOPT (a spool file the parent made or a
  * claim it verified, with the writer's identity, handed over with
  * SCM_RIGHTS), OPEN (a spool file the store process has no right to
  * open), SPAWN_SIGNER (a signer to replace one that died).
@@ -23,13 +24,11 @@
 #include <bsd/string.h>
 
 #include "broker.h"
-#include "follow.h"
 #include "log.h"
 #include "loop.h"
 #include "signer.h"
 #include "handoff.h"
 #include "spool.h"
-#include "store_process.h"
 #include "unaudited.h"
 
 #define BROKER_MAX_SIGNERS 16
@@ -41,9 +40,8 @@ static struct {
 	gid_t owner_gid;
 	unsigned stale;                    /* parent: answers owed after a timeout */
 	pid_t signers[BROKER_MAX_SIGNERS]; /* parent: started for the store */
-	struct loop_watch adopt_watch;     /* store */
 } B = { .adopt_sock = -1, .request_sock = -1, .active_fd = -1, .incoming_fd = -1,
-	.owner_uid = (uid_t)-1, .owner_gid = (gid_t)-1, .adopt_watch = { .fd = -1 } };
+	.owner_uid = (uid_t)-1, .owner_gid = (gid_t)-1};
 
 int broker_send(int sock, uint16_t type, const void *body, size_t len, int fd)
 {
@@ -142,7 +140,7 @@ int broker_recv(int sock, int timeout_ms, unsigned char *buf, struct privsep_fra
 	return rc;
 }
 
-static int send_error(int sock, int errno_value)
+int broker_send_error(int sock, int errno_value)
 {
 	unsigned char body[4];
 
@@ -194,7 +192,7 @@ static void serve_open(const struct privsep_frame *f)
 
 	rc = privsep_open_decode(f, &where, name);
 	if (rc < 0) {
-		(void)send_error(B.request_sock, -rc);
+		(void)broker_send_error(B.request_sock, -rc);
 		return;
 	}
 	fd = openat(where == PRIVSEP_WHERE_ACTIVE ? B.active_fd : B.incoming_fd, name,
@@ -203,7 +201,7 @@ static void serve_open(const struct privsep_frame *f)
 		rc = fd < 0 ? errno : EINVAL;
 		if (fd >= 0)
 			close(fd);
-		(void)send_error(B.request_sock, rc);
+		(void)broker_send_error(B.request_sock, rc);
 		return;
 	}
 	(void)broker_send(B.request_sock, PRIVSEP_OPENED, NULL, 0, fd);
@@ -219,7 +217,7 @@ static void serve_spawn_signer(void)
 
 	rc = signer_fork(&fd, &pid);
 	if (rc < 0) {
-		(void)send_error(B.request_sock, -rc);
+		(void)broker_send_error(B.request_sock, -rc);
 		return;
 	}
 	for (i = 0; i < BROKER_MAX_SIGNERS; i++)
@@ -249,7 +247,7 @@ static void serve_resolve(const struct privsep_frame *f, int mount_fd)
 
 	rc = mount_fd < 0 ? -EBADMSG : privsep_resolve_decode(f, &type, &handle, &n);
 	if (rc < 0) {
-		(void)send_error(B.request_sock, -rc);
+		(void)broker_send_error(B.request_sock, -rc);
 		return;
 	}
 	h.fh.handle_bytes = (unsigned)n;
@@ -260,7 +258,7 @@ static void serve_resolve(const struct privsep_frame *f, int mount_fd)
 		rc = fd < 0 ? errno : ENOTDIR;   /* directories only */
 		if (fd >= 0)
 			close(fd);
-		(void)send_error(B.request_sock, rc);
+		(void)broker_send_error(B.request_sock, rc);
 		return;
 	}
 	(void)broker_send(B.request_sock, PRIVSEP_OPENED, NULL, 0, fd);
@@ -283,7 +281,7 @@ static void serve_exe(const struct privsep_frame *f)
 	if (rc == 0 && (who.start_time_ticks != start || who.exe[0] == '\0'))
 		rc = -ESRCH;               /* another process now, or no link */
 	if (rc < 0)
-		(void)send_error(B.request_sock, -rc);
+		(void)broker_send_error(B.request_sock, -rc);
 	else
 		(void)broker_send(B.request_sock, PRIVSEP_EXE_PATH, who.exe,
 				  strnlen(who.exe, PRIVSEP_MAX_BODY), -1);
@@ -323,7 +321,7 @@ void broker_serve(void)
 		else if (f.type == PRIVSEP_SPAWN_SIGNER && f.len == 0 && fd < 0)
 			serve_spawn_signer();
 		else
-			(void)send_error(B.request_sock, EPROTO);
+			(void)broker_send_error(B.request_sock, EPROTO);
 	}
 }
 
@@ -423,225 +421,4 @@ void broker_unaudited(const struct status_unaudited *e)
 	len = privsep_unaudited_encode(&u, body, sizeof(body));
 	if (len > 0)
 		(void)broker_send(B.adopt_sock, PRIVSEP_UNAUDITED, body, (size_t)len, -1);
-}
-
-/* ---- the store process ---- */
-
-static void note_unaudited(const struct privsep_frame *f)
-{
-	static struct privsep_unaudited u;
-	static struct status_unaudited e;
-
-	if (privsep_unaudited_decode(f, &u) < 0)
-		return;                 /* not answered: nothing to say */
-	memset(&e, 0, sizeof(e));
-	strlcpy(e.exe, u.exe, sizeof(e.exe));
-	strlcpy(e.reason, u.reason, sizeof(e.reason));
-	e.uid = u.uid;
-	e.pid = u.pid;
-	e.count = u.count;
-	e.last_ns = u.last_ns;
-	unaudited_note(&e);
-}
-
-/* incoming/<...>.claim renamed to <...>.spool (never over another file)
- * and followed, in one step of the loop. Takes fd. */
-static int adopt_claim(const char *claim, int fd, const struct writer_identity *who,
-		       uint32_t flags)
-{
-	size_t len = strlen(claim), suffix = strlen(HANDOFF_CLAIM_SUFFIX);
-	char spool[PRIVSEP_MAX_NAME + 8];
-	int dirfd = follow_incoming_dirfd();
-
-	if (len <= suffix || strcmp(claim + len - suffix, HANDOFF_CLAIM_SUFFIX) != 0 ||
-	    (size_t)snprintf(spool, sizeof(spool), "%.*s.spool", (int)(len - suffix),
-			     claim) >= sizeof(spool)) {
-		close(fd);
-		return -EINVAL;
-	}
-	if (renameat2(dirfd, claim, dirfd, spool, RENAME_NOREPLACE) < 0) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
-	}
-	return follow_register_incoming(spool, fd, who, flags);
-}
-
-static void answer_adopt(const struct privsep_frame *f, int fd)
-{
-	static struct privsep_adopt a;
-	static struct writer_identity who;
-	struct stat st;
-	int rc;
-
-	rc = fd < 0 ? -EBADMSG : privsep_adopt_decode(f, &a);
-	if (rc == 0 && a.where == PRIVSEP_WHERE_INCOMING && fstat(fd, &st) == 0 &&
-	    follow_is_followed(&st))
-		rc = -EALREADY;
-	if (rc < 0) {
-		if (fd >= 0)
-			close(fd);
-		(void)send_error(B.adopt_sock, -rc);
-		return;
-	}
-	identity_clear(&who);
-	who.pid = a.pid;
-	who.ppid = a.ppid;
-	who.uid = a.uid;
-	who.gid = a.gid;
-	who.auid = a.auid;
-	who.session = a.session;
-	who.start_time_ticks = a.start_time_ticks;
-	strlcpy(who.exe, a.exe, sizeof(who.exe));
-	strlcpy(who.actor, a.actor, sizeof(who.actor));
-	strlcpy(who.kind, a.kind, sizeof(who.kind));
-	rc = a.where == PRIVSEP_WHERE_ACTIVE ?
-	     follow_register_active(a.name, fd, &who, a.flags) :
-	     adopt_claim(a.name, fd, &who, a.flags);
-	if (rc < 0)
-		(void)send_error(B.adopt_sock, -rc);
-	else
-		(void)broker_send(B.adopt_sock, PRIVSEP_DONE, NULL, 0, -1);
-}
-
-static void on_adopt(struct loop_watch *w, uint32_t events)
-{
-	static unsigned char buf[PRIVSEP_MAX_FRAME + 1];
-	struct privsep_frame f;
-	int fd, rc;
-
-	(void)events;
-	while ((rc = broker_recv(w->fd, 0, buf, &f, &fd)) != -ETIMEDOUT) {
-		if (rc == -EPIPE) {
-			/* The parent is gone (killed): this is the same crash. */
-			daemon_error("the parent process is gone: the store process ends");
-			store_process_exit(1);
-		}
-		if (rc < 0)
-			(void)send_error(w->fd, EBADMSG);
-		else if (f.type == PRIVSEP_ADOPT)
-			answer_adopt(&f, fd);
-		else if (f.type == PRIVSEP_UNAUDITED && fd < 0)
-			note_unaudited(&f);
-		else {
-			if (fd >= 0)
-				close(fd);
-			(void)send_error(w->fd, EPROTO);
-		}
-	}
-}
-
-void broker_store_init(int adopt_sock, int request_sock)
-{
-	B.adopt_sock = adopt_sock;
-	B.request_sock = request_sock;
-}
-
-int broker_store_watch(void)
-{
-	B.adopt_watch.fd = B.adopt_sock;
-	B.adopt_watch.handler = on_adopt;
-	return loop_add(&B.adopt_watch, EPOLLIN);
-}
-
-void broker_store_stop(void)
-{
-	if (B.adopt_watch.fd >= 0)
-		loop_remove(&B.adopt_watch);
-	B.adopt_watch.fd = -1;
-}
-
-/* One request (with send_fd, or -1) and its answer (the parent answers
- * every request). */
-static int ask(uint16_t type, const void *body, size_t len, int send_fd, uint16_t want,
-	       unsigned char *answer, size_t answer_len, int *fd)
-{
-	static unsigned char buf[PRIVSEP_MAX_FRAME + 1];
-	struct privsep_frame f;
-	int rc;
-
-	*fd = -1;
-	rc = broker_send(B.request_sock, type, body, len, send_fd);
-	if (rc == 0)
-		rc = broker_recv(B.request_sock, BROKER_TIMEOUT_MS, buf, &f, fd);
-	if (rc < 0)
-		return rc;
-	if (f.type == want && f.len == answer_len && *fd >= 0) {
-		if (answer_len > 0)
-			memcpy(answer, f.body, answer_len);
-		return 0;
-	}
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-	return f.type == PRIVSEP_ERROR ? privsep_error_code(&f) : -EPROTO;
-}
-
-int broker_open(uint8_t where, const char *base)
-{
-	unsigned char body[1 + PRIVSEP_MAX_NAME];
-	int len, fd, rc;
-
-	len = privsep_open_encode(where, base, body, sizeof(body));
-	if (len < 0)
-		return len;
-	rc = ask(PRIVSEP_OPEN, body, (size_t)len, -1, PRIVSEP_OPENED, NULL, 0, &fd);
-	return rc < 0 ? rc : fd;
-}
-
-int broker_resolve(int mount_fd, const struct file_handle *fh)
-{
-	unsigned char body[PRIVSEP_RESOLVE_FIXED + PRIVSEP_MAX_HANDLE];
-	int len, fd, rc;
-
-	len = privsep_resolve_encode(fh->handle_type, fh->f_handle, fh->handle_bytes, body,
-				     sizeof(body));
-	if (len < 0)
-		return len;
-	rc = ask(PRIVSEP_RESOLVE, body, (size_t)len, mount_fd, PRIVSEP_OPENED, NULL, 0, &fd);
-	return rc < 0 ? rc : fd;
-}
-
-ssize_t broker_exe(pid_t pid, uint64_t start_time_ticks, char *out, size_t room)
-{
-	static unsigned char buf[PRIVSEP_MAX_FRAME + 1];
-	unsigned char body[PRIVSEP_EXE_BYTES];
-	struct privsep_frame f;
-	int fd = -1, rc;
-
-	if (B.request_sock < 0 || pid <= 0)
-		return -EPERM;
-	privsep_exe_encode(pid, start_time_ticks, body);
-	rc = broker_send(B.request_sock, PRIVSEP_EXE, body, sizeof(body), -1);
-	if (rc == 0)
-		rc = broker_recv(B.request_sock, BROKER_TIMEOUT_MS, buf, &f, &fd);
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0)
-		return rc;
-	if (f.type != PRIVSEP_EXE_PATH)
-		return f.type == PRIVSEP_ERROR ? privsep_error_code(&f) : -EPROTO;
-	if (f.len == 0 || f.len >= room || memchr(f.body, '\0', f.len) != NULL)
-		return -EPROTO;
-	memcpy(out, f.body, f.len);
-	out[f.len] = '\0';
-	return (ssize_t)f.len;
-}
-
-int broker_spawn_signer(int *fd, pid_t *pid)
-{
-	unsigned char body[4];
-	int rc;
-
-	rc = ask(PRIVSEP_SPAWN_SIGNER, NULL, 0, -1, PRIVSEP_SIGNER, body, sizeof(body), fd);
-	if (rc == 0)
-		*pid = (pid_t)((uint32_t)body[0] | (uint32_t)body[1] << 8 |
-			       (uint32_t)body[2] << 16 | (uint32_t)body[3] << 24);
-	return rc;
-}
-
-int broker_say_ready(void)
-{
-	return broker_send(B.adopt_sock, PRIVSEP_READY, NULL, 0, -1);
 }

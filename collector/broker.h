@@ -1,6 +1,6 @@
 /*
  * broker.h - what the privileged parent and the store process ask each
- * other (broker.c), in privsep.h frames over two SOCK_SEQPACKET
+ * other (broker.c, broker_store.c), in privsep.h frames over two SOCK_SEQPACKET
  * socketpairs: on the adopt pair the parent sends ADOPT and the store
  * answers; on the request pair the store asks (OPEN, SPAWN_SIGNER) and the
  * parent answers. The parent serves requests while it waits, so neither
@@ -29,7 +29,10 @@ int broker_send(int sock, uint16_t type, const void *body, size_t len, int fd);
 int broker_recv(int sock, int timeout_ms, unsigned char *buf, struct privsep_frame *f,
 		int *fd);
 
-/* ---- the parent ---- */
+/* An ERROR frame with a positive errno value. */
+int broker_send_error(int sock, int errno_value);
+
+/* ---- the parent (broker.c) ---- */
 
 /* The sockets and the parent's own descriptors of the spool directories. */
 void broker_parent_init(int adopt_sock, int request_sock, const char *spool);
@@ -57,7 +60,7 @@ int broker_forget_signer(pid_t pid);
 struct status_unaudited;
 void broker_unaudited(const struct status_unaudited *e);
 
-/* ---- the store process ---- */
+/* ---- the store process (broker_store.c) ---- */
 
 /* Remembers the sockets; then, once following, watches the adopt one. */
 void broker_store_init(int adopt_sock, int request_sock);

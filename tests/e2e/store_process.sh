@@ -48,7 +48,7 @@ s=/proc/$store/status
 grep -q "^Uid:	$want_uid	$want_uid	$want_uid	$want_uid\$" "$s" ||
 	fail "store process uid: $(grep ^Uid: "$s"), expected $want_uid"
 grep -q "^Gid:	$(id -g phitrail)	" "$s" || fail "store process $(grep ^Gid: "$s")"
-grep -q '^Groups:	*$' "$s" || fail "store process $(grep ^Groups: "$s")"
+grep -Eq '^Groups:[[:space:]]*$' "$s" || fail "store process $(grep ^Groups: "$s")"
 for cap in CapInh CapPrm CapEff CapBnd CapAmb; do
 	grep -q "^$cap:	0000000000000000\$" "$s" || fail "store process $(grep "^$cap:" "$s")"
 done
