@@ -2,7 +2,7 @@
  * fuzz_privsep_frame.c - the frames between phitraild's processes
  * (privsep.h) and the bodies inside them, from arbitrary bytes, as the
  * signer, the store process and the parent read them from their sockets:
- * sign requests, ADOPT, OPEN and UNAUDITED. Every reader returns one of its
+ * sign requests, ADOPT, OPEN, RESOLVE, EXE and UNAUDITED. Every reader returns one of its
  * documented codes; a frame that decodes re-encodes to exactly the input,
  * and a body that parses re-encodes to exactly itself (the layouts have no
  * slack); a name that parses never leaves its directory.
@@ -68,6 +68,28 @@ static void check_spool_bodies(const struct privsep_frame *f)
 	if (rc == 0) {
 		len = privsep_open_encode(where, name, again, sizeof(again));
 		assert(len >= 0 && (size_t)len == f->len && memcmp(again, f->body, f->len) == 0);
+	}
+	{
+		const unsigned char *handle;
+		uint64_t start;
+		int32_t type, pid;
+		size_t n;
+
+		rc = privsep_resolve_decode(f, &type, &handle, &n);
+		assert(rc == 0 || rc == -EBADMSG ||
+		       (rc == -EPROTO && f->type != PRIVSEP_RESOLVE));
+		if (rc == 0) {
+			len = privsep_resolve_encode(type, handle, n, again, sizeof(again));
+			assert(len >= 0 && (size_t)len == f->len &&
+			       memcmp(again, f->body, f->len) == 0);
+		}
+		rc = privsep_exe_decode(f, &pid, &start);
+		assert(rc == 0 || rc == -EBADMSG || (rc == -EPROTO && f->type != PRIVSEP_EXE));
+		if (rc == 0) {
+			assert(pid > 0);
+			privsep_exe_encode(pid, start, again);
+			assert(f->len == PRIVSEP_EXE_BYTES && memcmp(again, f->body, f->len) == 0);
+		}
 	}
 	rc = privsep_unaudited_decode(f, &u);
 	assert(rc == 0 || rc == -EBADMSG || (rc == -EPROTO && f->type != PRIVSEP_UNAUDITED));

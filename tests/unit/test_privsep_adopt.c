@@ -1,7 +1,7 @@
 /*
  * test_privsep_adopt.c - the frames between phitraild's privileged parent
  * and its store process (common/protocol/privsep.h, privsep_adopt.c;
- * collector/broker.c): ADOPT, OPEN and UNAUDITED bodies at every limit and
+ * collector/broker.c): ADOPT, OPEN, RESOLVE, EXE and UNAUDITED bodies at every limit and
  * one past it, names that would leave their directory, short and trailing
  * bodies, another type; then real frames over a SOCK_SEQPACKET pair with
  * and without a descriptor, and a frame carrying two descriptors refused
@@ -182,6 +182,51 @@ static void test_unaudited_limits(void)
 	CHECK_INT(privsep_unaudited_encode(&u, body, sizeof(body)), -EINVAL);
 }
 
+static void test_resolve_and_exe_limits(void)
+{
+	unsigned char handle[PRIVSEP_MAX_HANDLE + 1], body[PRIVSEP_RESOLVE_FIXED +
+							   PRIVSEP_MAX_HANDLE + 1];
+	struct privsep_frame f = { .type = PRIVSEP_RESOLVE, .body = body };
+	const unsigned char *back;
+	uint64_t start = 0;
+	int32_t type = 0, pid = 0;
+	size_t n = 0;
+	int len;
+
+	memset(handle, 0xab, sizeof(handle));
+	len = privsep_resolve_encode(-3, handle, PRIVSEP_MAX_HANDLE, body, sizeof(body));
+	CHECK_INT(len, PRIVSEP_RESOLVE_FIXED + PRIVSEP_MAX_HANDLE);
+	f.len = (size_t)len;
+	CHECK_INT(privsep_resolve_decode(&f, &type, &back, &n), 0);
+	CHECK_INT(type, -3);
+	CHECK_INT(n, PRIVSEP_MAX_HANDLE);
+	CHECK(back == body + PRIVSEP_RESOLVE_FIXED);
+	CHECK_INT(privsep_resolve_encode(1, handle, PRIVSEP_MAX_HANDLE + 1, body, sizeof(body)),
+		  -EINVAL);
+	CHECK_INT(privsep_resolve_encode(1, handle, 0, body, sizeof(body)), -EINVAL);
+	body[4] = PRIVSEP_MAX_HANDLE + 1;               /* n one past, the byte there */
+	f.len = PRIVSEP_RESOLVE_FIXED + PRIVSEP_MAX_HANDLE + 1;
+	CHECK_INT(privsep_resolve_decode(&f, &type, &back, &n), -EBADMSG);
+	body[4] = PRIVSEP_MAX_HANDLE;
+	CHECK_INT(privsep_resolve_decode(&f, &type, &back, &n), -EBADMSG);   /* trailing */
+
+	f.type = PRIVSEP_EXE;
+	privsep_exe_encode(4242, 99, body);
+	f.len = PRIVSEP_EXE_BYTES;
+	CHECK_INT(privsep_exe_decode(&f, &pid, &start), 0);
+	CHECK_INT(pid, 4242);
+	CHECK_INT(start, 99);
+	f.len = PRIVSEP_EXE_BYTES - 1;
+	CHECK_INT(privsep_exe_decode(&f, &pid, &start), -EBADMSG);
+	f.len = PRIVSEP_EXE_BYTES + 1;
+	CHECK_INT(privsep_exe_decode(&f, &pid, &start), -EBADMSG);
+	privsep_exe_encode(0, 99, body);                /* no pid 0 */
+	f.len = PRIVSEP_EXE_BYTES;
+	CHECK_INT(privsep_exe_decode(&f, &pid, &start), -EBADMSG);
+	f.type = PRIVSEP_OPEN;
+	CHECK_INT(privsep_exe_decode(&f, &pid, &start), -EPROTO);
+}
+
 static void test_descriptors(void)
 {
 	static unsigned char buf[PRIVSEP_MAX_FRAME + 1];
@@ -240,6 +285,7 @@ int main(void)
 	RUN(test_adopt_names);
 	RUN(test_open_limits);
 	RUN(test_unaudited_limits);
+	RUN(test_resolve_and_exe_limits);
 	RUN(test_descriptors);
 	return unit_done();
 }
