@@ -183,10 +183,26 @@ void broker_set_owner(uid_t uid, gid_t gid)
 	B.owner_gid = gid;
 }
 
+/* OPENED with fd (taken) when it is of the file type wanted, else ERROR
+ * (errno of the failed open, or otherwise). */
+static void answer_opened(int fd, mode_t type, int otherwise)
+{
+	struct stat st;
+	int rc = fd < 0 ? errno : 0;
+
+	if (fd >= 0 && (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != type))
+		rc = otherwise;
+	if (rc != 0)
+		(void)broker_send_error(B.request_sock, rc);
+	else
+		(void)broker_send(B.request_sock, PRIVSEP_OPENED, NULL, 0, fd);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void serve_open(const struct privsep_frame *f)
 {
 	char name[PRIVSEP_MAX_NAME + 1];
-	struct stat st;
 	uint8_t where;
 	int fd, rc;
 
@@ -197,15 +213,7 @@ static void serve_open(const struct privsep_frame *f)
 	}
 	fd = openat(where == PRIVSEP_WHERE_ACTIVE ? B.active_fd : B.incoming_fd, name,
 		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = fd < 0 ? errno : EINVAL;
-		if (fd >= 0)
-			close(fd);
-		(void)broker_send_error(B.request_sock, rc);
-		return;
-	}
-	(void)broker_send(B.request_sock, PRIVSEP_OPENED, NULL, 0, fd);
-	close(fd);
+	answer_opened(fd, S_IFREG, EINVAL);
 }
 
 static void serve_spawn_signer(void)
@@ -240,7 +248,6 @@ static void serve_resolve(const struct privsep_frame *f, int mount_fd)
 		unsigned char bytes[PRIVSEP_MAX_HANDLE];
 	} h;
 	const unsigned char *handle;
-	struct stat st;
 	int32_t type;
 	size_t n;
 	int fd, rc;
@@ -254,15 +261,7 @@ static void serve_resolve(const struct privsep_frame *f, int mount_fd)
 	h.fh.handle_type = type;
 	memcpy(h.fh.f_handle, handle, n);
 	fd = open_by_handle_at(mount_fd, &h.fh, O_PATH | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		rc = fd < 0 ? errno : ENOTDIR;   /* directories only */
-		if (fd >= 0)
-			close(fd);
-		(void)broker_send_error(B.request_sock, rc);
-		return;
-	}
-	(void)broker_send(B.request_sock, PRIVSEP_OPENED, NULL, 0, fd);
-	close(fd);
+	answer_opened(fd, S_IFDIR, ENOTDIR);          /* directories only */
 }
 
 static void serve_exe(const struct privsep_frame *f)

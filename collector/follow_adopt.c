@@ -78,9 +78,12 @@ static int adopt_open(const char *base, int claim, struct stat *st)
 	int fd = openat(follow.incoming_fd, base,
 			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
-	if (fd < 0 && errno == EACCES && (fd = broker_open(PRIVSEP_WHERE_INCOMING, base)) < 0) {
-		errno = -fd;               /* the parent opens other users' files */
-		fd = -1;
+	if (fd < 0 && errno == EACCES) {  /* another user's: the parent opens it */
+		fd = broker_open(PRIVSEP_WHERE_INCOMING, base);
+		if (fd < 0) {
+			errno = -fd;
+			fd = -1;
+		}
 	}
 	if (fd < 0) {
 		if (errno == ELOOP || errno == ENXIO) {

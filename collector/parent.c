@@ -25,7 +25,6 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,27 +137,13 @@ static int watch(struct loop_watch *w, int fd, loop_handler *handler, uint32_t e
 
 static int start_loop(int adopt_sock)
 {
-	struct itimerspec period = {
-		.it_interval = { .tv_nsec = FOLLOW_TICK_MS * 1000000L },
-		.it_value = { .tv_nsec = FOLLOW_TICK_MS * 1000000L },
-	};
-	sigset_t set;
 	int rc;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 || loop_init() < 0)
+	if (loop_init() < 0)
 		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	rc = watch(&P.signals, signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC),
-		   on_signal, EPOLLIN);
-	if (rc == 0)
-		rc = watch(&P.timer, timerfd_create(CLOCK_MONOTONIC,
-						    TFD_NONBLOCK | TFD_CLOEXEC),
-			   on_timer, EPOLLIN);
-	if (rc == 0 && timerfd_settime(P.timer.fd, 0, &period, NULL) < 0)
-		rc = -errno;
+	P.signals.handler = on_signal;
+	P.timer.handler = on_timer;
+	rc = loop_watch_signals_and_timer(&P.signals, &P.timer, FOLLOW_TICK_MS);
 	if (rc == 0)
 		rc = watch(&P.requests, broker_request_fd(), on_requests, EPOLLIN);
 	if (rc == 0)

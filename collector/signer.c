@@ -34,6 +34,7 @@
 #include <bsd/string.h>
 #include <bsd/unistd.h>
 
+#include "broker.h"
 #include "log.h"
 #include "loop.h"
 #include "privsep.h"
@@ -290,22 +291,18 @@ static int receive(int timeout_ms, uint16_t *type, unsigned char *body, size_t r
 		   size_t *len)
 {
 	static unsigned char buf[PRIVSEP_MAX_FRAME + 1];
-	struct pollfd p = { .fd = S.fd, .events = POLLIN };
 	struct privsep_frame f;
-	ssize_t n;
-	int rc;
+	int fd, rc;
 
-	do {
-		rc = poll(&p, 1, timeout_ms);
-	} while (rc < 0 && errno == EINTR);
-	if (rc <= 0)
-		return rc == 0 ? -ETIMEDOUT : -errno;
-	n = read(S.fd, buf, sizeof(buf));
-	if (n <= 0)
-		return -EPIPE;
-	rc = privsep_frame_decode(buf, (size_t)n, &f);
-	if (rc < 0)
+	rc = broker_recv(S.fd, timeout_ms, buf, &f, &fd);
+	if (fd >= 0) {
+		close(fd);
+		rc = -EBADMSG;
+	}
+	if (rc == -EBADMSG)
 		return -ECONNRESET;   /* not a frame: the signer is broken */
+	if (rc < 0)
+		return rc;
 	if (f.type == PRIVSEP_ERROR)
 		return privsep_error_code(&f);
 	if (f.len > room)

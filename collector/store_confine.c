@@ -263,6 +263,9 @@ static int load_filter(void)
 
 		sigaction(SIGSYS, &sa, NULL);
 	}
+	/* every thread (there should be none yet: the forwarders start after) */
+	if (rc == 0)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	for (i = 0; rc == 0 && i < sizeof(store_calls) / sizeof(store_calls[0]); i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, store_calls[i], 0);
 	/* ioctl only to ask how much a socket holds or has still to send,

@@ -27,7 +27,6 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <bsd/unistd.h>
@@ -103,31 +102,9 @@ static void on_timer(struct loop_watch *w, uint32_t events)
 
 static int start_signals_and_timer(void)
 {
-	struct itimerspec period = {
-		.it_interval = { .tv_nsec = FOLLOW_TICK_MS * 1000000L },
-		.it_value = { .tv_nsec = FOLLOW_TICK_MS * 1000000L },
-	};
-	sigset_t set;
-	int rc;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	signal_watch.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	timer_watch.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (signal_watch.fd < 0 || timer_watch.fd < 0)
-		return -errno;
-	if (timerfd_settime(timer_watch.fd, 0, &period, NULL) < 0)
-		return -errno;
 	signal_watch.handler = on_signal;
 	timer_watch.handler = on_timer;
-	rc = loop_add(&signal_watch, EPOLLIN);
-	if (rc == 0)
-		rc = loop_add(&timer_watch, EPOLLIN);
-	return rc;
+	return loop_watch_signals_and_timer(&signal_watch, &timer_watch, FOLLOW_TICK_MS);
 }
 
 /* The store, its checkpoints and the loop: what both modes need. */
@@ -190,6 +167,20 @@ int store_process_aggregate(const struct config *cfg)
 /* Everything that opens with a privilege, before the store confines itself. */
 static void start_following(const struct config *cfg, struct store *store)
 {
+	if (follow_start(cfg, store) < 0)
+		daemon_fatal("cannot start following %s (see above)", cfg->spool);
+	(void)wake_watch();               /* without it: the timer's passes */
+	if (query_server_start(cfg, store) < 0)
+		daemon_fatal("cannot listen (see above): is the socket directory writable?");
+	(void)safetynet_start(cfg, store);
+	(void)links_start(cfg);
+}
+
+/* After the confinement: their threads are born without privilege (a
+ * capability set is a thread's own), so their credential files must be
+ * readable by the store's user. */
+static void start_forwarders(const struct config *cfg, struct store *store)
+{
 	int rc;
 
 	rc = forward_init(store);
@@ -199,13 +190,6 @@ static void start_following(const struct config *cfg, struct store *store)
 		rc = forward_syslog_add(cfg);
 	if (rc < 0)
 		daemon_fatal("forwarding: %s", strerror(-rc));
-	if (follow_start(cfg, store) < 0)
-		daemon_fatal("cannot start following %s (see above)", cfg->spool);
-	(void)wake_watch();               /* without it: the timer's passes */
-	if (query_server_start(cfg, store) < 0)
-		daemon_fatal("cannot listen (see above): is the socket directory writable?");
-	(void)safetynet_start(cfg, store);
-	(void)links_start(cfg);
 }
 
 static int run(void)
@@ -297,6 +281,7 @@ store_main(const struct config *cfg, const struct store_user *u, int adopt_sock,
 	if (store_confine(cfg, u) < 0)
 		daemon_fatal("the store process cannot confine itself (see above)");
 	identity_set_exe_reader(broker_exe);      /* other users' programs */
+	start_forwarders(cfg, store);
 	if (broker_say_ready() < 0)
 		daemon_fatal("the parent process is gone");
 	status = run();

@@ -12,24 +12,7 @@
 . "$(dirname "$0")/integrity.inc"
 integrity_setup
 
-made_user=""
-if [ "$(id -u)" = 0 ] && ! getent passwd phitrail >/dev/null; then
-	command -v useradd >/dev/null || skip "no useradd to create the phitrail user"
-	useradd --system --no-create-home --shell /usr/sbin/nologin phitrail ||
-		fail "cannot create the phitrail user"
-	made_user=1
-fi
-remove_user() {
-	[ -n "$made_user" ] && userdel phitrail 2>/dev/null
-	made_user=""
-}
-trap 'cleanup; remove_user' EXIT
-
-if [ "$(id -u)" = 0 ]; then
-	want_uid=$(id -u phitrail)
-else
-	want_uid=$(id -u)
-fi
+. "$(dirname "$0")/phitrail_user.inc"
 
 # signers_of PID: the collector's children that are signers.
 signers_of() {

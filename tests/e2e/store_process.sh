@@ -15,19 +15,7 @@
 [ "$(id -u)" = 0 ] || skip "needs root (the store process drops to the phitrail user)"
 setup
 
-made_user=""
-if ! getent passwd phitrail >/dev/null; then
-	command -v useradd >/dev/null || skip "no useradd to create the phitrail user"
-	useradd --system --no-create-home --shell /usr/sbin/nologin phitrail ||
-		fail "cannot create the phitrail user"
-	made_user=1
-fi
-remove_user() {
-	[ -n "$made_user" ] && userdel phitrail 2>/dev/null
-	made_user=""
-}
-trap 'cleanup; remove_user' EXIT
-want_uid=$(id -u phitrail)
+. "$(dirname "$0")/phitrail_user.inc"
 
 # child_of PID WORD: the collector's one child whose title holds WORD.
 child_of() {

@@ -5,6 +5,7 @@
 # once. Each program's records form seq 0..N-1 with no gap and no repeat,
 # and no loss is reported.
 . "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/exactly_once.inc"
 command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
 setup
 cc -O2 -o "$T/phiload" "$ROOT/tests/fault/phiload.c" || fail "cannot build phiload"
@@ -62,24 +63,5 @@ while [ $i -lt 120 ]; do
 	i=$((i + 1))
 done
 stop_collector        # a clean stop: everything committed, the file closed
-DB=$T/db/audit.db
-got=$(sqlite3 "$DB" "SELECT count(*) FROM records WHERE event_type = 'PHI File Viewed'")
-echo "expected $total, stored $got"
-[ "$got" = "$total" ] || fail "expected $total records, stored $got"
-bad=$(sqlite3 "$DB" "SELECT end_user_id, pid, count(*), count(DISTINCT seq), min(seq), max(seq)
-	FROM records WHERE event_type = 'PHI File Viewed' GROUP BY end_user_id, pid" |
-	awk -F'|' -v n=$PER '$3 != n || $4 != n || $5 != 0 || $6 != n - 1')
-[ -z "$bad" ] || fail "per-program counts wrong (patient|pid|count|distinct seq|min|max): $bad"
-programs=$(sqlite3 "$DB" "SELECT count(DISTINCT pid) FROM records WHERE event_type = 'PHI File Viewed'")
-[ "$programs" = "$PROGRAMS" ] || fail "records from $programs processes, expected $PROGRAMS"
-dups=$(sqlite3 "$DB" "SELECT count(*) FROM (SELECT pid, seq FROM records
-	WHERE seq IS NOT NULL GROUP BY pid, seq HAVING count(*) > 1)")
-[ "$dups" = 0 ] || fail "$dups (pid, seq) pairs stored twice"
-lost=$(sqlite3 "$DB" "SELECT count(*) FROM records WHERE event_type IN
-	('Audit Records Lost', 'Audit Spool Tampered')")
-[ "$lost" = 0 ] || fail "$lost loss/tamper reports"
-starts=$(sqlite3 "$DB" "SELECT count(*) FROM records WHERE event_type = 'Audit Collector Started'")
-[ "$starts" = $((KILLS + 1)) ] || fail "expected $((KILLS + 1)) collector starts, found $starts"
-left=$(find "$T/spool" -type f ! -name phi-inodes | wc -l)   # phi-inodes: the hard-link index
-[ "$left" = 0 ] || fail "$left spool file(s) left after everything was stored"
+check_exactly_once
 pass
