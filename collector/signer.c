@@ -7,9 +7,9 @@
  * reads it, and the collector's side of their socketpair (privsep.h). The
  * child loads the key, gives up what it can (the "phitrail" user when
  * started as root, every capability, no_new_privs, not dumpable, then a
- * seccomp filter of read, write, clock_gettime and exit), and signs what
- * decodes strictly as a checkpoint or cut body with a time near its own
- * clock; anything else gets an ERROR frame. A signer that dies is noticed
+ * seccomp filter of read, write, clock_gettime, sigaltstack and exit), and
+ * signs what decodes strictly as a checkpoint or cut body with a time near
+ * its own clock; anything else gets an ERROR frame. A signer that dies is noticed
  * within a second (or at the next request) and started again.
  * Must never sign without decoding, log anything it was sent, or let the
  * collector's process hold the secret key.
@@ -171,13 +171,16 @@ static int drop_privileges(void)
 	return 0;
 }
 
-/* The filter: any other call kills the signer. The context is not
- * released: free() after the filter is loaded might need munmap. */
+/* The filter: any other call kills the signer. sigaltstack only reads or
+ * sets its own signal stack: a sanitizer build asks it before every call
+ * that does not return (the exit). The context is not released: free()
+ * after the filter is loaded might need munmap. */
 static int confine(void)
 {
 	static const int allowed[] = {
 		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(clock_gettime),
 		SCMP_SYS(rt_sigreturn), SCMP_SYS(exit), SCMP_SYS(exit_group),
+		SCMP_SYS(sigaltstack),
 	};
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	size_t i;

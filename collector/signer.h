@@ -25,10 +25,11 @@ int signer_configure(const struct config *cfg);
 int signer_fork(int *fd, pid_t *pid);
 
 /*
- * Starts the signer (forked here, or got from spawner when not NULL): it loads the key at cfg->key_file (creating it, and
- * <key_file>.pub, when missing), drops to the "phitrail" user when started
- * as root and that user exists, drops every capability, sets
- * no_new_privs, undumpable, and a seccomp filter of read, write and exit,
+ * Starts the signer (forked here, or got from spawner when not NULL): it
+ * loads the key at cfg->key_file (creating it, and <key_file>.pub, when
+ * missing), drops to the "phitrail" user when started as root and that
+ * user exists, drops every capability, sets no_new_privs, undumpable, and
+ * a seccomp filter of read, write, clock_gettime, sigaltstack and exit,
  * then says it is ready with its public key. Call before anything reads
  * untrusted input. 0, or a negative errno when there is no usable key
  * (the signer logged why) or no process could be started.

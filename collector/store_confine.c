@@ -78,15 +78,14 @@ static int give_dir_files(const char *dir, uid_t uid, gid_t gid)
 	return rc;
 }
 
-/* The store's directory: given only when it is plainly the collector's
- * (not a system directory, writable by its owner root alone). */
-static int give_store_dir(const char *database, uid_t uid, gid_t gid)
+/* The store's directory (real path into real): 0 when it is plainly the
+ * collector's, to give to uid (not a system directory; uid's already, or
+ * root's and writable by root alone), else -EPERM or -errno. */
+static int store_dir_ours(const char *database, uid_t uid, char real[PATH_MAX])
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	char dir[PATH_MAX], real[PATH_MAX], file[PATH_MAX + 16], *slash;
+	char dir[PATH_MAX], *slash;
 	struct stat st;
 	size_t i;
-	int rc = 0;
 
 	strlcpy(dir, database, sizeof(dir));
 	slash = strrchr(dir, '/');
@@ -100,57 +99,66 @@ static int give_store_dir(const char *database, uid_t uid, gid_t gid)
 		return -errno;
 	for (i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
 		if (strcmp(real, system_dirs[i]) == 0)
-			rc = -EPERM;
-	if (rc == 0 && st.st_uid != uid && (st.st_uid != 0 || (st.st_mode & 022)))
-		rc = -EPERM;
-	if (rc < 0) {
-		daemon_warn("the store's directory %s is not the collector's own (a "
-			    "system directory, or writable by others): the store "
-			    "process keeps uid 0 (without any capability); give the "
-			    "store a directory of its own", real);
-		return rc;
-	}
-	rc = give(AT_FDCWD, real, uid, gid);
-	for (i = 0; rc == 0 && i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(file, sizeof(file), "%s%s", database, suffixes[i]);
-		rc = give(AT_FDCWD, file, uid, gid);
-	}
-	return rc;
+			return -EPERM;
+	if (st.st_uid != uid && (st.st_uid != 0 || (st.st_mode & 022)))
+		return -EPERM;
+	return 0;
 }
 
-static int give_all(const struct config *cfg, const struct store_user *u)
+/* The spool folders, the collector's files in them and, when it is the
+ * collector's own, the store's directory with its database files. */
+static int give_all(const struct config *cfg, uid_t uid, gid_t gid)
 {
 	static const char *const dirs[] = { "", "/" SPOOL_DIR_ACTIVE, "/quarantine" };
-	char path[PATH_MAX + 16];
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char path[PATH_MAX + 16], real[PATH_MAX];
 	size_t i;
 	int rc = 0;
 
 	for (i = 0; rc == 0 && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", cfg->spool, dirs[i]);
-		rc = give_dir_files(path, u->uid, u->gid);
+		rc = give_dir_files(path, uid, gid);
 	}
 	snprintf(path, sizeof(path), "%s/" SPOOL_DIR_INCOMING, cfg->spool);
 	if (rc == 0)
-		rc = give(AT_FDCWD, path, u->uid, u->gid);
-	if (rc == 0)
-		rc = give_store_dir(cfg->database, u->uid, u->gid);
+		rc = give(AT_FDCWD, path, uid, gid);
+	if (rc < 0 || store_dir_ours(cfg->database, uid, real) < 0)
+		return rc;
+	rc = give(AT_FDCWD, real, uid, gid);
+	for (i = 0; rc == 0 && i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", cfg->database, suffixes[i]);
+		rc = give(AT_FDCWD, path, uid, gid);
+	}
 	return rc;
 }
 
 int store_confine_prepare(const struct config *cfg, struct store_user *u)
 {
+	char real[PATH_MAX];
 	struct passwd *pw;
 
 	u->change = 0;
-	if (geteuid() != 0 || (pw = getpwnam(STORE_USER)) == NULL) {
-		if (geteuid() == 0)
-			daemon_warn("no user %s: the store process keeps uid 0 (without "
-				    "any capability)", STORE_USER);
-		return 0;
+	if (geteuid() != 0)
+		return 0;                  /* as under the unit: no user to change */
+	pw = getpwnam(STORE_USER);
+	if (pw == NULL)
+		daemon_warn("no user %s: the store process keeps uid 0 (without any "
+			    "capability)", STORE_USER);
+	else if (store_dir_ours(cfg->database, pw->pw_uid, real) < 0)
+		daemon_warn("the store's directory of %s is not the collector's own (a "
+			    "system directory, or writable by others): the store "
+			    "process keeps uid 0 (without any capability); give the "
+			    "store a directory of its own", cfg->database);
+	else
+		u->change = 1;
+	u->uid = u->change ? pw->pw_uid : 0;
+	u->gid = u->change ? pw->pw_gid : 0;
+	/* Root's, when it stays root: an earlier start may have given them. */
+	if (give_all(cfg, u->uid, u->gid) < 0 && u->change) {
+		u->change = 0;
+		u->uid = u->gid = 0;
+		(void)give_all(cfg, 0, 0);
 	}
-	u->uid = pw->pw_uid;
-	u->gid = pw->pw_gid;
-	u->change = give_all(cfg, u) == 0;
 	return 0;
 }
 
@@ -218,6 +226,7 @@ static const int store_calls[] = {
 	SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(rename), SCMP_SYS(renameat),
 	SCMP_SYS(renameat2), SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rmdir),
 	SCMP_SYS(link), SCMP_SYS(linkat), SCMP_SYS(fchmod), SCMP_SYS(fchmodat),
+	SCMP_SYS(fchown),                /* SQLite, as root: its journal as its store */
 	SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(getcwd),
 	SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(pipe2),
 	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect),
@@ -287,7 +296,7 @@ int store_confine(const struct config *cfg, const struct store_user *u)
 	int rc;
 
 	/* What the start made as root (the WAL, phi-inodes) is the user's too. */
-	if (u->change && give_all(cfg, u) < 0)
+	if (u->change && give_all(cfg, u->uid, u->gid) < 0)
 		return -EPERM;
 	rc = drop_privileges(u);
 
