@@ -8,23 +8,10 @@
 . "$(dirname "$0")/exactly_once.inc"
 command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
 setup
-cc -O2 -o "$T/phiload" "$ROOT/tests/fault/phiload.c" || fail "cannot build phiload"
 PER=40800            # x 5 programs = 204,000 records
 PROGRAMS=5
 KILLS=6
-r=1
-while [ $r -le $PROGRAMS ]; do
-	mkdir -p "$P/p$r"
-	k=0; while [ $k -lt 16 ]; do echo "chart $r $k" >"$P/p$r/f$k.txt"; k=$((k + 1)); done
-	r=$((r + 1))
-done
-
-# launch R: program R reads 40,800 PHI files, pausing 200 ms every 1000, so
-# it writes for several seconds, across several collector kills.
-launch() {
-	shim "$T/phiload" read "$P/p$1" $PER 16 200000 >"$T/out$1" &
-	pids="$pids $!"
-}
+make_programs
 
 pids=""
 start_collector
@@ -50,18 +37,7 @@ while [ $r -le $KILLS ]; do
 	start_collector
 	r=$((r + 1))
 done
-for p in $pids; do
-	wait "$p" || fail "a program under the shim failed"
-done
-
-total=$((PER * PROGRAMS))
-i=0
-while [ $i -lt 120 ]; do
-	got=$(count --event viewed 2>/dev/null || echo 0)
-	[ "$got" -ge "$total" ] && break
-	sleep 0.5
-	i=$((i + 1))
-done
+wait_all_stored
 stop_collector        # a clean stop: everything committed, the file closed
 check_exactly_once
 pass

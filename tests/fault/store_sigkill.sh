@@ -1,6 +1,6 @@
 # The store process (the collector's unprivileged child that follows the
 # spool files and writes the store) killed with SIGKILL 4 times while 4
-# programs under the real shim produce 81,600 PHI records (two start while
+# programs under the real shim produce 163,200 PHI records (two start while
 # the collector is up, two while it is down). Each time the privileged
 # parent notices, says so, and exits with status 1 within seconds (a
 # service manager starts it again; here the test does); then every record
@@ -10,21 +10,10 @@
 . "$(dirname "$0")/exactly_once.inc"
 command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
 setup
-cc -O2 -o "$T/phiload" "$ROOT/tests/fault/phiload.c" || fail "cannot build phiload"
-PER=20400            # x 4 programs = 81,600 records
+PER=40800            # x 4 programs = 163,200 records
 PROGRAMS=4
 KILLS=4
-r=1
-while [ $r -le $PROGRAMS ]; do
-	mkdir -p "$P/p$r"
-	k=0; while [ $k -lt 16 ]; do echo "chart $r $k" >"$P/p$r/f$k.txt"; k=$((k + 1)); done
-	r=$((r + 1))
-done
-
-launch() {
-	shim "$T/phiload" read "$P/p$1" $PER 16 200000 >"$T/out$1" &
-	pids="$pids $!"
-}
+make_programs
 
 # store_of PID: the collector's child that is the store process.
 store_of() {
@@ -65,18 +54,7 @@ while [ $r -le $KILLS ]; do
 	start_collector
 	r=$((r + 1))
 done
-for p in $pids; do
-	wait "$p" || fail "a program under the shim failed"
-done
-
-total=$((PER * PROGRAMS))
-i=0
-while [ $i -lt 120 ]; do
-	got=$(count --event viewed 2>/dev/null || echo 0)
-	[ "$got" -ge "$total" ] && break
-	sleep 0.5
-	i=$((i + 1))
-done
+wait_all_stored
 stop_collector
 check_exactly_once
 pass
