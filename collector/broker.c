@@ -131,8 +131,10 @@ int broker_recv(int sock, int timeout_ms, unsigned char *buf, struct privsep_fra
 		return -ETIMEDOUT;
 	if (n <= 0)
 		return -EPIPE;
-	rc = take_fds(&msg, fd) > 1 || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ? -EBADMSG :
-	     privsep_frame_decode(buf, (size_t)n, f) < 0 ? -EBADMSG : 0;
+	rc = 0;
+	if (take_fds(&msg, fd) > 1 || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
+	    privsep_frame_decode(buf, (size_t)n, f) < 0)
+		rc = -EBADMSG;
 	if (rc < 0 && *fd >= 0) {
 		close(*fd);
 		*fd = -1;
@@ -395,7 +397,8 @@ int broker_adopt(uint8_t where, const char *base, int fd,
 		daemon_warn("cannot give active/%s to the store's user: %s", base,
 			    strerror(errno));
 	len = privsep_adopt_encode(&a, body, sizeof(body));
-	rc = len < 0 ? len : broker_send(B.adopt_sock, PRIVSEP_ADOPT, body, (size_t)len, fd);
+	rc = len < 0 ? len :
+	     broker_send(B.adopt_sock, PRIVSEP_ADOPT, body, (size_t)len, fd);
 	close(fd);
 	if (rc == 0)
 		rc = await(PRIVSEP_DONE, BROKER_TIMEOUT_MS);

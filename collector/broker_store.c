@@ -202,7 +202,8 @@ int broker_resolve(int mount_fd, const struct file_handle *fh)
 				     sizeof(body));
 	if (len < 0)
 		return len;
-	rc = ask(PRIVSEP_RESOLVE, body, (size_t)len, mount_fd, PRIVSEP_OPENED, NULL, 0, &fd);
+	rc = ask(PRIVSEP_RESOLVE, body, (size_t)len, mount_fd, PRIVSEP_OPENED, NULL, 0,
+		 &fd);
 	return rc < 0 ? rc : fd;
 }
 

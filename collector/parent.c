@@ -1,22 +1,17 @@
 /*
- * parent.c - phitraild's privileged parent: the small process that keeps
- * what needs a privilege and hands the rest to the store process.
+ * parent.c - phitraild's privileged parent: keeps what needs a privilege
+ * and hands the rest to the store process.
  *
- * Owns the store process's birth (store_confine_prepare gives its user
- * the spool and the store's directory, then store_process_start), the
- * ingest socket (ingest.c: hello, SO_PEERCRED, /proc, claims, spool file
- * creation, each file handed to the store process with broker_adopt), the
- * answers to the store's requests (broker.c: opening spool files, starting
- * signers) and the reaping of its children. SIGTERM or SIGINT stops
- * ingest, passes the signal to the store process and waits for its clean
- * stop; its exit status is phitraild's. A store process that dies (a
- * crash, SIGKILL, a seccomp kill) brings phitraild down with status 1:
- * nothing is lost (the spool files stay where they are, their offsets are
- * in the store) and the next start, by the service manager, follows them
- * all again. A signer that dies is reaped and logged here; the store
- * process asks for another.
- * Must never parse a spool frame, a query or SQLite: those run in the
- * store process.
+ * Owns the store process's birth (store_confine_prepare, then
+ * store_process_start), the ingest socket (ingest.c, claim.c; each spool
+ * file handed over with broker_adopt), the answers to the store's requests
+ * (broker.c) and the reaping of its children. SIGTERM or SIGINT stops
+ * ingest and passes the signal on; the store's exit status is phitraild's.
+ * A store process that dies otherwise brings phitraild down with status
+ * 1: nothing is lost (the spool files stay, their offsets are in the
+ * store; the next start follows them all). A dead signer is reaped and
+ * logged here; the store process asks for another.
+ * Must never parse a spool frame, a query or SQLite.
  */
 #include <errno.h>
 #include <signal.h>
@@ -80,8 +75,9 @@ static void reap(void)
 			store_ended(status);
 		} else if (broker_forget_signer(pid)) {
 			if (WIFSIGNALED(status))
-				daemon_error("the signer (pid %d) was killed by signal %d: "
-					     "starting another", (int)pid, WTERMSIG(status));
+				daemon_error("the signer (pid %d) was killed by signal "
+					     "%d: starting another", (int)pid,
+					     WTERMSIG(status));
 			else if (WEXITSTATUS(status) != 0)
 				daemon_error("the signer (pid %d) exited with status %d: "
 					     "starting another", (int)pid,
@@ -166,7 +162,8 @@ static int start_store(const struct config *cfg, int pidfile_fd)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, requests) < 0)
 		return -errno;
 	P.store = store_process_start(cfg, &u, adopt[1], requests[1],
-				      (const int[]){ adopt[0], requests[0], pidfile_fd }, 3);
+				      (const int[]){ adopt[0], requests[0],
+						     pidfile_fd }, 3);
 	close(adopt[1]);
 	close(requests[1]);
 	if (P.store < 0)

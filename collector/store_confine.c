@@ -1,19 +1,15 @@
 /*
- * store_confine.c - what the store process may do: the user it runs as,
- * the files that user must own, and the seccomp allow-list.
+ * store_confine.c - what the store process may do: its user, the files
+ * that user must own, and the seccomp allow-list.
  *
- * Owns, in the parent (still privileged, before the fork): the choice of
- * user (the "phitrail" user when started as root and it exists) and the
- * ownership of what the store process writes (the spool directory and its
- * active/, incoming/ and quarantine/ folders, the collector's own files in
- * them, the store's directory and its database files), as OpenSMTPD gives
- * its queue to its user. Writers' files in incoming/ keep their owner: it
- * is their identity. In the store process, after every privileged opening
- * (fanotify, listening sockets, spool directories): the user, every
- * capability (bounding and ambient too), no_new_privs, then the filter.
- * Any other system call kills the store process (SCMP_ACT_KILL_PROCESS);
- * PHITRAILD_SECCOMP=trap instead logs the call's number and fails it with
- * EPERM, for finding what a change needs.
+ * Owns, in the parent before the fork, the choice of user (the "phitrail"
+ * user when root and it exists) and the ownership of what the store
+ * process writes (the spool folders, the collector's files in them, the
+ * store's directory), as OpenSMTPD gives its queue to its user; writers'
+ * files in incoming/ keep their owner, their identity. In the store
+ * process: the user, no capability (bounding, ambient too), no_new_privs,
+ * then the filter: any other call kills it (SCMP_ACT_KILL_PROCESS), or
+ * with PHITRAILD_SECCOMP=trap is logged and fails with EPERM.
  * Must never give away a directory that is not the collector's alone.
  */
 #include <dirent.h>

@@ -3,18 +3,12 @@
  * bytes (spool frames, query requests) and runs SQLite, apart from the
  * privileged parent (parent.c) and from the signing key (signer.c).
  *
- * Owns its start (store, checkpointer, forwarders, following, the query
- * socket, the kernel safety net: everything that needs a privilege is
- * opened first), then its confinement (store_confine.c), then READY to the
- * parent and the loop: signalfd for SIGTERM and SIGINT, a timerfd every
- * FOLLOW_TICK_MS as the safety net, epoll via loop.c. The loop passes over
- * the spool files while passes find frames (mapped writers publish without
- * a system call); when one finds none it says it sleeps (wake.c), passes
- * once more, and only then waits in epoll, where a writer's eventfd
- * signal, inotify, the parent's ADOPT, a socket or the timer wakes it.
- * The clean stop drains, commits and says "Audit Collector Stopped".
- * It dies with its parent (PR_SET_PDEATHSIG): a killed collector is one
- * crash, and the next start follows every spool file again.
+ * Owns its start (everything that needs a privilege opened first), its
+ * confinement (store_confine.c), READY to the parent, then the forwarders
+ * and the loop: SIGTERM/SIGINT, a timer every FOLLOW_TICK_MS, passes over
+ * the spool files while they find frames, then wake.c's sleep and epoll;
+ * and the clean stop (drain, commit, "Audit Collector Stopped"). It dies
+ * with its parent (PR_SET_PDEATHSIG): a killed collector is one crash.
  * Must never know the ingest protocol: the parent verifies writers and
  * hands their files over (broker.c).
  */

@@ -201,8 +201,8 @@ static void test_resolve_and_exe_limits(void)
 	CHECK_INT(type, -3);
 	CHECK_INT(n, PRIVSEP_MAX_HANDLE);
 	CHECK(back == body + PRIVSEP_RESOLVE_FIXED);
-	CHECK_INT(privsep_resolve_encode(1, handle, PRIVSEP_MAX_HANDLE + 1, body, sizeof(body)),
-		  -EINVAL);
+	CHECK_INT(privsep_resolve_encode(1, handle, PRIVSEP_MAX_HANDLE + 1, body,
+					 sizeof(body)), -EINVAL);
 	CHECK_INT(privsep_resolve_encode(1, handle, 0, body, sizeof(body)), -EINVAL);
 	body[4] = PRIVSEP_MAX_HANDLE + 1;               /* n one past, the byte there */
 	f.len = PRIVSEP_RESOLVE_FIXED + PRIVSEP_MAX_HANDLE + 1;
@@ -255,7 +255,8 @@ static void test_descriptors(void)
 
 	/* Two descriptors in one frame: refused, neither kept. */
 	CHECK_INT(pipe(fds), 0);
-	CHECK_INT(privsep_frame_encode(PRIVSEP_OPENED, NULL, 0, frame, sizeof(frame), &n), 0);
+	CHECK_INT(privsep_frame_encode(PRIVSEP_OPENED, NULL, 0, frame, sizeof(frame), &n),
+		  0);
 	iov.iov_len = n;
 	memset(&control, 0, sizeof(control));
 	msg.msg_control = control.buf;

@@ -112,7 +112,8 @@ static int confined_child(const struct store_user *u, enum after what)
 			(void)rc;
 			break;
 		case DO_WHOAMI:
-			store_process_exit(getuid() == u->uid && geteuid() == u->uid ? 0 : 12);
+			store_process_exit(getuid() == u->uid && geteuid() == u->uid ?
+					   0 : 12);
 		}
 		store_process_exit(13);   /* the call was not refused */
 	}
@@ -182,7 +183,8 @@ int main(void)
 	RUN(test_refused);
 	RUN(test_user);
 	for (const char *const *d = (const char *const[]){ "spool/active",
-			"spool/incoming", "spool/quarantine", "spool", "db", NULL }; *d; d++) {
+			"spool/incoming", "spool/quarantine", "spool", "db", NULL };
+	     *d; d++) {
 		char path[PATH_MAX + 32];
 
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, *d);
