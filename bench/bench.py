@@ -717,7 +717,8 @@ class Bench:
                 for f in sorted(os.listdir(os.path.join(common, d)))
                 if f.endswith(".c")]
         objs += [os.path.join(root, "build", "obj", "collector", n + ".o")
-                 for n in ("store", "loop", "log", "identity")]
+                 for n in ("store", "store_append", "store_frontier", "store_progress",
+                           "loop", "log", "identity")]
         missing = [o for o in objs if not os.path.exists(o)]
         if missing:
             raise NotMeasured("%s missing (run make first)" % missing[0])

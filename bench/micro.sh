@@ -23,8 +23,8 @@ command -v valgrind >/dev/null || { echo "micro: valgrind is needed" >&2; exit 1
 $CC -std=gnu11 -O2 -g -fPIC -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
 	-Wno-unused-parameter ${MICRO_CFLAGS:--DMICRO_NEW_API} -I"$ROOT/common/format" -I"$ROOT/common/policy" \
 	$(pkg-config --cflags msgpack 2>/dev/null) -o "$OUT/micro_common" \
-	"$ROOT/bench/micro_common.c" "$ROOT/common/format/spool.c" "$ROOT/common/format/codec.c" \
-	"$ROOT/common/policy/pathglob.c" "$ROOT/common/policy/config.c" "$ROOT/common/policy/netaddr.c" \
+	"$ROOT/bench/micro_common.c" "$ROOT/common/format/spool.c" "$ROOT/common/format/codec.c" "$ROOT/common/format/record_schema.c" "$ROOT/common/format/record_encode.c" \
+	"$ROOT/common/policy/pathglob.c" "$ROOT"/common/policy/config*.c "$ROOT/common/policy/netaddr.c" \
 	-lmsgpackc -linih -lbsd
 for c in $CASES; do
 	f=$OUT/micro.callgrind.$c

@@ -1,20 +1,20 @@
 /*
  * aggregate.c - the aggregator (aggregate.h): a durable JetStream pull
- * consumer whose messages (fleet_wire.h) are checked, stored in the
- * central store in one transaction per fetched batch, and acknowledged
- * only after that transaction committed, so a kill at any point means a
- * redelivery, never a loss. A second copy of a host record (the same
- * store id and record id) is recognised by the store itself (origin's
- * UNIQUE key) and only acknowledged: JetStream's duplicate window is
+ * consumer whose messages (fleet_wire.h) are stored in the central store
+ * in one transaction per batch (aggregate_message.c checks and stores
+ * each), and acknowledged only after that transaction committed, so a
+ * kill at any point means a redelivery, never a loss. A second copy of a
+ * host record is only acknowledged: JetStream's duplicate window is
  * bounded in time and acknowledged messages can be delivered again.
  * Gaps in a host's record ids that stay open while that host keeps
  * shipping are stored as "Audit Records Lost" (aggregate_gaps.c).
  * A transaction holds up to AGGREGATE_BATCH_FETCHES fetches; what this
- * run already read from the store about a host store (its pinned host,
- * its highest record id) is kept in memory and forgotten on a rollback.
- * Owns the origin, fleet_stores, fleet_checkpoints and fleet_rejects
- * tables. Must never store a message that failed fleet_wire_decode, and
- * never acknowledge one before the commit that holds it (or its refusal).
+ * run already read from the store about a host store is forgotten on a
+ * rollback.
+ * Owns the connection, the stream and consumer set-up, the batches, and
+ * the fleet tables' creation (origin, fleet_stores, fleet_checkpoints,
+ * fleet_rejects). Must never acknowledge a message before the commit that
+ * holds it (or its refusal).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,18 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <bsd/string.h>
 
 #include "aggregate.h"
 #include "aggregate_gaps.h"
+#include "aggregate_message.h"
 #include "checkpointer.h"
-#include "fleet_wire.h"
 #include "log.h"
 #include "loop.h"
 #include "nats_conn.h"
-#include "record.h"
 #include "store.h"
 #include "store_forward.h"
 
@@ -46,325 +42,20 @@
 #define AGGREGATE_MAX_ACK_PENDING 20000
 #define AGGREGATE_API_WAIT_MS 2000
 
-enum aggregate_sql {
-	SQL_ORIGIN_GET,
-	SQL_ORIGIN_PUT,
-	SQL_STORE_GET,
-	SQL_STORE_PUT,
-	SQL_STORE_KEY,
-	SQL_CHECKPOINT_PUT,
-	SQL_REJECT,
-	SQL_ORIGIN_TOP,
-	SQL_AGGREGATE_COUNT
-};
-
-static const char *const aggregate_sql_text[SQL_AGGREGATE_COUNT] = {
-	[SQL_ORIGIN_GET] = "SELECT leaf_hash FROM origin WHERE store_id = ?1"
-		" AND record_id = ?2",
-	[SQL_ORIGIN_PUT] = "INSERT INTO origin (id, host, store_id, record_id,"
-		" bytes, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[SQL_STORE_GET] = "SELECT host, public_key FROM fleet_stores"
-		" WHERE store_id = ?1",
-	[SQL_STORE_PUT] = "INSERT INTO fleet_stores (store_id, host, public_key,"
-		" first_ns) VALUES (?1, ?2, ?3, ?4)",
-	[SQL_STORE_KEY] = "UPDATE fleet_stores SET public_key = ?2 WHERE store_id = ?1",
-	[SQL_CHECKPOINT_PUT] = "INSERT OR IGNORE INTO fleet_checkpoints (store_id,"
-		" seq, kind, tree_size, signed) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[SQL_REJECT] = "INSERT INTO fleet_rejects (reason, count) VALUES (?1, 1)"
-		" ON CONFLICT (reason) DO UPDATE SET count = count + 1",
-	[SQL_ORIGIN_TOP] = "SELECT max(record_id) FROM origin WHERE store_id = ?1",
-};
-
 static struct {
 	const struct config *cfg;
 	struct store *store;
-	sqlite3 *db;
-	sqlite3_stmt *stmt[SQL_AGGREGATE_COUNT];
 	natsConnection *nc;
 	jsCtx *js;
 	natsSubscription *sub;
 	int64_t setup_tried_ms, last_report_ms;
-	uint64_t stored, duplicates, rejected, checkpoints;
-	char arena[RECORD_ARENA_BYTES];
 	int was_up;
 } A;
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int step(sqlite3_stmt *stmt)
-{
-	int rc = sqlite3_step(stmt);
-
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return 0;
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		return -EEXIST;
-	return (rc & 0xff) == SQLITE_FULL ? -ENOSPC : -EIO;
-}
-
-/* Counts a refused message under reason (in the open transaction). */
-static void reject(const char *reason, const char *why, const char *subject)
-{
-	sqlite3_stmt *s = A.stmt[SQL_REJECT];
-
-	A.rejected++;
-	if (A.rejected <= 20 || A.rejected % 1000 == 0)
-		daemon_warn("[aggregate] refused a message on %s: %s (%" PRIu64
-			    " refused so far)", subject ? subject : "?", why,
-			    A.rejected);
-	sqlite3_bind_text(s, 1, reason, -1, SQLITE_STATIC);
-	(void)step(s);
-}
-
-/*
- * The store's pinned host and key: 0 (known; *key_len 0 when no key yet),
- * -ENOENT (new: added with host and key), -EXDEV (another host's).
- */
-static int store_pin(const struct fleet_message *m, const unsigned char *key)
-{
-	sqlite3_stmt *s = A.stmt[SQL_STORE_GET];
-	struct aggregate_store *k = aggregate_store(m->store);
-	int rc, found = 0, other_host = 0, other_key = 0, keyless = 0;
-
-	if (key == NULL && k != NULL && k->host_known)
-		return strcmp(k->host, m->host) == 0 ? 0 : -EXDEV;
-	sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		const char *host = (const char *)sqlite3_column_text(s, 0);
-		const void *pinned = sqlite3_column_blob(s, 1);
-
-		found = 1;
-		other_host = host == NULL || strcmp(host, m->host) != 0;
-		keyless = pinned == NULL;
-		other_key = key != NULL && pinned != NULL &&
-		    (sqlite3_column_bytes(s, 1) != CHECKPOINT_PUBLIC_KEY_BYTES ||
-		     memcmp(pinned, key, CHECKPOINT_PUBLIC_KEY_BYTES) != 0);
-	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (k != NULL && (!found || !other_host)) {
-		strlcpy(k->host, m->host, sizeof(k->host));
-		k->host_known = 1;   /* pinned now, or at this commit */
-	}
-	if (found) {
-		if (other_host || other_key)
-			return -EXDEV;
-		if (key != NULL && keyless) {
-			s = A.stmt[SQL_STORE_KEY];
-			sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
-			sqlite3_bind_blob(s, 2, key, CHECKPOINT_PUBLIC_KEY_BYTES,
-					  SQLITE_STATIC);
-			return step(s);
-		}
-		return 0;
-	}
-	s = A.stmt[SQL_STORE_PUT];
-	sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, m->host, -1, SQLITE_STATIC);
-	if (key != NULL)
-		sqlite3_bind_blob(s, 3, key, CHECKPOINT_PUBLIC_KEY_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, realtime_ns());
-	rc = step(s);
-	if (rc == 0)
-		daemon_info("[aggregate] a new host store: %s, store %s", m->host,
-			    m->store);
-	return rc < 0 ? rc : -ENOENT;
-}
-
-/* 1: a copy already stored; 0: new; -EEXIST: another record has it.
- * An id above the store's highest is new without a look-up. */
-static int origin_seen(const struct fleet_message *m, struct aggregate_store *k)
-{
-	sqlite3_stmt *s = A.stmt[SQL_ORIGIN_TOP];
-	int rc = 0;
-
-	if (k != NULL && !k->top_known) {
-		sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
-		if (sqlite3_step(s) == SQLITE_ROW) {
-			k->top = sqlite3_column_int64(s, 0);   /* 0 when none */
-			k->top_known = 1;
-		}
-		sqlite3_reset(s);
-		sqlite3_clear_bindings(s);
-	}
-	if (k != NULL && k->top_known && m->id > k->top)
-		return 0;
-	s = A.stmt[SQL_ORIGIN_GET];
-	sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, m->id);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		const void *leaf = sqlite3_column_blob(s, 0);
-
-		rc = leaf != NULL && sqlite3_column_bytes(s, 0) == MERKLE_HASH_BYTES &&
-		    memcmp(leaf, m->leaf, MERKLE_HASH_BYTES) == 0 ? 1 : -EEXIST;
-	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return rc;
-}
-
-/* r: the record fleet_wire_decode decoded from m. */
-static int store_record(const struct fleet_message *m, struct record *r,
-			struct aggregate_store *k)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	r->host = m->host;
-	rc = store_append(A.store, r);
-	if (rc < 0)
-		return rc;
-	s = A.stmt[SQL_ORIGIN_PUT];
-	sqlite3_bind_int64(s, 1, r->id);
-	sqlite3_bind_text(s, 2, m->host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, m->store, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, m->id);
-	sqlite3_bind_blob(s, 5, m->data, (int)m->len, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 6, m->leaf, MERKLE_HASH_BYTES, SQLITE_STATIC);
-	rc = step(s);
-	if (rc < 0)
-		return rc;
-	if (k != NULL && k->top_known && m->id > k->top)
-		k->top = m->id;
-	A.stored++;
-	return 0;
-}
-
-static int store_checkpoint(const struct fleet_message *m)
-{
-	sqlite3_stmt *s = A.stmt[SQL_CHECKPOINT_PUT];
-
-	sqlite3_bind_text(s, 1, m->store, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, m->id);
-	sqlite3_bind_text(s, 3, m->is_cut ? "cut" : "checkpoint", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, m->tree_size);
-	sqlite3_bind_blob(s, 5, m->data, (int)m->len, SQLITE_STATIC);
-	A.checkpoints++;
-	return step(s);
-}
-
-static const char *header(natsMsg *msg, const char *name)
-{
-	const char *value = NULL;
-
-	if (natsMsgHeader_Get(msg, name, &value) != NATS_OK)
-		return NULL;
-	return value;
-}
-
-static const char *reason_of(int rc)
-{
-	switch (rc) {
-	case -EXDEV:
-		return "origin";
-	case -EMSGSIZE:
-		return "size";
-	case -EBADMSG:
-		return "not a record";
-	case -EILSEQ:
-		return "altered";
-	case -EKEYREJECTED:
-		return "signature";
-	default:
-		return "malformed";
-	}
-}
-
-enum outcome { OUTCOME_ACK, OUTCOME_TERM };
-
-/* When JetStream stored msg (ns since the epoch), 0 if it does not say. */
-static int64_t stream_time(natsMsg *msg)
-{
-	jsMsgMetaData *meta = NULL;
-	int64_t ns = 0;
-
-	if (natsMsg_GetMetaData(&meta, msg) == NATS_OK)
-		ns = meta->Timestamp;
-	jsMsgMetaData_Destroy(meta);
-	return ns;
-}
-
-/* One message into the open transaction: what to answer after commit.
- * -errno only for a failure of the store (the batch is redelivered). */
-static int take(natsMsg *msg, enum outcome *outcome)
-{
-	struct record r;
-	struct fleet_wire_in in = {
-		.subject = natsMsg_GetSubject(msg),
-		.version = header(msg, FLEET_HEADER_VERSION),
-		.kind = header(msg, FLEET_HEADER_KIND),
-		.host = header(msg, FLEET_HEADER_HOST),
-		.store = header(msg, FLEET_HEADER_STORE),
-		.id = header(msg, FLEET_HEADER_ID),
-		.leaf = header(msg, FLEET_HEADER_LEAF),
-		.key = header(msg, FLEET_HEADER_KEY),
-		.tree_size = header(msg, FLEET_HEADER_TREE_SIZE),
-		.checkpoint_kind = header(msg, FLEET_HEADER_CHECKPOINT_KIND),
-		.data = (const unsigned char *)natsMsg_GetData(msg),
-		.len = (size_t)natsMsg_GetDataLength(msg),
-		.record = &r,
-		.arena = A.arena,
-		.arena_size = sizeof(A.arena),
-	};
-	struct fleet_message m;
-	struct aggregate_store *k;
-	const char *why = NULL;
-	int rc;
-
-	*outcome = OUTCOME_TERM;
-	rc = fleet_wire_decode(&in, A.cfg->aggregate.subject_prefix, &m, &why);
-	if (rc < 0) {
-		reject(reason_of(rc), why, in.subject);
-		return 0;
-	}
-	rc = store_pin(&m, m.kind == FLEET_CHECKPOINT ? m.public_key : NULL);
-	if (rc == -EXDEV) {
-		reject("origin", m.kind == FLEET_CHECKPOINT ? "a checkpoint signed "
-		       "with another key than this store's" : "the store id is "
-		       "another host's", in.subject);
-		return 0;
-	}
-	if (rc < 0 && rc != -ENOENT)
-		return rc;
-	k = aggregate_store(m.store);
-	aggregate_gaps_shipped(k, stream_time(msg));
-	if (m.kind == FLEET_CHECKPOINT) {
-		rc = store_checkpoint(&m);
-		if (rc < 0)
-			return rc;
-		*outcome = OUTCOME_ACK;
-		return 0;
-	}
-	rc = origin_seen(&m, k);
-	if (rc == 1) {
-		A.duplicates++;
-		*outcome = OUTCOME_ACK;
-		return 0;
-	}
-	if (rc == -EEXIST) {
-		reject("conflict", "another record was stored with this origin",
-		       in.subject);
-		return 0;
-	}
-	rc = store_record(&m, &r, k);
-	if (rc < 0)
-		return rc;
-	*outcome = OUTCOME_ACK;
-	return 0;
-}
 
 /* The messages of one transaction: up to AGGREGATE_BATCH_FETCHES fetches. */
 struct batch {
 	natsMsgList lists[AGGREGATE_BATCH_FETCHES];
-	enum outcome outcomes[AGGREGATE_BATCH_FETCHES][AGGREGATE_FETCH_BATCH];
+	enum aggregate_outcome outcomes[AGGREGATE_BATCH_FETCHES][AGGREGATE_FETCH_BATCH];
 	int count;
 	size_t messages, bytes;
 };
@@ -411,7 +102,7 @@ static void answer(struct batch *b, int committed)
 
 			if (!committed)
 				(void)natsMsg_Nak(msg, NULL);
-			else if (b->outcomes[l][i] == OUTCOME_ACK)
+			else if (b->outcomes[l][i] == AGGREGATE_ACK)
 				(void)natsMsg_Ack(msg, NULL);
 			else
 				(void)natsMsg_Term(msg, NULL);
@@ -437,7 +128,7 @@ static int pass(void)
 		natsMsgList *list = &b.lists[b.count++];
 
 		for (i = 0; i < n && rc == 0; i++) {
-			rc = take(list->Msgs[i], &b.outcomes[b.count - 1][i]);
+			rc = aggregate_message_take(list->Msgs[i], &b.outcomes[b.count - 1][i]);
 			b.bytes += (size_t)natsMsg_GetDataLength(list->Msgs[i]);
 		}
 		b.messages += (size_t)n;
@@ -510,31 +201,47 @@ static void setup(void)
 		    n->stream, n->durable);
 }
 
-static int prepare(void)
+int aggregate_prepare(sqlite3 *db, const char *const *sql,
+		      sqlite3_stmt **stmt, int count)
 {
 	int i;
 
-	A.db = store_writer_connection(A.store);
-	if (sqlite3_exec(A.db, AGGREGATE_SQL_CREATE, NULL, NULL, NULL) != SQLITE_OK) {
-		daemon_error("[aggregate] cannot create the fleet tables: %s",
-			     sqlite3_errmsg(A.db));
-		return -EIO;
-	}
-	for (i = 0; i < SQL_AGGREGATE_COUNT; i++) {
-		if (sqlite3_prepare_v3(A.db, aggregate_sql_text[i], -1,
-				       SQLITE_PREPARE_PERSISTENT, &A.stmt[i],
-				       NULL) != SQLITE_OK) {
-			daemon_error("[aggregate] %s", sqlite3_errmsg(A.db));
+	for (i = 0; i < count; i++) {
+		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &stmt[i], NULL) != SQLITE_OK) {
+			daemon_error("[aggregate] %s", sqlite3_errmsg(db));
 			return -EIO;
 		}
 	}
-	return aggregate_gaps_prepare(A.cfg, A.store, A.db);
+	return 0;
+}
+
+void aggregate_finalize(sqlite3_stmt **stmt, int count)
+{
+	int i;
+
+	for (i = 0; i < count; i++) {
+		sqlite3_finalize(stmt[i]);
+		stmt[i] = NULL;
+	}
+}
+
+static int prepare(void)
+{
+	sqlite3 *db = store_writer_connection(A.store);
+
+	if (sqlite3_exec(db, AGGREGATE_SQL_CREATE, NULL, NULL, NULL) != SQLITE_OK) {
+		daemon_error("[aggregate] cannot create the fleet tables: %s",
+			     sqlite3_errmsg(db));
+		return -EIO;
+	}
+	if (aggregate_message_prepare(A.cfg, A.store, db) < 0)
+		return -EIO;
+	return aggregate_gaps_prepare(A.cfg, A.store, db);
 }
 
 static void finish(void)
 {
-	int i;
-
 	(void)store_commit(A.store);
 	if (A.sub != NULL)
 		natsSubscription_Destroy(A.sub);   /* the durable consumer stays */
@@ -542,14 +249,14 @@ static void finish(void)
 		natsConnection_Close(A.nc);
 	jsCtx_Destroy(A.js);
 	natsConnection_Destroy(A.nc);
-	for (i = 0; i < SQL_AGGREGATE_COUNT; i++)
-		sqlite3_finalize(A.stmt[i]);
+	aggregate_message_finish();
 	aggregate_gaps_finish();
 	nats_Close();
 }
 
 static void report(int64_t now)
 {
+	const struct aggregate_counts *n = aggregate_message_counts();
 	int up = nats_conn_up(A.nc);
 
 	if (up != A.was_up)
@@ -561,13 +268,14 @@ static void report(int64_t now)
 	A.last_report_ms = now;
 	daemon_info("[aggregate] %" PRIu64 " record(s) stored, %" PRIu64
 		    " duplicate(s) dropped, %" PRIu64 " checkpoint(s), %" PRIu64
-		    " refused, %" PRIu64 " reported lost", A.stored, A.duplicates,
-		    A.checkpoints, A.rejected, aggregate_gaps_lost());
+		    " refused, %" PRIu64 " reported lost", n->stored, n->duplicates,
+		    n->checkpoints, n->rejected, aggregate_gaps_lost());
 }
 
 int aggregate_run(const struct config *cfg, struct store *st,
 		  volatile int *stopping)
 {
+	const struct aggregate_counts *counts;
 	const char *why = NULL;
 	jsOptions jo;
 	int64_t now, last_tick = 0;
@@ -612,9 +320,10 @@ int aggregate_run(const struct config *cfg, struct store *st,
 			report(now);
 		}
 	}
+	counts = aggregate_message_counts();
 	daemon_info("[aggregate] stopping: %" PRIu64 " record(s) stored, %" PRIu64
-		    " duplicate(s), %" PRIu64 " refused this run", A.stored,
-		    A.duplicates, A.rejected);
+		    " duplicate(s), %" PRIu64 " refused this run", counts->stored,
+		    counts->duplicates, counts->rejected);
 	finish();
 	return 0;
 }

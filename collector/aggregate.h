@@ -25,6 +25,8 @@
 #ifndef PHITRAILD_AGGREGATE_H
 #define PHITRAILD_AGGREGATE_H
 
+#include <sqlite3.h>
+
 #include "config.h"
 
 struct store;
@@ -52,5 +54,12 @@ struct store;
  */
 int aggregate_run(const struct config *cfg, struct store *st,
 		  volatile int *stopping);
+
+/* For aggregate_message.c and aggregate_gaps.c: prepares count persistent
+ * statements from sql on db into stmt (0, or -EIO logged), and finalizes
+ * them (stmt[i] NULL after). */
+int aggregate_prepare(sqlite3 *db, const char *const *sql,
+		      sqlite3_stmt **stmt, int count);
+void aggregate_finalize(sqlite3_stmt **stmt, int count);
 
 #endif

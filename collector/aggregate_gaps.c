@@ -4,7 +4,7 @@
  * shipping past them, stored as "Audit Records Lost".
  *
  * Also keeps the table of host stores seen this run (aggregate_store),
- * whose other fields aggregate.c uses.
+ * whose other fields aggregate_message.c uses.
  * Time here is each host store's shipping clock, not the wall clock: it
  * moves by the JetStream time between two consecutive messages of that
  * store (the stream's own timestamps, so a backlog drained fast or slowly
@@ -24,6 +24,7 @@
 
 #include <bsd/string.h>
 
+#include "aggregate.h"
 #include "aggregate_gaps.h"
 #include "fleet_wire.h"
 #include "log.h"
@@ -104,28 +105,15 @@ void aggregate_stores_forget(void)
 
 int aggregate_gaps_prepare(const struct config *cfg, struct store *st, sqlite3 *db)
 {
-	int i;
-
 	memset(&G, 0, sizeof(G));
 	G.cfg = cfg;
 	G.store = st;
-	for (i = 0; i < SQL_GAPS_COUNT; i++) {
-		if (sqlite3_prepare_v3(db, gaps_sql_text[i], -1,
-				       SQLITE_PREPARE_PERSISTENT, &G.stmt[i],
-				       NULL) != SQLITE_OK) {
-			daemon_error("[aggregate] %s", sqlite3_errmsg(db));
-			return -EIO;
-		}
-	}
-	return 0;
+	return aggregate_prepare(db, gaps_sql_text, G.stmt, SQL_GAPS_COUNT);
 }
 
 void aggregate_gaps_finish(void)
 {
-	int i;
-
-	for (i = 0; i < SQL_GAPS_COUNT; i++)
-		sqlite3_finalize(G.stmt[i]);
+	aggregate_finalize(G.stmt, SQL_GAPS_COUNT);
 }
 
 uint64_t aggregate_gaps_lost(void)

@@ -19,8 +19,8 @@ struct store;
 /* A host store whose messages arrived this run. */
 struct aggregate_store {
 	char store_id[FLEET_STORE_HEX + 1];
-	/* what the central store said about it (aggregate.c): its pinned host
-	 * and its highest record id, while known */
+	/* what the central store said about it (aggregate_message.c): its
+	 * pinned host and its highest record id, while known */
 	char host[FLEET_NAME_MAX];
 	int host_known, top_known;
 	int64_t top;

@@ -53,14 +53,6 @@ static struct {
 	uint64_t last_size;
 } C;
 
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- the chain ---- */
 
 /* The newest row of sql (chain columns): 0, -ENOENT, -EIO, -EBADMSG. */
@@ -293,7 +285,7 @@ int checkpointer_sign(void)
 	tree = store_tree_committed(C.store);
 	cp.tree_size = tree->size;
 	merkle_builder_root(tree, cp.root);
-	cp.time_ns = (uint64_t)realtime_ns();
+	cp.time_ns = (uint64_t)loop_realtime_ns();
 	memcpy(cp.prev_hash, C.last_hash, sizeof(cp.prev_hash));
 	rc = signer_sign_checkpoint(&cp);
 	if (rc < 0)
@@ -331,7 +323,7 @@ static int64_t retention_now_ns(void)
 		if (errno == 0 && *end == '\0' && v > 0)
 			return v;
 	}
-	return realtime_ns();
+	return loop_realtime_ns();
 }
 
 /* How many leading records (ids cut+1 on) were received before threshold:
@@ -392,41 +384,30 @@ static int append_leaves_from_bytes(struct merkle_builder *b, uint64_t c, int64_
 	return 0;
 }
 
-int checkpointer_retention(void)
+/*
+ * The tree at cut c (records 1..c) into *at_cut, built from the old cut's
+ * frontier and the removed records' own bytes; the stored leaves after c
+ * must then give tree, the one being signed. 0, -EBADMSG (logged: nothing
+ * may be removed), -EIO.
+ */
+static int retention_tree_at_cut(uint64_t c, const struct merkle_builder *tree,
+				 struct merkle_builder *at_cut)
 {
-	const struct merkle_builder *tree;
-	struct merkle_builder at_cut, check;
-	struct checkpoint_cut cut;
+	struct merkle_builder check;
 	struct checkpoint_cut old_cut;
 	struct checkpoint unused;
-	unsigned char bytes[CHECKPOINT_CUT_MAX_BYTES];
 	merkle_hash root_now, root_check;
-	int64_t now = retention_now_ns(), threshold, bad_id = 0;
-	uint64_t c = 0;
-	size_t len = 0;
-	sqlite3_stmt *del = NULL;
+	int64_t bad_id = 0;
 	int rc, is_cut = 0;
 
-	if (!C.have_key || C.disabled)
-		return -EPERM;
-	if (store_in_transaction(C.store))
-		return -EBUSY;
-	threshold = now - (int64_t)C.cfg->retention_days * DAY_NS;
-	tree = store_tree_committed(C.store);
-	rc = find_cut(threshold, tree->size, &c);
-	if (rc < 0 || c <= C.cut_size)
-		return rc;
-
-	/* The builder at the old cut, then the removed records from their bytes. */
-	merkle_builder_init(&at_cut);
+	merkle_builder_init(at_cut);
 	if (C.cut_size > 0) {
 		rc = read_chain_row(STORE_SQL_LAST_CUT, &is_cut, &unused, &old_cut);
-		if (rc < 0 || checkpoint_cut_resume(&old_cut, &at_cut) < 0)
+		if (rc < 0 || checkpoint_cut_resume(&old_cut, at_cut) < 0)
 			return -EBADMSG;
 	}
-	rc = append_leaves_from_bytes(&at_cut, c, &bad_id);
-	/* The rest from the stored leaves must give the tree being signed. */
-	check = at_cut;
+	rc = append_leaves_from_bytes(at_cut, c, &bad_id);
+	check = *at_cut;
 	if (rc == 0 && c < tree->size)
 		rc = append_stored_leaves(&check, (int64_t)c + 1, (int64_t)tree->size,
 					  &bad_id);
@@ -437,13 +418,53 @@ int checkpointer_retention(void)
 						       sizeof(root_now)) != 0)
 			rc = -EBADMSG;
 	}
-	if (rc < 0) {
+	if (rc < 0)
 		daemon_error("retention: the records to remove no longer match the "
 			     "tree (%s); nothing removed: run phitrail verify",
 			     bad_id ? "a record is missing" : "their bytes changed");
+	return rc;
+}
+
+/* Deletes records 1..c in the open transaction: 0 or -EIO. */
+static int retention_delete_through(uint64_t c)
+{
+	sqlite3_stmt *del = NULL;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(C.db, "DELETE FROM records WHERE id <= ?1", -1,
+			       &del, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(del, 1, (int64_t)c);
+	if (sqlite3_step(del) != SQLITE_DONE)
+		rc = -EIO;
+	sqlite3_finalize(del);
+	return rc;
+}
+
+int checkpointer_retention(void)
+{
+	const struct merkle_builder *tree;
+	struct merkle_builder at_cut;
+	struct checkpoint_cut cut;
+	unsigned char bytes[CHECKPOINT_CUT_MAX_BYTES];
+	int64_t now = retention_now_ns(), threshold;
+	uint64_t c = 0;
+	size_t len = 0;
+	int rc;
+
+	if (!C.have_key || C.disabled)
+		return -EPERM;
+	if (store_in_transaction(C.store))
+		return -EBUSY;
+	threshold = now - (int64_t)C.cfg->retention_days * DAY_NS;
+	tree = store_tree_committed(C.store);
+	rc = find_cut(threshold, tree->size, &c);
+	if (rc < 0 || c <= C.cut_size)
 		return rc;
-	}
-	rc = checkpoint_cut_make(&cut, &at_cut, (uint64_t)realtime_ns(), C.last_hash,
+	rc = retention_tree_at_cut(c, tree, &at_cut);
+	if (rc < 0)
+		return rc;
+	rc = checkpoint_cut_make(&cut, &at_cut, (uint64_t)loop_realtime_ns(), C.last_hash,
 				 NULL);
 	if (rc == 0)
 		rc = signer_sign_cut(&cut);
@@ -455,17 +476,8 @@ int checkpointer_retention(void)
 		return -EIO;
 	rc = insert_chain_row(STORE_KIND_CUT, cut.cut_size, cut.root, cut.time_ns,
 			      cut.prev_hash, bytes, len);
-	if (rc == 0) {
-		if (sqlite3_prepare_v2(C.db, "DELETE FROM records WHERE id <= ?1", -1,
-				       &del, NULL) != SQLITE_OK) {
-			rc = -EIO;
-		} else {
-			sqlite3_bind_int64(del, 1, (int64_t)c);
-			if (sqlite3_step(del) != SQLITE_DONE)
-				rc = -EIO;
-			sqlite3_finalize(del);
-		}
-	}
+	if (rc == 0)
+		rc = retention_delete_through(c);
 	if (rc == 0 && exec_sql("COMMIT") < 0)
 		rc = -EIO;
 	if (rc < 0) {

@@ -251,64 +251,13 @@ forget:
 	return store_progress_delete(follow.store, p->name);
 }
 
-/* Files in active/ with no progress row: never handed out, or damaged. */
-void adopt_scan_active_orphans(void)
+/* Calls each for every name in the directory dirfd (a descriptor of ours,
+ * not consumed). */
+static void scan_dir(int dirfd, void (*each)(const char *base))
 {
 	DIR *dir;
 	struct dirent *e;
-	int dupfd = dup(follow.active_fd);
-
-	if (dupfd < 0 || (dir = fdopendir(dupfd)) == NULL) {
-		if (dupfd >= 0)
-			close(dupfd);
-		return;
-	}
-	rewinddir(dir);
-	while ((e = readdir(dir)) != NULL) {
-		char name[STORE_NAME_MAX];
-		struct writer_identity who;
-		struct spool_header h;
-		struct stat st;
-		int fd;
-
-		if (e->d_name[0] == '.')
-			continue;
-		if ((size_t)snprintf(name, sizeof(name), SPOOL_DIR_ACTIVE "/%s",
-				     e->d_name) >= sizeof(name) || file_find(name) != NULL)
-			continue;
-		fd = openat(follow.active_fd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-			    O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0) {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		if (st.st_size <= SPOOL_HEADER_BYTES) {
-			/* Created, never handed to a writer. */
-			(void)unlinkat(follow.active_fd, e->d_name, 0);
-			close(fd);
-			continue;
-		}
-		identity_clear(&who);
-		who.uid = st.st_uid;
-		if (read_header(fd, &h) == 0) {
-			who.pid = h.pid;
-			who.uid = h.uid;
-			who.start_time_ticks = h.start_time_ticks;
-		}
-		strlcpy(who.kind, IDENTITY_FILE_OWNER, sizeof(who.kind));
-		identity_resolve_actor(&who);
-		quarantine_unfollowed(SPOOL_DIR_ACTIVE, follow.active_fd, e->d_name, fd, &who,
-				      "spool file without progress record");
-	}
-	closedir(dir);
-}
-
-void adopt_scan_incoming(void)
-{
-	DIR *dir;
-	struct dirent *e;
-	int dupfd = dup(follow.incoming_fd);
+	int dupfd = dup(dirfd);
 
 	if (dupfd < 0 || (dir = fdopendir(dupfd)) == NULL) {
 		if (dupfd >= 0)
@@ -317,8 +266,58 @@ void adopt_scan_incoming(void)
 	}
 	rewinddir(dir);
 	while ((e = readdir(dir)) != NULL)
-		adopt_incoming(e->d_name);
+		each(e->d_name);
 	closedir(dir);
+}
+
+/* A file in active/ with no progress row: never handed out, or damaged. */
+static void adopt_active_orphan(const char *base)
+{
+	char name[STORE_NAME_MAX];
+	struct writer_identity who;
+	struct spool_header h;
+	struct stat st;
+	int fd;
+
+	if (base[0] == '.')
+		return;
+	if ((size_t)snprintf(name, sizeof(name), SPOOL_DIR_ACTIVE "/%s", base) >=
+	    sizeof(name) || file_find(name) != NULL)
+		return;
+	fd = openat(follow.active_fd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (st.st_size <= SPOOL_HEADER_BYTES) {
+		/* Created, never handed to a writer. */
+		(void)unlinkat(follow.active_fd, base, 0);
+		close(fd);
+		return;
+	}
+	identity_clear(&who);
+	who.uid = st.st_uid;
+	if (read_header(fd, &h) == 0) {
+		who.pid = h.pid;
+		who.uid = h.uid;
+		who.start_time_ticks = h.start_time_ticks;
+	}
+	strlcpy(who.kind, IDENTITY_FILE_OWNER, sizeof(who.kind));
+	identity_resolve_actor(&who);
+	quarantine_unfollowed(SPOOL_DIR_ACTIVE, follow.active_fd, base, fd, &who,
+			      "spool file without progress record");
+}
+
+void adopt_scan_active_orphans(void)
+{
+	scan_dir(follow.active_fd, adopt_active_orphan);
+}
+
+void adopt_scan_incoming(void)
+{
+	scan_dir(follow.incoming_fd, adopt_incoming);
 	follow.last_rescan_ms = loop_now_ms();
 }
 

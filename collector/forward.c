@@ -1,20 +1,17 @@
 /*
  * forward.c - the forwarding framework (design in forward.h): per sink, the
- * committed cursor, the acknowledgement windows, reading committed records
- * and checkpoints in order, the thread-safe queue of acknowledgements that
- * wakes the event loop through an eventfd, backlog, lag and stall reports.
+ * committed cursor, the acknowledgement windows (applying the answers
+ * forward_acks.c queued), reading committed records and checkpoints in
+ * order, backlog, lag and stall reports.
  * Owns no transport: a sink's wire is its own file (forward_nats.c ...).
  * Must never move a cursor past an id that is not acknowledged, never send
  * an uncommitted record, and never block the loop on a sink.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +19,7 @@
 
 #include "follow.h"
 #include "forward.h"
+#include "forward_acks.h"
 #include "group_commit.h"
 #include "log.h"
 #include "loop.h"
@@ -38,13 +36,6 @@
  * sink may set a shorter time (ops->resend_ms). */
 #define FORWARD_RESEND_MS 30000
 #define FORWARD_RESEND_MAX 4096
-
-struct forward_ack_entry {
-	struct forward_sink *sink;
-	int64_t id;
-	unsigned char stream;
-	unsigned char ok;
-};
 
 struct forward_sink {
 	char name[FORWARD_NAME_MAX];
@@ -68,99 +59,23 @@ static struct {
 	int initialised;
 	struct forward_sink sinks[FORWARD_MAX_SINKS];
 	size_t count;
-	pthread_mutex_t lock;
-	struct forward_ack_entry *queue;    /* guarded by lock */
-	size_t queue_len, queue_cap;
-	int queue_failed;                   /* an ack could not be queued */
-	struct forward_ack_entry *drained;  /* loop thread only */
-	size_t drained_cap;
-	struct loop_watch watch;
-} F = { .lock = PTHREAD_MUTEX_INITIALIZER, .watch = { .fd = -1 } };
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void queue_ack(struct forward_sink *sink, enum forward_stream stream,
-		      int64_t id, int ok)
-{
-	uint64_t one = 1;
-	int wake;
-
-	pthread_mutex_lock(&F.lock);
-	if (F.queue_len == F.queue_cap) {
-		size_t cap = F.queue_cap ? F.queue_cap * 2 : 1024;
-		void *grown = reallocarray(F.queue, cap, sizeof(*F.queue));
-
-		if (grown == NULL) {
-			/* Losing an ack only delays the cursor: a rewind sends
-			 * everything after it again. */
-			F.queue_failed = 1;
-			pthread_mutex_unlock(&F.lock);
-			return;
-		}
-		F.queue = grown;
-		F.queue_cap = cap;
-	}
-	F.queue[F.queue_len++] = (struct forward_ack_entry){
-		.sink = sink, .id = id, .stream = (unsigned char)stream,
-		.ok = (unsigned char)ok,
-	};
-	wake = F.queue_len == 1;
-	pthread_mutex_unlock(&F.lock);
-	if (wake && F.watch.fd >= 0 && write(F.watch.fd, &one, sizeof(one)) < 0) {
-		/* the counter is already non-zero, or the next tick drains */
-	}
-}
-
-void forward_ack(struct forward_sink *sink, enum forward_stream stream, int64_t id)
-{
-	queue_ack(sink, stream, id, 1);
-}
-
-void forward_nack(struct forward_sink *sink, enum forward_stream stream, int64_t id)
-{
-	queue_ack(sink, stream, id, 0);
-}
-
-#define ACK_REWIND 2                /* forward_ack_entry.ok: forward_rewind */
-
-void forward_rewind(struct forward_sink *sink)
-{
-	queue_ack(sink, FORWARD_RECORDS, 0, ACK_REWIND);
-}
+} F;
 
 /* Applies every queued ack (loop thread). */
 static void drain_acks(void)
 {
-	struct forward_ack_entry *swap;
-	size_t n, i, cap;
+	const struct forward_ack_entry *entries;
+	size_t n, i;
 	int failed;
 
-	pthread_mutex_lock(&F.lock);
-	swap = F.queue;
-	cap = F.queue_cap;
-	n = F.queue_len;
-	failed = F.queue_failed;
-	F.queue = F.drained;
-	F.queue_cap = F.drained_cap;
-	F.queue_len = 0;
-	F.queue_failed = 0;
-	pthread_mutex_unlock(&F.lock);
-	F.drained = swap;
-	F.drained_cap = cap;
-
+	n = forward_acks_take(&entries, &failed);
 	for (i = 0; i < n; i++) {
-		struct forward_ack_entry *a = &F.drained[i];
+		const struct forward_ack_entry *a = &entries[i];
 		struct forward_sink *s = a->sink;
 
 		if (a->stream >= FORWARD_STREAMS)
 			continue;
-		if (a->ok == ACK_REWIND) {
+		if (a->ok == FORWARD_ACK_REWIND) {
 			forward_window_rewind(&s->window[FORWARD_RECORDS]);
 			forward_window_rewind(&s->window[FORWARD_CHECKPOINTS]);
 			s->retry_count = 0;
@@ -198,17 +113,6 @@ static void drain_acks(void)
 	}
 }
 
-static void on_wake(struct loop_watch *w, uint32_t events)
-{
-	uint64_t value;
-
-	(void)events;
-	if (read(w->fd, &value, sizeof(value)) < 0) {
-		/* EAGAIN: already read */
-	}
-	(void)forward_pass();
-}
-
 int forward_cursor_load(struct store *st, const char *name, int64_t *through)
 {
 	return store_forward_cursor_get(st, name, through);
@@ -221,16 +125,9 @@ int forward_init(struct store *st)
 	if (F.initialised)
 		return 0;
 	F.store = st;
-	F.watch.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (F.watch.fd < 0)
-		return -errno;
-	F.watch.handler = on_wake;
-	rc = loop_add(&F.watch, EPOLLIN);
-	if (rc < 0) {
-		close(F.watch.fd);
-		F.watch.fd = -1;
+	rc = forward_acks_start();
+	if (rc < 0)
 		return rc;
-	}
 	F.initialised = 1;
 	return 0;
 }
@@ -345,7 +242,7 @@ static void write_cursors(struct forward_sink *s, int force)
 		if (s->window[i].cursor == s->written[i])
 			continue;
 		rc = store_forward_cursor_put(F.store, s->cursor_name[i],
-					      s->window[i].cursor, realtime_ns());
+					      s->window[i].cursor, loop_realtime_ns());
 		if (rc < 0) {
 			daemon_warn("%s: cannot write the forwarding cursor: %s "
 				    "(records after it will be sent again)",
@@ -544,7 +441,7 @@ static void tick_sink(struct forward_sink *s, int64_t now)
 	if (s->backlog > 0 &&
 	    store_forward_first_after(F.store, s->window[FORWARD_RECORDS].cursor,
 				      &received) == 0 && received >= 0) {
-		int64_t age = (realtime_ns() - received) / 1000000;
+		int64_t age = (loop_realtime_ns() - received) / 1000000;
 
 		s->lag_ms = age > 0 ? age : 0;
 	}
@@ -603,13 +500,7 @@ void forward_stop(void)
 	}
 	(void)group_commit();
 	store_forward_release();
-	loop_remove(&F.watch);
-	close(F.watch.fd);
-	F.watch.fd = -1;
-	free(F.queue);
-	free(F.drained);
-	F.queue = F.drained = NULL;
-	F.queue_cap = F.drained_cap = F.queue_len = 0;
+	forward_acks_stop();
 	F.count = 0;
 	F.initialised = 0;
 }

@@ -1,8 +1,9 @@
 /*
  * loop.c - the event loop: one epoll instance, descriptors with handlers.
  *
- * Owns the epoll descriptor and the wait, and the signalfd and timerfd each
- * process's loop starts with; handlers decide everything else.
+ * Owns the epoll descriptor and the wait, the clocks the collector reads
+ * (loop_now_ms ...), and the signalfd and timerfd each process's loop
+ * starts with; handlers decide everything else.
  * A handler may remove its own or any other watch: events of a watch removed
  * during the current round are dropped (the removed list is checked).
  * Must never know what a descriptor is for, or block except in epoll_wait.
@@ -87,12 +88,34 @@ int loop_run_once(int timeout_ms)
 	return n;
 }
 
+void loop_close(struct loop_watch *w)
+{
+	if (w->fd < 0)
+		return;
+	loop_remove(w);
+	close(w->fd);
+	w->fd = -1;
+}
+
 int64_t loop_now_ms(void)
+{
+	return loop_monotonic_ns() / 1000000;
+}
+
+int64_t loop_monotonic_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t loop_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 int loop_watch_signals_and_timer(struct loop_watch *signals, struct loop_watch *timer,

@@ -23,6 +23,9 @@ void loop_fini(void);
 int loop_add(struct loop_watch *w, uint32_t events);
 /* Stops watching (before the owner closes the descriptor). */
 void loop_remove(struct loop_watch *w);
+/* Stops watching w and closes its descriptor; w->fd is -1 after (nothing
+ * happens when it was -1 already). */
+void loop_close(struct loop_watch *w);
 /*
  * Waits at most timeout_ms (-1: forever) and calls the handlers of every
  * ready descriptor. Returns the number handled, or -errno (not -EINTR).
@@ -39,5 +42,10 @@ int loop_watch_signals_and_timer(struct loop_watch *signals, struct loop_watch *
 
 /* Monotonic milliseconds. */
 int64_t loop_now_ms(void);
+/* Monotonic nanoseconds (durations). */
+int64_t loop_monotonic_ns(void);
+/* Wall-clock nanoseconds since the epoch (times that are stored or shown,
+ * never durations). */
+int64_t loop_realtime_ns(void);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * query_server.h - the query socket (query.h): who may ask, and answers.
+ * query_server.h - the query socket (query.h): who may ask, and answers
+ * (query_server.c, query_answer.c, query_audit.c).
  */
 #ifndef PHITRAILD_QUERY_SERVER_H
 #define PHITRAILD_QUERY_SERVER_H
@@ -16,12 +17,6 @@
 #define QUERY_SERVER_MAX_PER_UID 8          /* of them, from one uid */
 /* A user's identical request within this long is audited only once. */
 #define QUERY_AUDIT_REPEAT_MS 60000
-
-struct query_server_counters {
-	uint64_t served, denied, bad_request, failed;
-	uint64_t busy;                     /* refused: too many pending */
-	uint64_t audited, audit_failed;    /* "Audit Trail Queried" records */
-};
 
 int query_server_start(const struct config *cfg, struct store *st);
 void query_server_stop(void);

@@ -23,6 +23,7 @@
 #include "fanotify.h"
 #include "follow.h"
 #include "forward.h"
+#include "loop.h"
 #include "status.h"
 #include "status_report.h"
 #include "unaudited.h"
@@ -32,19 +33,11 @@ static const struct config *S_cfg;
 static struct store *S_store;
 static int64_t S_started_ns;
 
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-void collector_status_start(const struct config *cfg, struct store *st)
+void status_report_start(const struct config *cfg, struct store *st)
 {
 	S_cfg = cfg;
 	S_store = st;
-	S_started_ns = realtime_ns();
+	S_started_ns = loop_realtime_ns();
 }
 
 static int64_t file_bytes(const char *path, const char *suffix)
@@ -88,7 +81,7 @@ static void safetynet_fill(struct status_reply *s)
 	s->kernel_overflows = (int64_t)c->overflows;
 }
 
-long collector_status_encode(void *buf, size_t cap)
+long status_report_encode(void *buf, size_t cap)
 {
 	static struct status_reply s;
 	const struct follow_counters *fc = follow_counters();
@@ -98,7 +91,7 @@ long collector_status_encode(void *buf, size_t cap)
 
 	status_reply_init(&s);
 	strlcpy(s.version, PHITRAIL_VERSION, sizeof(s.version));
-	s.now_ns = realtime_ns();
+	s.now_ns = loop_realtime_ns();
 	s.started_ns = S_started_ns;
 	s.records = store_next_id(S_store) - 1;
 	s.stored_since_start = (int64_t)fc->records;

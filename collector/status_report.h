@@ -11,9 +11,9 @@
 #include "store.h"
 
 /* Remembers what status reports on and the start time. */
-void collector_status_start(const struct config *cfg, struct store *st);
+void status_report_start(const struct config *cfg, struct store *st);
 
 /* The answer now, encoded into buf (cap bytes): length or -ENOSPC. */
-long collector_status_encode(void *buf, size_t cap);
+long status_report_encode(void *buf, size_t cap);
 
 #endif

@@ -14,7 +14,6 @@
 #include "query.h"
 #include "record.h"
 
-#define STORE_SCHEMA_VERSION 1
 #define STORE_NAME_MAX 256             /* progress row name, with NUL */
 /*
  * Commit when this many are pending (or batch_delay_ms passed). Measured on

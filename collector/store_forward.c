@@ -190,12 +190,6 @@ int store_forward_first_after(struct store *st, int64_t after_id,
 			   " ORDER BY id LIMIT 1", after_id, received_ns, -1);
 }
 
-int store_forward_last_checkpoint(struct store *st, int64_t *seq)
-{
-	return one_integer(store_reader_connection(st),
-			   "SELECT max(seq) FROM checkpoints", 0, seq, 0);
-}
-
 int store_forward_store_id(struct store *st, char out[STORE_ID_HEX + 1])
 {
 	sqlite3 *db = store_writer_connection(st);

@@ -48,7 +48,6 @@ void store_forward_release(void);
 int store_forward_last_id(struct store *st, int64_t *last);
 int store_forward_first_after(struct store *st, int64_t after_id,
 			      int64_t *received_ns);
-int store_forward_last_checkpoint(struct store *st, int64_t *seq);
 
 /* The store's id (created at first use, kept in meta): 0, -EIO. */
 int store_forward_store_id(struct store *st, char out[STORE_ID_HEX + 1]);

@@ -21,20 +21,13 @@
 #include "handoff.h"
 #include "identity.h"
 #include "log.h"
+#include "loop.h"
 #include "unaudited.h"
 
 static struct status_unaudited table[STATUS_MAX_UNAUDITED];
 static unaudited_relay *relay;
 static int64_t logged_ns[STATUS_MAX_UNAUDITED];
 static size_t used;
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 #define CLAIMED_MARK " (claimed)"
 
@@ -80,7 +73,7 @@ int unaudited_receive(int sock, const unsigned char *bytes, size_t len,
 	struct writer_identity who;
 	struct ucred cred;
 	socklen_t cred_len = sizeof(cred);
-	int64_t now = realtime_ns();
+	int64_t now = loop_realtime_ns();
 	size_t i;
 	int rc;
 

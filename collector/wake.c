@@ -92,13 +92,12 @@ int wake_watch(void)
 
 void wake_stop(void)
 {
-	if (W.event.fd >= 0) {
-		if (W.watched)
-			loop_remove(&W.event);
-		W.watched = 0;
+	if (W.event.fd >= 0 && !W.watched) {  /* the parent's: never watched */
 		close(W.event.fd);
 		W.event.fd = -1;
 	}
+	loop_close(&W.event);
+	W.watched = 0;
 	if (W.asleep != NULL)
 		munmap(W.asleep, HANDOFF_WAKE_PAGE_BYTES);
 	W.asleep = NULL;

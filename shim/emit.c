@@ -27,6 +27,21 @@
 #include "spool.h"
 #include "spoolmap.h"
 
+/* One audited event, as the entry points below describe it. */
+struct emit_event {
+	enum event_type type;
+	const char *target, *target2;
+	const char *target_real;           /* NULL or "": as target */
+	const char *target2_real;          /* NULL or "": as target2 */
+	const char *inode;                 /* NULL or "": not a hard link */
+	int rule;
+	const char *patient;               /* NULL or "": none */
+	int error;                         /* 0: "ok", else the errno */
+	struct timespec when;              /* CLOCK_REALTIME of the call */
+	const struct record_detail *detail;
+	size_t detail_count;
+};
+
 static int64_t emit_seq;                   /* atomic, per process */
 /* The write() path: held from taking a seq to the end of its write(), so a
  * file written by threads holds its frames in seq order (the collector
@@ -338,12 +353,17 @@ static int emit_write(struct record *r, int *cut)
 	return -EIO;
 }
 
-int emit_record(const struct emit_event *ev)
+/*
+ * The one builder: stamps the time of the call, fills the record from ev
+ * and hands it off. 0 or a negative errno. Guard held.
+ */
+static int emit_event(struct emit_event *ev)
 {
 	char errbuf[24];
 	struct record r;
 	int rc, cut = 0;
 
+	clock_gettime(CLOCK_REALTIME, &ev->when);
 	emit_fill(&r, ev, identity_get(), errbuf, sizeof(errbuf));
 	rc = emit_write(&r, &cut);
 	if (rc < 0 && !cut)
@@ -368,6 +388,59 @@ int emit_path_event(enum event_type type, const struct policy_match *m,
 		.detail_count = detail_count,
 	};
 
-	clock_gettime(CLOCK_REALTIME, &ev.when);
-	return emit_record(&ev);
+	return emit_event(&ev);
+}
+
+int emit_pair_event(enum event_type type,
+		    const struct policy_match *first, const char *first_written,
+		    const struct policy_match *second, const char *second_written,
+		    const struct policy_match *hit, int error,
+		    const struct record_detail *detail, size_t detail_count)
+{
+	struct emit_event ev = {
+		.type = type,
+		.target = first->path[0] ? first->path : first_written,
+		.target2 = second->path[0] ? second->path : second_written,
+		.target_real = first->real,
+		.target2_real = second->real,
+		.inode = hit->inode,
+		.rule = hit->rule,
+		.patient = hit->patient,
+		.error = error,
+		.detail = detail,
+		.detail_count = detail_count,
+	};
+
+	return emit_event(&ev);
+}
+
+int emit_file_event(enum event_type type, const struct phi_file *f)
+{
+	struct emit_event ev = {
+		.type = type,
+		.target = f->path,
+		.target_real = f->real,
+		.inode = f->inode,
+		.rule = f->rule,
+		.patient = f->patient,
+	};
+
+	return emit_event(&ev);
+}
+
+int emit_net_event(enum event_type type, const char *target, int rule,
+		   const char *patient, int error,
+		   const struct record_detail *detail, size_t detail_count)
+{
+	struct emit_event ev = {
+		.type = type,
+		.target = target,
+		.rule = rule,
+		.patient = patient,
+		.error = error,
+		.detail = detail,
+		.detail_count = detail_count,
+	};
+
+	return emit_event(&ev);
 }

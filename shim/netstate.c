@@ -94,17 +94,9 @@ int netstate_ref(unsigned slot)
 static void netstate_emit(struct phi_socket *s, int dir, const char *patient,
 			  const struct record_detail *detail, size_t count)
 {
-	struct emit_event ev = {
-		.type = dir == NET_SENT ? EVENT_MESSAGE_SENT : EVENT_MESSAGE_RECEIVED,
-		.target = s->target,
-		.rule = s->rule,
-		.patient = patient,
-		.detail = detail,
-		.detail_count = count,
-	};
-
-	clock_gettime(CLOCK_REALTIME, &ev.when);
-	emit_record(&ev);
+	emit_net_event(dir == NET_SENT ? EVENT_MESSAGE_SENT :
+		       EVENT_MESSAGE_RECEIVED, s->target, s->rule, patient, 0,
+		       detail, count);
 }
 
 static void netstate_emit_message(struct phi_socket *s, int dir,

@@ -363,27 +363,37 @@ void identity_atfork_child(void);
 
 /* ---- emit.c: one record, one write ----------------------------------- */
 
-struct emit_event {
-	enum event_type type;
-	const char *target, *target2;
-	const char *target_real;           /* NULL or "": as target */
-	const char *target2_real;          /* NULL or "": as target2 */
-	const char *inode;                 /* NULL or "": not a hard link */
-	int rule;
-	const char *patient;               /* NULL or "": none */
-	int error;                         /* 0: "ok", else the errno */
-	struct timespec when;              /* CLOCK_REALTIME of the call */
-	const struct record_detail *detail;
-	size_t detail_count;
-};
+/*
+ * Every record the shim writes is built in emit.c, by one of these: each
+ * takes the time of the call itself, fills the record and hands it off
+ * (0 or a negative errno). The caller holds the guard; error 0 is "ok",
+ * else the errno; detail (detail_count entries) is copied.
+ */
 
-/* Encodes and hands off one record. 0 or a negative errno. Guard held. */
-int emit_record(const struct emit_event *ev);
-
-/* Shorthand for a path event; takes the time itself. */
+/* An event on the path of m (target2: NULL, or the other path). */
 int emit_path_event(enum event_type type, const struct policy_match *m,
 		    const char *target2, int error,
 		    const struct record_detail *detail, size_t detail_count);
+
+/*
+ * An event on two paths (rename, link): target and target2 are first and
+ * second as matched, or as the program wrote them (first_written,
+ * second_written) when that one matched nothing; rule, patient and inode
+ * are those of hit, the match that made the call PHI.
+ */
+int emit_pair_event(enum event_type type,
+		    const struct policy_match *first, const char *first_written,
+		    const struct policy_match *second, const char *second_written,
+		    const struct policy_match *hit, int error,
+		    const struct record_detail *detail, size_t detail_count);
+
+/* An event on open PHI file f (a reference held). */
+int emit_file_event(enum event_type type, const struct phi_file *f);
+
+/* An event on a PHI connection to or from target (patient: NULL or ""). */
+int emit_net_event(enum event_type type, const char *target, int rule,
+		   const char *patient, int error,
+		   const struct record_detail *detail, size_t detail_count);
 
 /* "EACCES"...; unknown values become "errno:N" in buf. */
 const char *emit_errno_name(int err, char *buf, size_t size);

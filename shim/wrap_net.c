@@ -50,23 +50,6 @@ static const char *net_transport(int fd)
 	}
 }
 
-static void net_emit_connection(enum event_type type, const char *target,
-				int rule, int error,
-				const struct record_detail *detail, size_t count)
-{
-	struct emit_event ev = {
-		.type = type,
-		.target = target,
-		.rule = rule,
-		.error = error,
-		.detail = detail,
-		.detail_count = count,
-	};
-
-	clock_gettime(CLOCK_REALTIME, &ev.when);
-	emit_record(&ev);
-}
-
 static size_t net_protocol_detail(int rule, struct record_detail *d)
 {
 	const char *protocol = shim_config.rules[rule].protocol;
@@ -115,11 +98,11 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		if (netstate_open(fd, rule, target) < 0)
 			detail[count++] = (struct record_detail){ .key = "note",
 				.str = "too many PHI sockets open: later data not audited" };
-		net_emit_connection(EVENT_CONNECTION_OPENED, target, rule, 0,
-				    detail, count);
+		emit_net_event(EVENT_CONNECTION_OPENED, target, rule, NULL, 0,
+			       detail, count);
 	} else {
-		net_emit_connection(EVENT_CONNECTION_OPENED, target, rule,
-				    saved_errno, detail, count);
+		emit_net_event(EVENT_CONNECTION_OPENED, target, rule, NULL,
+			       saved_errno, detail, count);
 	}
 out:
 	shim_leave();
@@ -197,8 +180,8 @@ static void net_accepted(int fd, const struct sockaddr *addr,
 	if (netstate_open(fd, rule, target) < 0)
 		detail[count++] = (struct record_detail){ .key = "note",
 			.str = "too many PHI sockets open: later data not audited" };
-	net_emit_connection(EVENT_CONNECTION_ACCEPTED, target, rule, 0, detail,
-			    count);
+	emit_net_event(EVENT_CONNECTION_ACCEPTED, target, rule, NULL, 0, detail,
+		       count);
 leave:
 	shim_leave();
 out:

@@ -197,23 +197,11 @@ static int rename_audited(enum rename_entry entry, int olddirfd,
 	ret = rename_real(entry, olddirfd, oldpath, newdirfd, newpath, flags);
 	saved_errno = errno;
 	m = new_hit ? &new_match : &old_match;
-	if (ret == 0 || saved_errno == EACCES || saved_errno == EPERM) {
-		struct emit_event ev = {
-			.type = ret == 0 ? EVENT_FILE_RENAMED :
-				EVENT_FILE_ACCESS_DENIED,
-			.target = old_match.path[0] ? old_match.path : oldpath,
-			.target2 = new_match.path[0] ? new_match.path : newpath,
-			.target_real = old_match.real,
-			.target2_real = new_match.real,
-			.inode = m->inode,
-			.rule = m->rule,
-			.patient = m->patient,
-			.error = ret == 0 ? 0 : saved_errno,
-		};
-
-		clock_gettime(CLOCK_REALTIME, &ev.when);
-		emit_record(&ev);
-	}
+	if (ret == 0 || saved_errno == EACCES || saved_errno == EPERM)
+		emit_pair_event(ret == 0 ? EVENT_FILE_RENAMED :
+				EVENT_FILE_ACCESS_DENIED, &old_match, oldpath,
+				&new_match, newpath, m,
+				ret == 0 ? 0 : saved_errno, NULL, 0);
 	shim_leave();
 	errno = saved_errno;
 	return ret;
@@ -544,25 +532,11 @@ static int link_audited(enum link_entry entry, int olddirfd,
 		.str = entry == LINK_ENTRY_SYMLINK || entry == LINK_ENTRY_SYMLINKAT ?
 			"symbolic" : "hard",
 	};
-	if (ret == 0 || saved_errno == EACCES || saved_errno == EPERM) {
-		struct emit_event ev = {
-			.type = ret == 0 ? EVENT_FILE_CREATED :
-				EVENT_FILE_ACCESS_DENIED,
-			.target = new_match.path[0] ? new_match.path : newpath,
-			.target2 = old_match.path[0] ? old_match.path : oldpath,
-			.target_real = new_match.real,
-			.target2_real = old_match.real,
-			.inode = m->inode,
-			.rule = m->rule,
-			.patient = m->patient,
-			.error = ret == 0 ? 0 : saved_errno,
-			.detail = detail,
-			.detail_count = 1,
-		};
-
-		clock_gettime(CLOCK_REALTIME, &ev.when);
-		emit_record(&ev);
-	}
+	if (ret == 0 || saved_errno == EACCES || saved_errno == EPERM)
+		emit_pair_event(ret == 0 ? EVENT_FILE_CREATED :
+				EVENT_FILE_ACCESS_DENIED, &new_match, newpath,
+				&old_match, oldpath, m,
+				ret == 0 ? 0 : saved_errno, detail, 1);
 	shim_leave();
 	errno = saved_errno;
 	return ret;

@@ -57,19 +57,8 @@ void rw_after(struct phi_file *f, unsigned bit, int succeeded)
 
 	if (succeeded && !(__atomic_load_n(&f->reported, __ATOMIC_ACQUIRE) & bit) &&
 	    shim_enter()) {
-		if (fdstate_mark(f, bit)) {
-			struct emit_event ev = {
-				.type = rw_event_of_bit(bit),
-				.target = f->path,
-				.target_real = f->real,
-				.inode = f->inode,
-				.rule = f->rule,
-				.patient = f->patient,
-			};
-
-			clock_gettime(CLOCK_REALTIME, &ev.when);
-			emit_record(&ev);
-		}
+		if (fdstate_mark(f, bit))
+			emit_file_event(rw_event_of_bit(bit), f);
 		shim_leave();
 	}
 	fdstate_put(f);

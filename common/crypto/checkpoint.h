@@ -1,7 +1,8 @@
 /*
  * checkpoint.h - signed checkpoints and retention cuts: what makes the
  * store's Merkle tree (merkle.h) tamper-evident to someone who holds only
- * the public key. Implemented in checkpoint.c (libsodium Ed25519, SHA-256).
+ * the public key. Implemented in checkpoint.c and checkpoint_key.c
+ * (libsodium Ed25519, SHA-256).
  * Call checkpoint_init() once first. All integers are little endian.
  *
  * CHECKPOINT, CHECKPOINT_BYTES (164) bytes:

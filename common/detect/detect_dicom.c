@@ -300,6 +300,34 @@ static void net_pdv_end(struct detect_stream *s, struct detect_sink *sink)
 	net_message_emit(s, sink);
 }
 
+/* A PDU's 6-byte header: its type and length say what follows. */
+static void net_pdu_header(struct detect_stream *s, const uint8_t *h)
+{
+	struct detect_dicom_state *d = &s->u.dicom;
+
+	d->pdu_type = h[0];
+	d->pdu_left = be32(h + 2);
+	if (h[0] < PDU_ASSOCIATE_RQ || h[0] > PDU_ABORT) {
+		detect_give_up(s, "DICOM: unknown PDU type");
+		return;
+	}
+	if (h[0] == PDU_ASSOCIATE_RQ || h[0] == PDU_ASSOCIATE_AC) {
+		if (d->pdu_left > DETECT_DICOM_ASSOCIATE_MAX || d->pdu_left < 68) {
+			detect_give_up(s, "DICOM: bad A-ASSOCIATE length");
+			return;
+		}
+		memset(d->context_syntax, 0, sizeof(d->context_syntax));
+		d->item_left = 68;
+		d->phase = NET_ASSOC_FIXED;
+	} else if (h[0] == PDU_DATA) {
+		d->phase = NET_PDV_HEADER;
+	} else {
+		d->phase = NET_SKIP;
+	}
+	if (d->pdu_left == 0)
+		d->phase = NET_PDU_HEADER;
+}
+
 /* A complete 4- or 6-byte header of the current phase is in d->header. */
 static void net_header(struct detect_stream *s, struct detect_sink *sink)
 {
@@ -310,27 +338,7 @@ static void net_header(struct detect_stream *s, struct detect_sink *sink)
 	d->header_have = 0;
 	switch (d->phase) {
 	case NET_PDU_HEADER:
-		d->pdu_type = h[0];
-		d->pdu_left = be32(h + 2);
-		if (h[0] < PDU_ASSOCIATE_RQ || h[0] > PDU_ABORT) {
-			detect_give_up(s, "DICOM: unknown PDU type");
-			return;
-		}
-		if (h[0] == PDU_ASSOCIATE_RQ || h[0] == PDU_ASSOCIATE_AC) {
-			if (d->pdu_left > DETECT_DICOM_ASSOCIATE_MAX || d->pdu_left < 68) {
-				detect_give_up(s, "DICOM: bad A-ASSOCIATE length");
-				return;
-			}
-			memset(d->context_syntax, 0, sizeof(d->context_syntax));
-			d->item_left = 68;
-			d->phase = NET_ASSOC_FIXED;
-		} else if (h[0] == PDU_DATA) {
-			d->phase = NET_PDV_HEADER;
-		} else {
-			d->phase = NET_SKIP;
-		}
-		if (d->pdu_left == 0)
-			d->phase = NET_PDU_HEADER;
+		net_pdu_header(s, h);
 		return;
 	case NET_ITEM_HEADER:
 		d->item_type = h[0];

@@ -40,6 +40,11 @@ void detect_fhir_json_byte(struct detect_fhir_state *f, uint8_t c);
 /* Adds id as a patient of f's message when it is a valid FHIR id. */
 void detect_fhir_add_patient(struct detect_fhir_state *f, const char *id,
 			     size_t n);
+/* Reads a request target [scheme://authority]path[?query][#fragment]
+   (detect_fhir_target.c): its patients into f's message, its resource
+   type too when set_type. */
+void detect_fhir_read_target(struct detect_fhir_state *f, const char *t,
+			     size_t n, int set_type);
 /* The id of a reference "Patient/ID", ".../Patient/ID[/_history/N]": 1 and
    *id, *id_n set, or 0 when the reference names no patient. */
 int detect_fhir_reference_patient(const char *s, size_t n, const char **id,

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <msgpack.h>
 
@@ -26,6 +27,25 @@ struct codec_buffer {
 	bool overflow;
 };
 
+/*
+ * Appends len bytes to b, or sets overflow and returns -1 when they do not
+ * fit. Inline: the record encoder's own packer (record_encode.c) writes
+ * through it directly.
+ */
+static inline int codec_buffer_append(struct codec_buffer *b,
+				      const void *bytes, size_t len)
+{
+	if (len > b->cap - b->len) {
+		b->overflow = true;
+		return -1;
+	}
+	memcpy(b->data + b->len, bytes, len);
+	b->len += len;
+	return 0;
+}
+
+/* msgpack_packer's write callback: codec_buffer_append, refused after an
+ * overflow. */
 int codec_buffer_write(void *data, const char *bytes, size_t len);
 /* The bytes packed, or -ENOSPC when anything did not fit. */
 long codec_buffer_result(const struct codec_buffer *b);

@@ -1,7 +1,8 @@
 /*
  * record.h - the audit record: its fields, the event vocabulary, and the
- * msgpack codec (implemented in codec.c; only it and the other codecs
- * that build on its codec.h include <msgpack.h>).
+ * msgpack codec (record_encode.c and record_decode.c over codec.c's
+ * helpers, the schema in record_schema.c; only the codecs that build on
+ * codec.h include <msgpack.h>).
  *
  * A record is one msgpack map with string keys (schema version 1, see
  * DESIGN.md "The audit record"). The encoder packs a struct record into a

@@ -1,6 +1,7 @@
 /*
  * config.h - phitrail.conf: the one INI file read by the shim, the collector
- * and the CLI (parsed with inih in config.c).
+ * and the CLI (parsed with inih in config.c, config_reader.c and
+ * config_keys.c; paths matched in config_match.c).
  *
  * The whole configuration lives in one fixed-size struct with no pointers to
  * the heap, so the shim can keep it in static storage and never allocate

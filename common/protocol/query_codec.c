@@ -230,12 +230,57 @@ static bool str_equals(const msgpack_object *o, const char *s)
 	return codec_key_equals(o, s);
 }
 
+/* "op": one of query_op_name's names. */
+static int query_op_decode(const msgpack_object *val, struct query_request *q,
+			   const char **why)
+{
+	enum query_op op;
+
+	for (op = QUERY_OP_QUERY; op <= QUERY_OP_CHECKPOINT; op++) {
+		if (str_equals(val, query_op_name(op))) {
+			q->op = op;
+			return 0;
+		}
+	}
+	*why = "op must be \"query\", \"count\", \"stats\", "
+	       "\"status\" or \"checkpoint\"";
+	return -EBADMSG;
+}
+
+/* "event": an array of at most QUERY_MAX_EVENTS known event type names. */
+static int query_events_decode(const msgpack_object *val,
+			       struct query_request *q, const char **why)
+{
+	uint32_t i;
+	int rc;
+
+	if (val->type != MSGPACK_OBJECT_ARRAY) {
+		*why = "event must be an array of strings";
+		return -EBADMSG;
+	}
+	if (val->via.array.size > QUERY_MAX_EVENTS) {
+		*why = "more than QUERY_MAX_EVENTS events";
+		return -EMSGSIZE;
+	}
+	for (i = 0; i < val->via.array.size; i++) {
+		rc = copy_fixed(&val->via.array.ptr[i], q->events[i],
+				sizeof(q->events[i]), why);
+		if (rc < 0)
+			return rc;
+		if (event_type_from_name(q->events[i]) == EVENT_NONE) {
+			*why = "unknown event type in event";
+			return -EBADMSG;
+		}
+	}
+	q->event_count = val->via.array.size;
+	return 0;
+}
+
 static int query_field_decode(const struct query_field *f,
 			      const msgpack_object *val, struct query_request *q,
 			      const char **why)
 {
 	int64_t n;
-	uint32_t i;
 	int rc;
 
 	switch (f->kind) {
@@ -246,45 +291,11 @@ static int query_field_decode(const struct query_field *f,
 		}
 		return 0;
 	case QF_OP:
-		if (str_equals(val, "query"))
-			q->op = QUERY_OP_QUERY;
-		else if (str_equals(val, "count"))
-			q->op = QUERY_OP_COUNT;
-		else if (str_equals(val, "stats"))
-			q->op = QUERY_OP_STATS;
-		else if (str_equals(val, "status"))
-			q->op = QUERY_OP_STATUS;
-		else if (str_equals(val, "checkpoint"))
-			q->op = QUERY_OP_CHECKPOINT;
-		else {
-			*why = "op must be \"query\", \"count\", \"stats\", "
-			       "\"status\" or \"checkpoint\"";
-			return -EBADMSG;
-		}
-		return 0;
+		return query_op_decode(val, q, why);
 	case QF_STR:
 		return copy_fixed(val, QFIELD(q, f, char), QUERY_MAX_STRING, why);
 	case QF_EVENTS:
-		if (val->type != MSGPACK_OBJECT_ARRAY) {
-			*why = "event must be an array of strings";
-			return -EBADMSG;
-		}
-		if (val->via.array.size > QUERY_MAX_EVENTS) {
-			*why = "more than QUERY_MAX_EVENTS events";
-			return -EMSGSIZE;
-		}
-		for (i = 0; i < val->via.array.size; i++) {
-			rc = copy_fixed(&val->via.array.ptr[i], q->events[i],
-					sizeof(q->events[i]), why);
-			if (rc < 0)
-				return rc;
-			if (event_type_from_name(q->events[i]) == EVENT_NONE) {
-				*why = "unknown event type in event";
-				return -EBADMSG;
-			}
-		}
-		q->event_count = val->via.array.size;
-		return 0;
+		return query_events_decode(val, q, why);
 	case QF_INT:
 		if (codec_object_int64(val, QFIELD(q, f, int64_t)) < 0) {
 			*why = "expected an integer";

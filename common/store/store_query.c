@@ -117,6 +117,54 @@ static int store_is_chunked(sqlite3 *db)
 	return found;
 }
 
+/* The select list and table of a query of this shape. */
+static void sql_select(struct query_builder *b, enum query_shape shape,
+		       const char *key)
+{
+	switch (shape) {
+	case SHAPE_RECORDS:
+		sql_append(b, "SELECT bytes, target FROM records");
+		break;
+	case SHAPE_COUNT:
+		sql_append(b, "SELECT count(*) FROM records");
+		break;
+	case SHAPE_GROUPS:
+	case SHAPE_GROUP_TARGETS:
+		sql_append(b, "SELECT ");
+		sql_append(b, key);
+		sql_append(b, shape == SHAPE_GROUPS ? ", count(*)" : ", target");
+		sql_append(b, " FROM records");
+		break;
+	}
+}
+
+/* Binds q's values in the order prepare_query wrote their '?'. */
+static void query_bind(sqlite3_stmt *stmt, const struct query_request *q,
+		       int use_limit)
+{
+	size_t i;
+	int index = 1;
+
+	for (i = 0; i < sizeof(text_filters) / sizeof(text_filters[0]); i++) {
+		const char *value = request_text(q, text_filters[i].offset);
+
+		if (value[0] != '\0')
+			sqlite3_bind_text(stmt, index++, value, -1, SQLITE_STATIC);
+	}
+	for (i = 0; i < q->event_count; i++)
+		sqlite3_bind_text(stmt, index++, q->events[i], -1, SQLITE_STATIC);
+	if (q->since_ns != QUERY_ABSENT)
+		sqlite3_bind_int64(stmt, index++, q->since_ns);
+	if (q->until_ns != QUERY_ABSENT)
+		sqlite3_bind_int64(stmt, index++, q->until_ns);
+	if (q->after_id != QUERY_ABSENT)
+		sqlite3_bind_int64(stmt, index++, q->after_id);
+	if (q->pid != QUERY_ABSENT)
+		sqlite3_bind_int64(stmt, index++, q->pid);
+	if (use_limit && q->limit > 0)
+		sqlite3_bind_int64(stmt, index++, q->limit);
+}
+
 /* Builds the WHERE clause and binds it; returns the prepared statement. */
 static int prepare_query(sqlite3 *db, const struct query_request *q,
 			 enum query_shape shape, int use_limit, int explain,
@@ -126,7 +174,7 @@ static int prepare_query(sqlite3 *db, const struct query_request *q,
 	sqlite3_stmt *stmt = NULL;
 	const char *key = NULL;
 	size_t i;
-	int index = 1, rc;
+	int rc;
 	/* A patient or actor is looked up chunk by chunk (store_schema.h). */
 	int by_chunk = (q->patient[0] != '\0' || q->actor[0] != '\0') &&
 		store_is_chunked(db);
@@ -140,21 +188,7 @@ static int prepare_query(sqlite3 *db, const struct query_request *q,
 		sql_append(&b, "EXPLAIN QUERY PLAN ");
 	if (by_chunk)
 		sql_append(&b, STORE_SQL_CHUNKS);
-	switch (shape) {
-	case SHAPE_RECORDS:
-		sql_append(&b, "SELECT bytes, target FROM records");
-		break;
-	case SHAPE_COUNT:
-		sql_append(&b, "SELECT count(*) FROM records");
-		break;
-	case SHAPE_GROUPS:
-	case SHAPE_GROUP_TARGETS:
-		sql_append(&b, "SELECT ");
-		sql_append(&b, key);
-		sql_append(&b, shape == SHAPE_GROUPS ? ", count(*)" : ", target");
-		sql_append(&b, " FROM records");
-		break;
-	}
+	sql_select(&b, shape, key);
 	/*
 	 * A time range alone: SQLite, without statistics, may judge a scan of
 	 * the table (or of another covering index, for count and stats)
@@ -203,24 +237,7 @@ static int prepare_query(sqlite3 *db, const struct query_request *q,
 		sqlite3_finalize(stmt);
 		return -EIO;
 	}
-	for (i = 0; i < sizeof(text_filters) / sizeof(text_filters[0]); i++) {
-		const char *value = request_text(q, text_filters[i].offset);
-
-		if (value[0] != '\0')
-			sqlite3_bind_text(stmt, index++, value, -1, SQLITE_STATIC);
-	}
-	for (i = 0; i < q->event_count; i++)
-		sqlite3_bind_text(stmt, index++, q->events[i], -1, SQLITE_STATIC);
-	if (q->since_ns != QUERY_ABSENT)
-		sqlite3_bind_int64(stmt, index++, q->since_ns);
-	if (q->until_ns != QUERY_ABSENT)
-		sqlite3_bind_int64(stmt, index++, q->until_ns);
-	if (q->after_id != QUERY_ABSENT)
-		sqlite3_bind_int64(stmt, index++, q->after_id);
-	if (q->pid != QUERY_ABSENT)
-		sqlite3_bind_int64(stmt, index++, q->pid);
-	if (use_limit && q->limit > 0)
-		sqlite3_bind_int64(stmt, index++, q->limit);
+	query_bind(stmt, q, use_limit);
 	*out = stmt;
 	return 0;
 }

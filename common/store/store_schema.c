@@ -53,22 +53,23 @@ void store_schema_values(const struct record *r,
 	int64_t received = r->received_sec == RECORD_ABSENT ? RECORD_ABSENT :
 		store_schema_ns(r->received_sec, r->received_nsec);
 
-	out[0] = int_value(r->id);
-	out[1] = int_value(store_schema_ns(r->timestamp_sec, r->timestamp_nsec));
-	out[2] = int_value(received);
-	out[3] = text_value(r->workspace_id);
-	out[4] = text_value(r->actor_user_id);
-	out[5] = text_value(event_type_name(r->event_type));
-	out[6] = text_value(r->end_user_id);
-	out[7] = text_value(r->host);
-	out[8] = int_value(r->pid);
-	out[9] = int_value(r->uid);
-	out[10] = int_value(r->auid);
-	out[11] = text_value(r->exe);
-	out[12] = text_value(r->target);
-	out[13] = text_value(r->target2);
-	out[14] = text_value(r->rule);
-	out[15] = text_value(r->result);
-	out[16] = int_value(r->seq);
-	out[17] = text_value(r->identity);
+	out[STORE_COLUMN_ID] = int_value(r->id);
+	out[STORE_COLUMN_TIMESTAMP_NS] =
+		int_value(store_schema_ns(r->timestamp_sec, r->timestamp_nsec));
+	out[STORE_COLUMN_RECEIVED_NS] = int_value(received);
+	out[STORE_COLUMN_WORKSPACE_ID] = text_value(r->workspace_id);
+	out[STORE_COLUMN_ACTOR_USER_ID] = text_value(r->actor_user_id);
+	out[STORE_COLUMN_EVENT_TYPE] = text_value(event_type_name(r->event_type));
+	out[STORE_COLUMN_END_USER_ID] = text_value(r->end_user_id);
+	out[STORE_COLUMN_HOST] = text_value(r->host);
+	out[STORE_COLUMN_PID] = int_value(r->pid);
+	out[STORE_COLUMN_UID] = int_value(r->uid);
+	out[STORE_COLUMN_AUID] = int_value(r->auid);
+	out[STORE_COLUMN_EXE] = text_value(r->exe);
+	out[STORE_COLUMN_TARGET] = text_value(r->target);
+	out[STORE_COLUMN_TARGET2] = text_value(r->target2);
+	out[STORE_COLUMN_RULE] = text_value(r->rule);
+	out[STORE_COLUMN_RESULT] = text_value(r->result);
+	out[STORE_COLUMN_SEQ] = int_value(r->seq);
+	out[STORE_COLUMN_IDENTITY] = text_value(r->identity);
 }

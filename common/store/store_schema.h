@@ -1,14 +1,16 @@
 /*
- * store_schema.h - what the collector's store (collector/store.c,
- * collector/checkpointer.c) and the CLI's readers of the store file
- * (tools/integrity.c and the verbs on it) both know about its tables: the
- * SQL that creates them, the columns a record row derives from the record's
- * msgpack bytes, and the mapping from a decoded record to those column
- * values (store_schema.c), so that the writer binds exactly what a verifier
- * later compares. Nothing here touches SQLite: it is text and plain data.
+ * store_schema.h - the one definition of the store file's tables, for the
+ * collector's store (collector/store*.c, collector/checkpointer.c) and the
+ * CLI's readers of the store file (tools/integrity.c and the verbs on it):
+ * the SQL that creates them, the columns a record row derives from the
+ * record's msgpack bytes, and the mapping from a decoded record to those
+ * column values (store_schema.c), so that the writer binds exactly what a
+ * verifier later compares. Nothing here touches SQLite: it is text and
+ * plain data.
  *
- * Tables (schema version 1; the checkpoints table was added to version 1
- * stores with CREATE TABLE IF NOT EXISTS, which older files accept):
+ * Tables (schema version STORE_SCHEMA_VERSION = 1; the checkpoints table
+ * was added to version 1 stores with CREATE TABLE IF NOT EXISTS, which
+ * older files accept):
  *
  *   records      one row per stored record. id is the store-wide sequence
  *                from 1; record id N is leaf N-1 of the store's Merkle tree
@@ -29,6 +31,22 @@
  *                sink, through_id (every record id <= it is acknowledged by
  *                the sink), updated_ns (when it was last written).
  *
+ * Read by the collector alone:
+ *
+ *   meta         key, value: schema_version = STORE_SCHEMA_VERSION.
+ *
+ *   progress     one row per spool file (collector/store.h, struct
+ *                store_progress): name, how far it is stored (offset,
+ *                next_seq), who writes it (pid ... identity) and the spool
+ *                header's flags; written in the same transaction as the
+ *                records it advances over.
+ *
+ *   tree_frontier  one row (one = 1): the Merkle frontier of the committed
+ *                records, size and the popcount(size) subtree hashes,
+ *                largest first (merkle_builder_frontier), written in every
+ *                commit's transaction so the collector starts without
+ *                re-reading the leaves.
+ *
  * The next record id is one more than the larger of max(records.id) and the
  * largest cut's tree_size, so ids never restart after retention removed
  * every record.
@@ -40,6 +58,11 @@
 
 #include "record.h"
 
+#define STORE_SCHEMA_VERSION 1
+/* A number as SQL text (a macro's value, expanded first). */
+#define STORE_SQL_TEXT_(x) #x
+#define STORE_SQL_TEXT(x) STORE_SQL_TEXT_(x)
+
 #define STORE_TABLE_RECORDS "records"
 #define STORE_TABLE_CHECKPOINTS "checkpoints"
 #define STORE_KIND_CHECKPOINT "checkpoint"
@@ -50,6 +73,15 @@
 	" actor_user_id, event_type, end_user_id, host, pid, uid, auid, exe," \
 	" target, target2, rule, result, seq, identity"
 #define STORE_DERIVED_COLUMN_COUNT 18
+/* Their positions in STORE_DERIVED_COLUMNS, from 0 (parameter ?N is N + 1). */
+enum store_derived_column {
+	STORE_COLUMN_ID, STORE_COLUMN_TIMESTAMP_NS, STORE_COLUMN_RECEIVED_NS,
+	STORE_COLUMN_WORKSPACE_ID, STORE_COLUMN_ACTOR_USER_ID,
+	STORE_COLUMN_EVENT_TYPE, STORE_COLUMN_END_USER_ID, STORE_COLUMN_HOST,
+	STORE_COLUMN_PID, STORE_COLUMN_UID, STORE_COLUMN_AUID, STORE_COLUMN_EXE,
+	STORE_COLUMN_TARGET, STORE_COLUMN_TARGET2, STORE_COLUMN_RULE,
+	STORE_COLUMN_RESULT, STORE_COLUMN_SEQ, STORE_COLUMN_IDENTITY,
+};
 
 #define STORE_SQL_CREATE_RECORDS \
 	"CREATE TABLE IF NOT EXISTS records (" \
@@ -74,6 +106,38 @@
 #define STORE_SQL_CREATE_FORWARD_CURSOR \
 	"CREATE TABLE IF NOT EXISTS forward_cursor (sink TEXT PRIMARY KEY," \
 	" through_id INTEGER NOT NULL, updated_ns INTEGER NOT NULL);"
+
+#define STORE_SQL_CREATE_META \
+	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);" \
+	"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', " \
+	STORE_SQL_TEXT(STORE_SCHEMA_VERSION) ");"
+
+#define STORE_SQL_CREATE_TREE_FRONTIER \
+	"CREATE TABLE IF NOT EXISTS tree_frontier (one INTEGER PRIMARY KEY" \
+	" CHECK (one = 1), size INTEGER NOT NULL, hashes BLOB NOT NULL);"
+
+#define STORE_SQL_CREATE_PROGRESS \
+	"CREATE TABLE IF NOT EXISTS progress (" \
+	" name TEXT PRIMARY KEY, offset INTEGER NOT NULL, next_seq INTEGER NOT NULL," \
+	" pid INTEGER, ppid INTEGER, uid INTEGER, gid INTEGER, auid INTEGER," \
+	" session INTEGER, start_time INTEGER NOT NULL, exe TEXT, actor TEXT NOT NULL," \
+	" identity TEXT NOT NULL, flags INTEGER NOT NULL);"
+/* The columns of progress in order (binding order ?1..?14). */
+#define STORE_PROGRESS_COLUMNS "name, offset, next_seq, pid, ppid, uid, gid," \
+	" auid, session, start_time, exe, actor, identity, flags"
+enum store_progress_column {
+	STORE_PROGRESS_NAME, STORE_PROGRESS_OFFSET, STORE_PROGRESS_NEXT_SEQ,
+	STORE_PROGRESS_PID, STORE_PROGRESS_PPID, STORE_PROGRESS_UID,
+	STORE_PROGRESS_GID, STORE_PROGRESS_AUID, STORE_PROGRESS_SESSION,
+	STORE_PROGRESS_START_TIME, STORE_PROGRESS_EXE, STORE_PROGRESS_ACTOR,
+	STORE_PROGRESS_IDENTITY, STORE_PROGRESS_FLAGS,
+};
+
+/* Every table, created when missing (the collector, at open). */
+#define STORE_SQL_CREATE_TABLES STORE_SQL_CREATE_META \
+	STORE_SQL_CREATE_RECORDS STORE_SQL_CREATE_CHECKPOINTS \
+	STORE_SQL_CREATE_FORWARD_CURSOR STORE_SQL_CREATE_TREE_FRONTIER \
+	STORE_SQL_CREATE_PROGRESS
 
 #define STORE_SQL_INSERT_CHECKPOINT "INSERT INTO checkpoints (kind, tree_size," \
 	" root, time_ns, prev_hash, signed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
@@ -117,8 +181,6 @@
  * whichever it has (store_query.c).
  */
 #define STORE_CHUNK_SHIFT 16
-#define STORE_SQL_TEXT_(x) #x
-#define STORE_SQL_TEXT(x) STORE_SQL_TEXT_(x)
 #define STORE_CHUNK_EXPR "(id >> " STORE_SQL_TEXT(STORE_CHUNK_SHIFT) ")"
 #define STORE_INDEX_PATIENT "records_patient_chunk"
 #define STORE_INDEX_ACTOR "records_actor_chunk"

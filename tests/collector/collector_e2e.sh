@@ -36,9 +36,9 @@ check() {   # check NAME COMMAND...
 }
 
 CFLAGS="-std=gnu11 -O1 -g -D_GNU_SOURCE -I$ROOT/common/format -I$ROOT/common/protocol"
-cc $CFLAGS -o "$T/driver" "$ROOT/tests/collector/driver.c" "$ROOT/common/format/codec.c" \
+cc $CFLAGS -o "$T/driver" "$ROOT/tests/collector/driver.c" "$ROOT/common/format/codec.c" "$ROOT"/common/format/record_*.c \
 	"$ROOT/common/format/spool.c" -lmsgpackc || exit 1
-cc $CFLAGS -o "$T/qclient" "$ROOT/tests/collector/qclient.c" "$ROOT/common/format/codec.c" \
+cc $CFLAGS -o "$T/qclient" "$ROOT/tests/collector/qclient.c" "$ROOT/common/format/codec.c" "$ROOT"/common/format/record_*.c \
 	"$ROOT/common/protocol/query_codec.c" \
 	-lmsgpackc -lbsd || exit 1
 chmod 0755 "$T/driver" "$T/qclient"

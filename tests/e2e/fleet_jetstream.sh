@@ -13,7 +13,7 @@ setup
 
 PER_BATCH=${FLEET_BATCH:-25000}
 cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/common/format" -I"$ROOT/common/protocol" -o "$T/driver" \
-	"$ROOT/tests/collector/driver.c" "$ROOT/common/format/codec.c" "$ROOT/common/format/spool.c" \
+	"$ROOT/tests/collector/driver.c" "$ROOT/common/format/codec.c" "$ROOT"/common/format/record_*.c "$ROOT/common/format/spool.c" \
 	-lmsgpackc || fail "cannot build the driver"
 
 nats_cluster_start 3

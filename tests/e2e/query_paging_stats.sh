@@ -6,7 +6,7 @@
 command -v jq >/dev/null || skip "jq is not installed"
 setup
 cc -std=gnu11 -O1 -D_GNU_SOURCE -I"$ROOT/common/format" -I"$ROOT/common/protocol" -o "$T/driver" \
-	"$ROOT/tests/collector/driver.c" "$ROOT/common/format/codec.c" "$ROOT/common/format/spool.c" \
+	"$ROOT/tests/collector/driver.c" "$ROOT/common/format/codec.c" "$ROOT"/common/format/record_*.c "$ROOT/common/format/spool.c" \
 	-lmsgpackc || fail "cannot build the driver"
 start_collector
 SOCK=$T/run/ingest.sock

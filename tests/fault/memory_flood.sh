@@ -13,7 +13,7 @@ BOUND_KB=$((64 * 1024))
 [ -x "$PHITRAILD" ] || skip "no $PHITRAILD (run make)"
 setup
 CFLAGS="-std=gnu11 -O2 -D_GNU_SOURCE -I$ROOT/common/format -I$ROOT/common/protocol"
-cc $CFLAGS -o "$T/driver" "$ROOT/tests/collector/driver.c" "$ROOT/common/format/codec.c" \
+cc $CFLAGS -o "$T/driver" "$ROOT/tests/collector/driver.c" "$ROOT/common/format/codec.c" "$ROOT"/common/format/record_*.c \
 	"$ROOT/common/format/spool.c" -lmsgpackc || fail "cannot build the driver"
 cc -O2 -o "$T/phiload" "$ROOT/tests/fault/phiload.c" || fail "cannot build phiload"
 r=1

@@ -31,11 +31,18 @@
 #include "../../collector/fanotify_change.c"
 #include "../../collector/fanotify_event.c"
 #include "../../collector/follow.c"
+#include "../../collector/follow_adopt.c"
+#include "../../collector/follow_own.c"
+#include "../../collector/follow_read.c"
 #include "../../collector/group_commit.c"
 #include "../../collector/identity.c"
 #include "../../collector/links.c"
 #include "../../collector/loop.c"
+#include "../../collector/own_record.c"
 #include "../../collector/store.c"
+#include "../../collector/store_append.c"
+#include "../../collector/store_frontier.c"
+#include "../../collector/store_progress.c"
 
 void daemon_info(const char *fmt, ...) { (void)fmt; }
 void daemon_warn(const char *fmt, ...) { (void)fmt; }
@@ -151,7 +158,7 @@ static void follow_one(int mode, const unsigned char *file, size_t len,
 	int fd, round;
 
 	snprintf(base, sizeof(base), "%lu.fuzz.spool", fuzz_runs++);
-	fd = openat(mode == 1 ? F.active_fd : F.incoming_fd, base,
+	fd = openat(mode == 1 ? follow.active_fd : follow.incoming_fd, base,
 		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	assert(fd >= 0);
 	assert(write(fd, file, len) == (ssize_t)len);
@@ -173,21 +180,21 @@ static void follow_one(int mode, const unsigned char *file, size_t len,
 		adopt_incoming(base);
 		snprintf(name, sizeof(name), SPOOL_DIR_INCOMING "/%s", base);
 		if (file_find(name) == NULL)   /* not adopted (yet): left alone */
-			(void)unlinkat(F.incoming_fd, base, 0);
+			(void)unlinkat(follow.incoming_fd, base, 0);
 	}
-	for (round = 0; round < 8 && F.file_count > 0; round++) {
+	for (round = 0; round < 8 && follow.file_count > 0; round++) {
 		struct followed_file *f;
 
-		for (f = F.files; f != NULL; f = f->next)   /* no 1 s wait */
+		for (f = follow.files; f != NULL; f = f->next)   /* no 1 s wait */
 			f->last_alive_check_ms = loop_now_ms() - ALIVE_CHECK_MS;
 		follow_tick();
-		F.retry_after_ms = 0;
+		follow.retry_after_ms = 0;
 		follow_process();
 		if (file_commit() == 0)
 			files_reap();
 	}
 	/* Every file is read to its end and gone: deleted or set aside. */
-	assert(F.file_count == 0);
+	assert(follow.file_count == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

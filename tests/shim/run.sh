@@ -18,7 +18,7 @@ fc_pid=""
 trap 'test -n "$fc_pid" && kill "$fc_pid" 2>/dev/null; rm -rf "$T"' EXIT INT TERM
 
 cc -std=gnu11 -O1 -D_GNU_SOURCE -Icommon/format -o "$T/spooldump" tests/shim/spooldump.c \
-	common/format/codec.c common/format/spool.c -lmsgpackc -lbsd || exit 2
+	common/format/codec.c common/format/record_*.c common/format/spool.c -lmsgpackc -lbsd || exit 2
 cc -std=gnu11 -O1 -pthread -o "$T/probe" tests/shim/probe.c || exit 2
 cc -shared -fPIC -o "$T/early.so" tests/shim/early_constructor.c || exit 2
 cc -O2 -D_FORTIFY_SOURCE=2 -o "$T/fortified" tests/shim/fortified.c || exit 2

@@ -6,7 +6,7 @@
  * to compare. Checks the header and every frame; exits 1 on a damaged
  * file, 2 on usage errors.
  *
- *   cc -Icommon/format -o spooldump tests/shim/spooldump.c common/format/codec.c \
+ *   cc -Icommon/format -o spooldump tests/shim/spooldump.c common/format/codec.c common/format/record_*.c \
  *      common/format/spool.c -lmsgpackc
  */
 #include <errno.h>
