@@ -179,16 +179,26 @@ class Deployment:
             return None
 
     def status_kb(self, key):
+        """key (VmHWM, VmRSS) summed over the collector's processes: the
+        parent and its children (the store process, the signer)."""
         if self.proc is None:
             return None
+        pid = self.proc.pid
         try:
-            with open("/proc/%d/status" % self.proc.pid) as f:
-                for line in f:
-                    if line.startswith(key + ":"):
-                        return int(line.split()[1])
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                pids = [pid] + [int(p) for p in f.read().split()]
         except OSError:
             return None
-        return None
+        total = None
+        for p in pids:
+            try:
+                with open("/proc/%d/status" % p) as f:
+                    for line in f:
+                        if line.startswith(key + ":"):
+                            total = (total or 0) + int(line.split()[1])
+            except OSError:
+                continue
+        return total
 
     def wait_stored(self, at_least, timeout_s, stable_s=0.0):
         """Polls the count until it reaches at_least (then, when stable_s,

@@ -140,6 +140,16 @@ def cpu_s(pids):
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def collector_pids(pid):
+    """The collector's processes: the parent and its children (the store
+    process, which does the work, and the signer)."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [pid] + [int(p) for p in f.read().split()]
+    except OSError:
+        return [pid]
+
+
 def sql_one(db, sql, args=()):
     """One value from a store, read-only (None while it cannot be read)."""
     try:
@@ -222,9 +232,9 @@ class FleetCase:
     @staticmethod
     def cpu_per_record(dep, nats_pids, cpu0, records):
         """Microseconds of CPU per stored record since cpu0: the collector's
-        (all its threads) and, with nats_pids, the servers'."""
+        (all its processes and threads) and, with nats_pids, the servers'."""
         out = {}
-        now = cpu_s([dep.proc.pid])
+        now = cpu_s(collector_pids(dep.proc.pid))
         if now is not None and cpu0[0] is not None:
             out["collector_cpu_us"] = (now - cpu0[0]) * 1e6 / records
         if nats_pids:
@@ -251,7 +261,7 @@ class FleetCase:
             per_writer = max(1, int(records / writers / self.b.calib[0]))
             c0 = cursor(dep) or 0
             nats_pids = [p.pid for p in nats.procs] if nats else []
-            cpu0 = cpu_s([dep.proc.pid]), cpu_s(nats_pids)
+            cpu0 = cpu_s(collector_pids(dep.proc.pid)), cpu_s(nats_pids)
             t0 = time.monotonic()
             procs = [subprocess.Popen([self.b.p.fileloop, "-n", str(per_writer), "-w", "0",
                                        "-s", "120", dep.phi, "256"],

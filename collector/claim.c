@@ -8,8 +8,8 @@
  * one link, owned by the peer's uid), and its header must name the same pid
  * and uid; /proc adds start time, loginuid, session and exe only while the
  * process with that pid and start time still runs. Then the file is renamed
- * to .spool and follow.c follows it (progress row with the next group
- * commit). As soon as /proc has been read (or found gone), one byte, the
+ * to .spool and followed by the store process (broker.c; progress row
+ * with the next group commit). As soon as /proc has been read (or found gone), one byte, the
  * ack, goes back: a process that exits normally with a login uid set waits
  * for it (at most HANDOFF_ACK_WAIT_MS), so that its loginuid and session
  * were read while it ran; the caller then closes the connection.
@@ -28,7 +28,7 @@
 #include <bsd/string.h>
 
 #include "claim.h"
-#include "follow.h"
+#include "broker.h"
 #include "handoff.h"
 #include "identity.h"
 #include "spool.h"
@@ -53,7 +53,7 @@ static int claim_base(int fd, const struct stat *st, char *base, size_t size)
 	len = strlen(base);
 	if (len <= k || strcmp(base + len - k, HANDOFF_CLAIM_SUFFIX) != 0)
 		return -EINVAL;
-	if (fstatat(follow_incoming_dirfd(), base, &named, AT_SYMLINK_NOFOLLOW) < 0 ||
+	if (fstatat(broker_incoming_dirfd(), base, &named, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    named.st_dev != st->st_dev || named.st_ino != st->st_ino)
 		return -ENOENT;
 	return 0;
@@ -63,7 +63,7 @@ static int claim_base(int fd, const struct stat *st, char *base, size_t size)
 static int claim_rename(const char *base, char *spool_base, size_t size)
 {
 	size_t stem = strlen(base) - strlen(HANDOFF_CLAIM_SUFFIX);
-	int dirfd = follow_incoming_dirfd();
+	int dirfd = broker_incoming_dirfd();
 
 	if ((size_t)snprintf(spool_base, size, "%.*s.spool", (int)stem, base) >= size)
 		return -ENAMETOOLONG;
@@ -133,11 +133,7 @@ int claim_take(int sock, int fd, const char **why)
 		return -EINVAL;
 	}
 	close(fd);
-	if (follow_is_followed(&st)) {
-		*why = "followed already";
-		return -EALREADY;
-	}
-	rfd = openat(follow_incoming_dirfd(), base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	rfd = openat(broker_incoming_dirfd(), base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 		     O_CLOEXEC);
 	rc = -EINVAL;
 	*why = "file changed";
@@ -157,14 +153,11 @@ int claim_take(int sock, int fd, const char **why)
 	*why = "the file's owner is not the peer";
 	if ((int64_t)st.st_uid != who.uid)
 		goto refuse;
-	*why = "cannot rename";
-	rc = claim_rename(base, spool_base, sizeof(spool_base));
-	if (rc < 0) {
-		close(rfd);        /* left as .claim: adopted after the grace time */
-		return rc;
-	}
-	*why = "cannot follow";
-	return follow_register_incoming(spool_base, rfd, &who, h.flags);
+	/* The store process renames it to .spool and follows it in one step,
+	 * so that it never adopts the new name as a plain fallback file first;
+	 * a file it cannot rename stays .claim, adopted after the grace time. */
+	*why = "cannot rename or follow";
+	return broker_adopt(PRIVSEP_WHERE_INCOMING, base, rfd, &who, h.flags);
 refuse:
 	if (rfd >= 0)
 		close(rfd);

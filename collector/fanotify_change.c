@@ -34,6 +34,7 @@
 
 #include <bsd/string.h>
 
+#include "broker.h"
 #include "fanotify_event.h"
 #include "fanotify_net.h"
 #include "log.h"
@@ -155,6 +156,8 @@ static int change_path(const struct fan_dir_name *d, char *out, size_t cap)
 	h.fh.handle_type = d->handle_type;
 	memcpy(h.fh.f_handle, d->handle, d->handle_bytes);
 	fd = open_by_handle_at(mount_fd, &h.fh, O_PATH | O_CLOEXEC);
+	if (fd < 0 && errno == EPERM)      /* the store process: the parent may */
+		fd = broker_resolve(mount_fd, &h.fh);
 	if (fd < 0)
 		return -1;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);

@@ -21,6 +21,7 @@
 
 #include <bsd/string.h>
 
+#include "broker.h"
 #include "follow_impl.h"
 #include "handoff.h"
 #include "log.h"
@@ -77,6 +78,13 @@ static int adopt_open(const char *base, int claim, struct stat *st)
 	int fd = openat(follow.incoming_fd, base,
 			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
+	if (fd < 0 && errno == EACCES) {  /* another user's: the parent opens it */
+		fd = broker_open(PRIVSEP_WHERE_INCOMING, base);
+		if (fd < 0) {
+			errno = -fd;
+			fd = -1;
+		}
+	}
 	if (fd < 0) {
 		if (errno == ELOOP || errno == ENXIO) {
 			daemon_warn("incoming/%s is not a regular file: removed", base);

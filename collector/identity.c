@@ -109,6 +109,8 @@ int identity_proc_uid(pid_t pid, int64_t *uid)
 	return 0;
 }
 
+static identity_exe_reader *exe_reader;
+
 /* loginuid and sessionid: RECORD_ABSENT when unset or unreadable. */
 static int64_t read_proc_id(pid_t pid, const char *name)
 {
@@ -137,8 +139,15 @@ int identity_read_proc(struct writer_identity *w)
 	w->session = read_proc_id((pid_t)w->pid, "sessionid");
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)w->pid);
 	n = readlink(path, w->exe, sizeof(w->exe) - 1);
+	if (n < 0 && (errno == EACCES || errno == EPERM) && exe_reader != NULL)
+		n = exe_reader((pid_t)w->pid, w->start_time_ticks, w->exe, sizeof(w->exe));
 	w->exe[n > 0 ? n : 0] = '\0';
 	return 0;
+}
+
+void identity_set_exe_reader(identity_exe_reader *reader)
+{
+	exe_reader = reader;
 }
 
 int identity_alive(int64_t pid, uint64_t start_time_ticks)

@@ -51,6 +51,12 @@ int identity_proc_uid(pid_t pid, int64_t *uid);
  */
 int identity_read_proc(struct writer_identity *w);
 
+/* Who reads /proc/PID/exe when this process may not (the store process:
+ * its parent, broker.c): the length written into out, or -errno. */
+typedef ssize_t identity_exe_reader(pid_t pid, uint64_t start_time_ticks, char *out,
+				    size_t room);
+void identity_set_exe_reader(identity_exe_reader *reader);
+
 /* 1 when process pid with exactly this start time still exists, else 0. */
 int identity_alive(int64_t pid, uint64_t start_time_ticks);
 

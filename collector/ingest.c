@@ -9,7 +9,8 @@
  * (SO_PEERCRED, then /proc: start time, loginuid, session, exe, checked
  * against the live connection and the peer's uid), and the creation of its
  * spool file in active/: O_EXCL, 0600, header with SPOOL_FLAG_COLLECTOR,
- * progress row committed BEFORE the O_WRONLY|O_APPEND descriptor is sent
+ * progress row committed (by the store process, broker.c) BEFORE the
+ * O_WRONLY|O_APPEND descriptor is sent
  * (or, when the hello asks for a mapped spool file and wake.c is ready, the
  * O_RDWR descriptor with the wake page and eventfd: handoff.h); a
  * claim (a message carrying one descriptor) goes to claim.c, answered by
@@ -37,6 +38,7 @@
 #include <bsd/string.h>
 
 #include "claim.h"
+#include "broker.h"
 #include "follow.h"
 #include "handoff.h"
 #include "identity.h"
@@ -166,7 +168,7 @@ static int create_spool_file(const struct writer_identity *who, char *base,
 	unsigned char header[SPOOL_HEADER_BYTES];
 	struct spool_header h = { 0 };
 	struct timespec now;
-	int dirfd = follow_active_dirfd(), tries, fd = -1, err;
+	int dirfd = broker_active_dirfd(), tries, fd = -1, err;
 
 	*read_fd = *write_fd = -1;
 	for (tries = 0; tries < 8 && fd < 0; tries++) {
@@ -372,7 +374,8 @@ static void handle_hello(struct pending_connection *c)
 		err = create_spool_file(&who, base, sizeof(base), mapped, &read_fd,
 					&write_fd);
 	if (err == 0) {
-		rc = follow_register_active(base, read_fd, &who, SPOOL_FLAG_COLLECTOR);
+		rc = broker_adopt(PRIVSEP_WHERE_ACTIVE, base, read_fd, &who,
+				 SPOOL_FLAG_COLLECTOR);
 		if (rc < 0)
 			err = -rc;
 	}

@@ -1,15 +1,19 @@
 /*
  * loop.c - the event loop: one epoll instance, descriptors with handlers.
  *
- * Owns the epoll descriptor and the wait, and the clocks the collector
- * reads (loop_now_ms ...); handlers decide everything else.
+ * Owns the epoll descriptor and the wait, the clocks the collector reads
+ * (loop_now_ms ...), and the signalfd and timerfd each process's loop
+ * starts with; handlers decide everything else.
  * A handler may remove its own or any other watch: events of a watch removed
  * during the current round are dropped (the removed list is checked).
  * Must never know what a descriptor is for, or block except in epoll_wait.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,4 +116,33 @@ int64_t loop_realtime_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int loop_watch_signals_and_timer(struct loop_watch *signals, struct loop_watch *timer,
+				 int period_ms)
+{
+	struct itimerspec period = {
+		.it_interval = { .tv_sec = period_ms / 1000,
+				 .tv_nsec = (long)(period_ms % 1000) * 1000000L },
+	};
+	sigset_t set;
+	int rc;
+
+	period.it_value = period.it_interval;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	signals->fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	timer->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (signals->fd < 0 || timer->fd < 0)
+		return -errno;
+	if (timerfd_settime(timer->fd, 0, &period, NULL) < 0)
+		return -errno;
+	rc = loop_add(signals, EPOLLIN);
+	if (rc == 0)
+		rc = loop_add(timer, EPOLLIN);
+	return rc;
 }

@@ -32,6 +32,14 @@ void loop_close(struct loop_watch *w);
  */
 int loop_run_once(int timeout_ms);
 
+/*
+ * SIGTERM and SIGINT blocked and read from signals->fd (a signalfd),
+ * SIGPIPE ignored, timer->fd a timerfd firing every period_ms; both
+ * watched with the handlers the caller set. 0 or -errno.
+ */
+int loop_watch_signals_and_timer(struct loop_watch *signals, struct loop_watch *timer,
+				 int period_ms);
+
 /* Monotonic milliseconds. */
 int64_t loop_now_ms(void);
 /* Monotonic nanoseconds (durations). */

@@ -7,9 +7,9 @@
  * reads it, and the collector's side of their socketpair (privsep.h). The
  * child loads the key, gives up what it can (the "phitrail" user when
  * started as root, every capability, no_new_privs, not dumpable, then a
- * seccomp filter of read, write, clock_gettime and exit), and signs what
- * decodes strictly as a checkpoint or cut body with a time near its own
- * clock; anything else gets an ERROR frame. A signer that dies is noticed
+ * seccomp filter of read, write, clock_gettime, sigaltstack and exit), and
+ * signs what decodes strictly as a checkpoint or cut body with a time near
+ * its own clock; anything else gets an ERROR frame. A signer that dies is noticed
  * within a second (or at the next request) and started again.
  * Must never sign without decoding, log anything it was sent, or let the
  * collector's process hold the secret key.
@@ -34,6 +34,7 @@
 #include <bsd/string.h>
 #include <bsd/unistd.h>
 
+#include "broker.h"
 #include "log.h"
 #include "loop.h"
 #include "privsep.h"
@@ -57,9 +58,18 @@ static struct {
 	unsigned char public_key[CHECKPOINT_PUBLIC_KEY_BYTES];
 	int have_public_key;             /* a signer said READY once */
 	int64_t next_check_ms;
+	signer_spawner *spawner;         /* set: the parent forks signers */
 } S = { .fd = -1 };
 
 /* ---- the child ---- */
+
+/* Not _exit(): a sanitizer's leak check there would trace, which the
+ * filter forbids (the signer was killed by SIGSYS at every stop). */
+static void __attribute__((noreturn)) child_exit(int status)
+{
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
 
 static void child_send(uint16_t type, const void *body, size_t len)
 {
@@ -68,7 +78,7 @@ static void child_send(uint16_t type, const void *body, size_t len)
 
 	if (privsep_frame_encode(type, body, len, frame, sizeof(frame), &n) < 0 ||
 	    write(SIGNER_FD, frame, n) != (ssize_t)n)
-		_exit(0);   /* the collector is gone */
+		child_exit(0);   /* the collector is gone */
 }
 
 static void child_refuse(int errno_value)
@@ -161,13 +171,16 @@ static int drop_privileges(void)
 	return 0;
 }
 
-/* The filter: any other call kills the signer. The context is not
- * released: free() after the filter is loaded might need munmap. */
+/* The filter: any other call kills the signer. sigaltstack only reads or
+ * sets its own signal stack: a sanitizer build asks it before every call
+ * that does not return (the exit). The context is not released: free()
+ * after the filter is loaded might need munmap. */
 static int confine(void)
 {
 	static const int allowed[] = {
 		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(clock_gettime),
 		SCMP_SYS(rt_sigreturn), SCMP_SYS(exit), SCMP_SYS(exit_group),
+		SCMP_SYS(sigaltstack),
 	};
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	size_t i;
@@ -232,11 +245,11 @@ static void __attribute__((noreturn)) child_serve(const struct checkpoint_key *k
 	for (;;) {
 		ssize_t n = read(SIGNER_FD, in, sizeof(in));
 		if (n == 0)
-			_exit(0);
+			child_exit(0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			_exit(1);
+			child_exit(1);
 		}
 		rc = child_sign(in, (size_t)n, key, out, sizeof(out), &len);
 		if (rc < 0)
@@ -257,9 +270,9 @@ static void __attribute__((noreturn)) child_main(int fd)
 	signal(SIGHUP, SIG_IGN);
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (fd != SIGNER_FD && dup2(fd, SIGNER_FD) < 0)
-		_exit(1);
+		child_exit(1);
 	if (close_range(SIGNER_FD + 1, ~0U, 0) < 0)
-		_exit(1);
+		child_exit(1);
 	setproctitle("signer");
 	rc = load_or_create_key(&key);
 	if (rc == 0)
@@ -268,7 +281,7 @@ static void __attribute__((noreturn)) child_main(int fd)
 		rc = confine();
 	if (rc < 0) {
 		child_refuse(-rc);
-		_exit(1);
+		child_exit(1);
 	}
 	child_send(PRIVSEP_READY, key.public_key, sizeof(key.public_key));
 	child_serve(&key);
@@ -281,22 +294,18 @@ static int receive(int timeout_ms, uint16_t *type, unsigned char *body, size_t r
 		   size_t *len)
 {
 	static unsigned char buf[PRIVSEP_MAX_FRAME + 1];
-	struct pollfd p = { .fd = S.fd, .events = POLLIN };
 	struct privsep_frame f;
-	ssize_t n;
-	int rc;
+	int fd, rc;
 
-	do {
-		rc = poll(&p, 1, timeout_ms);
-	} while (rc < 0 && errno == EINTR);
-	if (rc <= 0)
-		return rc == 0 ? -ETIMEDOUT : -errno;
-	n = read(S.fd, buf, sizeof(buf));
-	if (n <= 0)
-		return -EPIPE;
-	rc = privsep_frame_decode(buf, (size_t)n, &f);
-	if (rc < 0)
+	rc = broker_recv(S.fd, timeout_ms, buf, &f, &fd);
+	if (fd >= 0) {
+		close(fd);
+		rc = -EBADMSG;
+	}
+	if (rc == -EBADMSG)
 		return -ECONNRESET;   /* not a frame: the signer is broken */
+	if (rc < 0)
+		return rc;
 	if (f.type == PRIVSEP_ERROR)
 		return privsep_error_code(&f);
 	if (f.len > room)
@@ -317,6 +326,13 @@ static void reap(const char *why)
 	S.fd = -1;
 	if (S.pid <= 0)
 		return;
+	if (S.spawner != NULL) {
+		/* The parent's child: it reaps it and says how it ended. */
+		if (why != NULL)
+			(void)kill(S.pid, SIGKILL);
+		S.pid = 0;
+		return;
+	}
 	if (waitpid(S.pid, &status, WNOHANG) == 0) {
 		(void)kill(S.pid, SIGKILL);
 		(void)waitpid(S.pid, &status, 0);
@@ -330,29 +346,40 @@ static void reap(const char *why)
 	S.pid = 0;
 }
 
-static int spawn(void)
+int signer_fork(int *fd, pid_t *pid)
 {
-	unsigned char key[CHECKPOINT_PUBLIC_KEY_BYTES];
-	uint16_t type = 0;
-	size_t len = 0;
 	int sv[2], rc;
-	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	pid = fork();
-	if (pid < 0) {
+	*pid = fork();
+	if (*pid < 0) {
 		rc = -errno;
 		close(sv[0]);
 		close(sv[1]);
 		return rc;
 	}
-	if (pid == 0) {
+	if (*pid == 0) {
 		close(sv[0]);
 		child_main(sv[1]);
 	}
 	close(sv[1]);
-	S.fd = sv[0];
+	*fd = sv[0];
+	return 0;
+}
+
+static int spawn(void)
+{
+	unsigned char key[CHECKPOINT_PUBLIC_KEY_BYTES];
+	uint16_t type = 0;
+	size_t len = 0;
+	pid_t pid = 0;
+	int fd = -1, rc;
+
+	rc = S.spawner != NULL ? S.spawner(&fd, &pid) : signer_fork(&fd, &pid);
+	if (rc < 0)
+		return rc;
+	S.fd = fd;
 	S.pid = pid;
 	rc = receive(SIGNER_READY_TIMEOUT_MS, &type, key, sizeof(key), &len);
 	if (rc == 0 && (type != PRIVSEP_READY || len != sizeof(key)))
@@ -372,7 +399,7 @@ static int spawn(void)
 	return 0;
 }
 
-int signer_start(const struct config *cfg)
+int signer_configure(const struct config *cfg)
 {
 	struct passwd *pw;
 
@@ -383,6 +410,16 @@ int signer_start(const struct config *cfg)
 		S.uid = pw->pw_uid;
 		S.gid = pw->pw_gid;
 	}
+	return 0;
+}
+
+int signer_start(const struct config *cfg, signer_spawner *spawner)
+{
+	int rc = signer_configure(cfg);
+
+	if (rc < 0)
+		return rc;
+	S.spawner = spawner;
 	S.have_public_key = 0;
 	S.next_check_ms = loop_now_ms() + SIGNER_CHECK_MS;
 	return spawn();
@@ -502,6 +539,18 @@ void signer_tick(void)
 	if (now < S.next_check_ms || S.pid <= 0)
 		return;
 	S.next_check_ms = now + SIGNER_CHECK_MS;
+	if (S.spawner != NULL) {
+		/* Not this process's child: its socket says it is gone (a signer
+		 * never speaks unasked). The parent logs how it ended. */
+		struct pollfd p = { .fd = S.fd, .events = POLLIN };
+
+		if (S.fd >= 0 && poll(&p, 1, 0) == 0)
+			return;
+		reap(NULL);
+		if (spawn() == 0)
+			daemon_info("signer started again (pid %d)", (int)S.pid);
+		return;
+	}
 	if (waitpid(S.pid, &status, WNOHANG) != S.pid)
 		return;
 	if (WIFSIGNALED(status))
@@ -523,6 +572,8 @@ void signer_stop(void)
 	if (S.fd >= 0)
 		close(S.fd);
 	S.fd = -1;
+	if (S.spawner != NULL)
+		S.pid = 0;              /* the parent reaps it */
 	for (i = 0; S.pid > 0 && i < 200; i++) {
 		if (waitpid(S.pid, &status, WNOHANG) != 0)
 			S.pid = 0;

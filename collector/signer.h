@@ -14,16 +14,27 @@
 #include "checkpoint.h"
 #include "config.h"
 
+/* How the store process gets a signer: from its parent (broker.c), with
+ * the collector's end of the signer's socket and its pid. 0 or -errno. */
+typedef int signer_spawner(int *fd, pid_t *pid);
+
+/* What signer_fork needs: the key file and the user to drop to. */
+int signer_configure(const struct config *cfg);
+/* Forks one signer (signer_configure first) without waiting for READY:
+ * the privileged parent does this for the store process. 0 or -errno. */
+int signer_fork(int *fd, pid_t *pid);
+
 /*
- * Forks the signer: it loads the key at cfg->key_file (creating it, and
- * <key_file>.pub, when missing), drops to the "phitrail" user when started
- * as root and that user exists, drops every capability, sets
- * no_new_privs, undumpable, and a seccomp filter of read, write and exit,
+ * Starts the signer (forked here, or got from spawner when not NULL): it
+ * loads the key at cfg->key_file (creating it, and <key_file>.pub, when
+ * missing), drops to the "phitrail" user when started as root and that
+ * user exists, drops every capability, sets no_new_privs, undumpable, and
+ * a seccomp filter of read, write, clock_gettime, sigaltstack and exit,
  * then says it is ready with its public key. Call before anything reads
  * untrusted input. 0, or a negative errno when there is no usable key
  * (the signer logged why) or no process could be started.
  */
-int signer_start(const struct config *cfg);
+int signer_start(const struct config *cfg, signer_spawner *spawner);
 
 /* The public key the signer signs with (known after signer_start). */
 const unsigned char *signer_public_key(void);

@@ -25,6 +25,7 @@
 #include "unaudited.h"
 
 static struct status_unaudited table[STATUS_MAX_UNAUDITED];
+static unaudited_relay *relay;
 static int64_t logged_ns[STATUS_MAX_UNAUDITED];
 static size_t used;
 
@@ -106,7 +107,23 @@ int unaudited_receive(int sock, const unsigned char *bytes, size_t len,
 			    table[i].count > 1 ? " (said again; counted, not logged "
 			    "one by one)" : "");
 	}
+	if (relay != NULL)
+		relay(&table[i]);
 	return 0;
+}
+
+void unaudited_set_relay(unaudited_relay *r)
+{
+	relay = r;
+}
+
+void unaudited_note(const struct status_unaudited *e)
+{
+	size_t i = slot_for(e->exe, e->uid, e->reason);
+
+	table[i].pid = e->pid;
+	table[i].count = e->count;
+	table[i].last_ns = e->last_ns;
 }
 
 void unaudited_fill(struct status_reply *s)

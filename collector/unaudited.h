@@ -22,6 +22,13 @@
 int unaudited_receive(int sock, const unsigned char *bytes, size_t len,
 		      const char **why);
 
+/* The parent passes every notice taken on to the store process, which
+ * answers status: relay is called with the entry as it now stands. */
+typedef void unaudited_relay(const struct status_unaudited *e);
+void unaudited_set_relay(unaudited_relay *relay);
+/* In the store process: an entry relayed, kept as it came (not logged). */
+void unaudited_note(const struct status_unaudited *e);
+
 /* The programs noticed, newest first, into s->unaudited. */
 void unaudited_fill(struct status_reply *s);
 

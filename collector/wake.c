@@ -30,6 +30,7 @@ static struct {
 	uint32_t *asleep;                 /* our writable mapping of the page */
 	struct loop_watch event;
 	unsigned long long signals;
+	int watched;                      /* event is in this process's loop */
 } W = { .page_fd = -1, .event = { .fd = -1 } };
 
 static void on_event(struct loop_watch *w, uint32_t events)
@@ -64,11 +65,6 @@ int wake_start(void)
 	if (W.event.fd < 0)
 		goto fail;
 	W.event.handler = on_event;
-	rc = loop_add(&W.event, EPOLLIN);
-	if (rc < 0) {
-		errno = -rc;
-		goto fail;
-	}
 	return 0;
 fail:
 	rc = -errno;
@@ -78,9 +74,30 @@ fail:
 	return rc;
 }
 
+int wake_watch(void)
+{
+	int rc;
+
+	if (!wake_ready())
+		return -EBADF;
+	rc = loop_add(&W.event, EPOLLIN);
+	if (rc < 0) {
+		daemon_warn("no mapped spool files (writers append with write()): %s",
+			    strerror(-rc));
+		return rc;
+	}
+	W.watched = 1;
+	return 0;
+}
+
 void wake_stop(void)
 {
+	if (W.event.fd >= 0 && !W.watched) {  /* the parent's: never watched */
+		close(W.event.fd);
+		W.event.fd = -1;
+	}
 	loop_close(&W.event);
+	W.watched = 0;
 	if (W.asleep != NULL)
 		munmap(W.asleep, HANDOFF_WAKE_PAGE_BYTES);
 	W.asleep = NULL;

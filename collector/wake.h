@@ -7,11 +7,15 @@
 #define PHITRAILD_WAKE_H
 
 /*
- * Creates the sealed page and the eventfd and watches the eventfd in the
- * loop. 0, or a negative errno (the collector then offers no mapped spool
+ * Creates the sealed page and the eventfd (before the store process is
+ * forked: the parent hands them out, the store process sleeps on them).
+ * 0, or a negative errno (the collector then offers no mapped spool
  * files: writers append with write() and inotify wakes the collector).
  */
 int wake_start(void);
+/* Watches the eventfd in this process's loop (the store process's). 0 or
+ * a negative errno (logged: no wake-ups, the timer still passes). */
+int wake_watch(void);
 void wake_stop(void);
 
 /* 1 when mapped spool files can be offered (wake_start succeeded). */

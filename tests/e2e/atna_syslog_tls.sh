@@ -58,6 +58,12 @@ for who in server client; do
 		"$R/ca.pem" --load-ca-privkey "$R/ca.key" --template "$R/$who.tmpl" \
 		--outfile "$R/$who.pem" 2>/dev/null || fail "certtool: $who certificate"
 done
+# Started as root, the collector's store process reads the client key as
+# the phitrail user, as under the unit: the key is that group's, 0640.
+if [ "$(id -u)" = 0 ] && getent group phitrail >/dev/null; then
+	chgrp phitrail "$R/client.key" && chmod 0640 "$R/client.key" ||
+		fail "cannot give the client key to the phitrail group"
+fi
 
 # ---- rsyslog ----
 PORT=$(free_port)

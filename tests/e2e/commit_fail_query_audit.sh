@@ -9,7 +9,7 @@
 command -v jq >/dev/null || skip "jq is not installed"
 setup
 sed -i 's/^batch_delay_ms = 20$/batch_delay_ms = 3000/' "$CONF"
-FAULT=$T/fail-next-commit
+FAULT=$T/db/fail-next-commit     # the store process (the phitrail user) removes it
 export PHITRAILD_FAULT_COMMIT=$FAULT
 mkdir -p "$P/6001"
 for k in 1 2 3 4 5; do echo "chart $k" >"$P/6001/c$k.txt"; done

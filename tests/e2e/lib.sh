@@ -128,6 +128,16 @@ stop_collector() {
 	[ "$rc" -eq 0 ] || fail "collector exited with status $rc on SIGTERM"
 }
 
+# collector_kb KEY: KEY of /proc/PID/status (VmHWM, VmRSS: KiB) summed over
+# the collector's processes: the parent and its children (the store
+# process, the signer).
+collector_kb() {
+	kids=$(cat "/proc/$COLLECTOR_PID/task/$COLLECTOR_PID/children" 2>/dev/null)
+	for p in "$COLLECTOR_PID" $kids; do
+		awk -v k="$1:" '$1 == k { print $2 }' "/proc/$p/status" 2>/dev/null
+	done | awk '{ s += $1 } END { print s + 0 }'
+}
+
 kill_collector() {
 	[ -n "$COLLECTOR_PID" ] || return 0
 	kill -KILL "$COLLECTOR_PID"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # signer_process: the signing key lives in a process of its own. The
-# collector's one child, "phitraild: signer", runs without capabilities,
+# collector's child "phitraild: signer" (started by the privileged parent
+# for the store process, which talks to it) runs without capabilities,
 # with no_new_privs and a seccomp filter, as the phitrail user when the
 # collector runs as root (the user is created for the test when missing,
 # and removed after). Killed with SIGKILL, it is replaced within seconds
@@ -11,30 +12,20 @@
 . "$(dirname "$0")/integrity.inc"
 integrity_setup
 
-made_user=""
-if [ "$(id -u)" = 0 ] && ! getent passwd phitrail >/dev/null; then
-	command -v useradd >/dev/null || skip "no useradd to create the phitrail user"
-	useradd --system --no-create-home --shell /usr/sbin/nologin phitrail ||
-		fail "cannot create the phitrail user"
-	made_user=1
-fi
-remove_user() {
-	[ -n "$made_user" ] && userdel phitrail 2>/dev/null
-	made_user=""
+. "$(dirname "$0")/phitrail_user.inc"
+
+# signers_of PID: the collector's children that are signers.
+signers_of() {
+	for kid in $(pgrep -P "$1"); do
+		grep -q signer "/proc/$kid/cmdline" 2>/dev/null && echo "$kid"
+	done
+	true
 }
-trap 'cleanup; remove_user' EXIT
 
-if [ "$(id -u)" = 0 ]; then
-	want_uid=$(id -u phitrail)
-else
-	want_uid=$(id -u)
-fi
-
-# signer_of PID: the collector's one child, which must be the signer.
+# signer_of PID: the collector's one signer.
 signer_of() {
-	kids=$(pgrep -P "$1")
-	[ "$(echo "$kids" | grep -c .)" = 1 ] || fail "the collector has children: '$kids'"
-	grep -q signer "/proc/$kids/cmdline" || fail "its child is not the signer: $(tr '\0' ' ' <"/proc/$kids/cmdline")"
+	kids=$(signers_of "$1")
+	[ "$(echo "$kids" | grep -c .)" = 1 ] || fail "the collector has not one signer: '$kids'"
 	echo "$kids"
 }
 
@@ -76,7 +67,7 @@ wait_signed "$(stored)"
 kill -KILL "$first"
 i=0
 while [ $i -lt 50 ]; do
-	second=$(pgrep -P "$COLLECTOR_PID" || true)
+	second=$(signers_of "$COLLECTOR_PID")
 	[ -n "$second" ] && [ "$second" != "$first" ] && break
 	sleep 0.1
 	i=$((i + 1))

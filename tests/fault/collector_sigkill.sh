@@ -5,25 +5,13 @@
 # once. Each program's records form seq 0..N-1 with no gap and no repeat,
 # and no loss is reported.
 . "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/exactly_once.inc"
 command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
 setup
-cc -O2 -o "$T/phiload" "$ROOT/tests/fault/phiload.c" || fail "cannot build phiload"
 PER=40800            # x 5 programs = 204,000 records
 PROGRAMS=5
 KILLS=6
-r=1
-while [ $r -le $PROGRAMS ]; do
-	mkdir -p "$P/p$r"
-	k=0; while [ $k -lt 16 ]; do echo "chart $r $k" >"$P/p$r/f$k.txt"; k=$((k + 1)); done
-	r=$((r + 1))
-done
-
-# launch R: program R reads 40,800 PHI files, pausing 200 ms every 1000, so
-# it writes for several seconds, across several collector kills.
-launch() {
-	shim "$T/phiload" read "$P/p$1" $PER 16 200000 >"$T/out$1" &
-	pids="$pids $!"
-}
+make_programs
 
 pids=""
 start_collector
@@ -49,37 +37,7 @@ while [ $r -le $KILLS ]; do
 	start_collector
 	r=$((r + 1))
 done
-for p in $pids; do
-	wait "$p" || fail "a program under the shim failed"
-done
-
-total=$((PER * PROGRAMS))
-i=0
-while [ $i -lt 120 ]; do
-	got=$(count --event viewed 2>/dev/null || echo 0)
-	[ "$got" -ge "$total" ] && break
-	sleep 0.5
-	i=$((i + 1))
-done
+wait_all_stored
 stop_collector        # a clean stop: everything committed, the file closed
-DB=$T/db/audit.db
-got=$(sqlite3 "$DB" "SELECT count(*) FROM records WHERE event_type = 'PHI File Viewed'")
-echo "expected $total, stored $got"
-[ "$got" = "$total" ] || fail "expected $total records, stored $got"
-bad=$(sqlite3 "$DB" "SELECT end_user_id, pid, count(*), count(DISTINCT seq), min(seq), max(seq)
-	FROM records WHERE event_type = 'PHI File Viewed' GROUP BY end_user_id, pid" |
-	awk -F'|' -v n=$PER '$3 != n || $4 != n || $5 != 0 || $6 != n - 1')
-[ -z "$bad" ] || fail "per-program counts wrong (patient|pid|count|distinct seq|min|max): $bad"
-programs=$(sqlite3 "$DB" "SELECT count(DISTINCT pid) FROM records WHERE event_type = 'PHI File Viewed'")
-[ "$programs" = "$PROGRAMS" ] || fail "records from $programs processes, expected $PROGRAMS"
-dups=$(sqlite3 "$DB" "SELECT count(*) FROM (SELECT pid, seq FROM records
-	WHERE seq IS NOT NULL GROUP BY pid, seq HAVING count(*) > 1)")
-[ "$dups" = 0 ] || fail "$dups (pid, seq) pairs stored twice"
-lost=$(sqlite3 "$DB" "SELECT count(*) FROM records WHERE event_type IN
-	('Audit Records Lost', 'Audit Spool Tampered')")
-[ "$lost" = 0 ] || fail "$lost loss/tamper reports"
-starts=$(sqlite3 "$DB" "SELECT count(*) FROM records WHERE event_type = 'Audit Collector Started'")
-[ "$starts" = $((KILLS + 1)) ] || fail "expected $((KILLS + 1)) collector starts, found $starts"
-left=$(find "$T/spool" -type f ! -name phi-inodes | wc -l)   # phi-inodes: the hard-link index
-[ "$left" = 0 ] || fail "$left spool file(s) left after everything was stored"
+check_exactly_once
 pass

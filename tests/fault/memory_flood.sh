@@ -24,7 +24,7 @@ while [ $r -le 4 ]; do
 done
 start_collector
 [ -r "/proc/$COLLECTOR_PID/status" ] || fail "no /proc/$COLLECTOR_PID/status"
-start_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$COLLECTOR_PID/status")
+start_kb=$(collector_kb VmHWM)
 
 pids=""
 w=1
@@ -51,8 +51,8 @@ while [ $i -lt 240 ]; do
 	sleep 0.25
 	i=$((i + 1))
 done
-peak_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$COLLECTOR_PID/status")
-echo "collector VmHWM: ${start_kb} KiB at start, ${peak_kb} KiB after $got records from 36 writers (bound $BOUND_KB KiB)"
+peak_kb=$(collector_kb VmHWM)
+echo "collector VmHWM (parent, store process and signer): ${start_kb} KiB at start, ${peak_kb} KiB after $got records from 36 writers (bound $BOUND_KB KiB)"
 [ "$got" = $total ] || fail "expected $total records, stored $got"
 [ "$peak_kb" -lt $BOUND_KB ] || fail "peak RSS ${peak_kb} KiB is over the bound of $BOUND_KB KiB"
 stop_collector

@@ -1,10 +1,11 @@
 /*
  * fuzz_privsep_frame.c - the frames between phitraild's processes
- * (privsep.h) and the sign requests inside them, from arbitrary bytes, as
- * the signer reads them from its socket. Every reader returns one of its
+ * (privsep.h) and the bodies inside them, from arbitrary bytes, as the
+ * signer, the store process and the parent read them from their sockets:
+ * sign requests, ADOPT, OPEN, RESOLVE, EXE and UNAUDITED. Every reader returns one of its
  * documented codes; a frame that decodes re-encodes to exactly the input,
- * and a request that parses re-encodes to exactly its body (the layouts
- * have no slack), unsigned.
+ * and a body that parses re-encodes to exactly itself (the layouts have no
+ * slack); a name that parses never leaves its directory.
  */
 #include <assert.h>
 #include <errno.h>
@@ -45,6 +46,59 @@ static void check_request(const struct privsep_frame *f)
 	assert(len == f->len && memcmp(again, f->body, len) == 0);
 }
 
+static void check_spool_bodies(const struct privsep_frame *f)
+{
+	static struct privsep_adopt a;
+	static struct privsep_unaudited u;
+	static unsigned char again[PRIVSEP_MAX_BODY];
+	char name[PRIVSEP_MAX_NAME + 1];
+	uint8_t where;
+	int rc, len;
+
+	rc = privsep_adopt_decode(f, &a);
+	assert(rc == 0 || rc == -EBADMSG || (rc == -EPROTO && f->type != PRIVSEP_ADOPT));
+	if (rc == 0) {
+		assert(strchr(a.name, '/') == NULL && strcmp(a.name, ".") != 0 &&
+		       strcmp(a.name, "..") != 0);
+		len = privsep_adopt_encode(&a, again, sizeof(again));
+		assert(len >= 0 && (size_t)len == f->len && memcmp(again, f->body, f->len) == 0);
+	}
+	rc = privsep_open_decode(f, &where, name);
+	assert(rc == 0 || rc == -EBADMSG || (rc == -EPROTO && f->type != PRIVSEP_OPEN));
+	if (rc == 0) {
+		len = privsep_open_encode(where, name, again, sizeof(again));
+		assert(len >= 0 && (size_t)len == f->len && memcmp(again, f->body, f->len) == 0);
+	}
+	{
+		const unsigned char *handle;
+		uint64_t start;
+		int32_t type, pid;
+		size_t n;
+
+		rc = privsep_resolve_decode(f, &type, &handle, &n);
+		assert(rc == 0 || rc == -EBADMSG ||
+		       (rc == -EPROTO && f->type != PRIVSEP_RESOLVE));
+		if (rc == 0) {
+			len = privsep_resolve_encode(type, handle, n, again, sizeof(again));
+			assert(len >= 0 && (size_t)len == f->len &&
+			       memcmp(again, f->body, f->len) == 0);
+		}
+		rc = privsep_exe_decode(f, &pid, &start);
+		assert(rc == 0 || rc == -EBADMSG || (rc == -EPROTO && f->type != PRIVSEP_EXE));
+		if (rc == 0) {
+			assert(pid > 0);
+			privsep_exe_encode(pid, start, again);
+			assert(f->len == PRIVSEP_EXE_BYTES && memcmp(again, f->body, f->len) == 0);
+		}
+	}
+	rc = privsep_unaudited_decode(f, &u);
+	assert(rc == 0 || rc == -EBADMSG || (rc == -EPROTO && f->type != PRIVSEP_UNAUDITED));
+	if (rc == 0) {
+		len = privsep_unaudited_encode(&u, again, sizeof(again));
+		assert(len >= 0 && (size_t)len == f->len && memcmp(again, f->body, f->len) == 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static unsigned char again[PRIVSEP_MAX_FRAME];
@@ -60,6 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert(privsep_frame_encode(f.type, f.body, f.len, again, sizeof(again), &len) == 0);
 	assert(len == size && memcmp(again, data, size) == 0);
 	check_request(&f);
+	check_spool_bodies(&f);
 	rc = privsep_error_code(&f);
 	assert(rc == -EBADMSG || rc == -EPROTO || (rc < 0 && rc >= -4095));
 	return 0;

@@ -267,7 +267,7 @@ static void test_signer_start(void)
 	struct stat st;
 
 	snprintf(cfg.key_file, sizeof(cfg.key_file), "%s/signing.key", tmpdir);
-	CHECK_INT(signer_start(&cfg), 0);
+	CHECK_INT(signer_start(&cfg, NULL), 0);
 	CHECK(stat(cfg.key_file, &st) == 0 && (st.st_mode & 0777) == 0600);
 	snprintf(pub, sizeof(pub), "%s.pub", cfg.key_file);
 	CHECK(stat(pub, &st) == 0 && (st.st_mode & 0777) == 0644);
@@ -277,7 +277,7 @@ static void test_signer_start(void)
 static void test_signer_key_refused(void)
 {
 	CHECK_INT(chmod(cfg.key_file, 0644), 0);
-	CHECK_INT(signer_start(&cfg), -EPERM);
+	CHECK_INT(signer_start(&cfg, NULL), -EPERM);
 	CHECK_INT(signer_pid(), 0);
 	CHECK_INT(chmod(cfg.key_file, 0600), 0);
 }
