@@ -473,39 +473,14 @@ void ingest_tick(void)
 
 int ingest_start(const struct config *cfg)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct stat st;
 	size_t i;
-	int fd, rc;
 
 	I.cfg = cfg;
 	for (i = 0; i < INGEST_MAX_PENDING; i++)
 		I.pending[i].watch.fd = -1;
-	if (strlcpy(addr.sun_path, cfg->socket_path, sizeof(addr.sun_path)) >=
-	    sizeof(addr.sun_path)) {
-		daemon_error("socket path %s is too long", cfg->socket_path);
-		return -ENAMETOOLONG;
-	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (lstat(cfg->socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
-		(void)unlink(cfg->socket_path);   /* stale: the pidfile says we own it */
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    chmod(cfg->socket_path, 0666) < 0 || listen(fd, 128) < 0) {
-		rc = -errno;
-		daemon_error("cannot listen on %s: %s", cfg->socket_path, strerror(errno));
-		close(fd);
-		return rc;
-	}
-	I.listener.fd = fd;
 	I.listener.handler = on_listener;
-	rc = loop_add(&I.listener, EPOLLIN);
-	if (rc < 0) {
-		close(fd);
-		I.listener.fd = -1;
-	}
-	return rc;
+	return loop_listen_unix(&I.listener, cfg->socket_path, SOCK_SEQPACKET, 128,
+				"socket");
 }
 
 void ingest_stop(void)

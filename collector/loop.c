@@ -11,12 +11,19 @@
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
+#include "log.h"
 #include "loop.h"
 
 #define LOOP_MAX_EVENTS 64
@@ -144,5 +151,37 @@ int loop_watch_signals_and_timer(struct loop_watch *signals, struct loop_watch *
 	rc = loop_add(signals, EPOLLIN);
 	if (rc == 0)
 		rc = loop_add(timer, EPOLLIN);
+	return rc;
+}
+
+int loop_listen_unix(struct loop_watch *w, const char *path, int type, int backlog,
+		     const char *what)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, rc;
+
+	if (strlcpy(addr.sun_path, path, sizeof(addr.sun_path)) >= sizeof(addr.sun_path)) {
+		daemon_error("%s path %s is too long", what, path);
+		return -ENAMETOOLONG;
+	}
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		(void)unlink(path);        /* stale: the pidfile says we own it */
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    chmod(path, 0666) < 0 || listen(fd, backlog) < 0) {
+		rc = -errno;
+		daemon_error("cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	w->fd = fd;
+	rc = loop_add(w, EPOLLIN);
+	if (rc < 0) {
+		close(fd);
+		w->fd = -1;
+	}
 	return rc;
 }

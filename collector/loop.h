@@ -27,6 +27,15 @@ void loop_remove(struct loop_watch *w);
  * happens when it was -1 already). */
 void loop_close(struct loop_watch *w);
 /*
+ * Listens on the Unix socket at path (type SOCK_STREAM or SOCK_SEQPACKET,
+ * non-blocking, backlog), mode 0666 (the kernel names every peer; who may
+ * do what is decided per peer), after removing a stale socket file there,
+ * and watches it (EPOLLIN) with w's handler. 0 or -errno; the reason is
+ * logged with what ("query socket").
+ */
+int loop_listen_unix(struct loop_watch *w, const char *path, int type, int backlog,
+		     const char *what);
+/*
  * Waits at most timeout_ms (-1: forever) and calls the handlers of every
  * ready descriptor. Returns the number handled, or -errno (not -EINTR).
  */

@@ -190,42 +190,15 @@ static void on_listener(struct loop_watch *w, uint32_t events)
 
 int query_server_start(const struct config *cfg, struct store *st)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct stat sb;
-	int fd, rc;
-
 	Q.cfg = cfg;
 	status_report_start(cfg, st);
 	query_answer_start(cfg, st);
 	query_audit_start(cfg);
 	for (size_t i = 0; i < QUERY_SERVER_MAX_PENDING; i++)
 		Q.pending[i].watch.fd = -1;
-	if (strlcpy(addr.sun_path, cfg->query_socket_path, sizeof(addr.sun_path)) >=
-	    sizeof(addr.sun_path)) {
-		daemon_error("query socket path %s is too long", cfg->query_socket_path);
-		return -ENAMETOOLONG;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (lstat(cfg->query_socket_path, &sb) == 0 && S_ISSOCK(sb.st_mode))
-		(void)unlink(cfg->query_socket_path);
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    chmod(cfg->query_socket_path, 0666) < 0 || listen(fd, 64) < 0) {
-		rc = -errno;
-		daemon_error("cannot listen on %s: %s", cfg->query_socket_path,
-			     strerror(errno));
-		close(fd);
-		return rc;
-	}
-	Q.listener.fd = fd;
 	Q.listener.handler = on_listener;
-	rc = loop_add(&Q.listener, EPOLLIN);
-	if (rc < 0) {
-		close(fd);
-		Q.listener.fd = -1;
-	}
-	return rc;
+	return loop_listen_unix(&Q.listener, cfg->query_socket_path, SOCK_STREAM, 64,
+				"query socket");
 }
 
 void query_server_stop(void)
