@@ -38,6 +38,7 @@
 #include <bsd/string.h>
 
 #include "claim.h"
+#include "byteorder.h"
 #include "broker.h"
 #include "follow.h"
 #include "handoff.h"
@@ -65,20 +66,6 @@ static struct {
 	struct ingest_counters counters;
 } I = { .listener = { .fd = -1 } };
 
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
-static uint32_t get_le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 static void connection_close(struct pending_connection *c)
 {
 	if (c->watch.fd < 0)
@@ -100,8 +87,8 @@ static int send_reply(int sock, uint32_t status, const int *fds, size_t nfds)
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	memcpy(msg, HANDOFF_READY_MAGIC, 8);
-	put_le32(msg + 8, HANDOFF_VERSION);
-	put_le32(msg + 12, status);
+	le32_put(msg + 8, HANDOFF_VERSION);
+	le32_put(msg + 12, status);
 	if (status == 0) {
 		struct cmsghdr *cm;
 
@@ -322,7 +309,7 @@ static void handle_hello(struct pending_connection *c)
 	}
 	if (n == HANDOFF_MESSAGE_BYTES && fd >= 0 &&
 	    memcmp(msg, HANDOFF_CLAIM_MAGIC, 8) == 0 &&
-	    get_le32(msg + 8) == HANDOFF_VERSION) {
+	    le32_get(msg + 8) == HANDOFF_VERSION) {
 		handle_claim(c, fd);
 		return;
 	}
@@ -342,7 +329,7 @@ static void handle_hello(struct pending_connection *c)
 		return;
 	}
 	if (n != HANDOFF_MESSAGE_BYTES || memcmp(msg, HANDOFF_HELLO_MAGIC, 8) != 0 ||
-	    get_le32(msg + 8) != HANDOFF_VERSION) {
+	    le32_get(msg + 8) != HANDOFF_VERSION) {
 		char why[96];
 
 		if (n > 0) {
@@ -368,7 +355,7 @@ static void handle_hello(struct pending_connection *c)
 		return;
 	}
 	/* Unknown flag bits are ignored: the reply says what was granted. */
-	mapped = (get_le32(msg + 12) & HANDOFF_FLAG_MAPPED) && wake_ready();
+	mapped = (le32_get(msg + 12) & HANDOFF_FLAG_MAPPED) && wake_ready();
 	err = verify_peer(sock, &who);
 	if (err == 0)
 		err = create_spool_file(&who, base, sizeof(base), mapped, &read_fd,

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "handoff.h"
+#include "byteorder.h"
 #include "real.h"
 #include "shim.h"
 #include "spool.h"
@@ -60,20 +61,6 @@ int handoff_fd_low = INT_MAX;               /* atomic: see handoff_note_fd */
 static int handoff_claimed_fd = -1;         /* atomic: handoff_fd, if claimed */
 static unsigned handoff_claimed_records;    /* atomic: records it was given */
 static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void handoff_put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
-static uint32_t handoff_get_le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		(uint32_t)p[3] << 24;
-}
 
 /*
  * fd is about to be one of the shim's own (spool, claim connection, mapped
@@ -176,10 +163,10 @@ static int handoff_receive(int sock, int asked_mapped, int *page_fd, int *event_
 	}
 	if (n != HANDOFF_MESSAGE_BYTES || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
 	    memcmp(reply, HANDOFF_READY_MAGIC, 8) != 0 ||
-	    handoff_get_le32(reply + 8) != HANDOFF_VERSION)
+	    le32_get(reply + 8) != HANDOFF_VERSION)
 		goto out;
-	if (handoff_get_le32(reply + 12) != 0) {
-		rc = -(int)(handoff_get_le32(reply + 12) & 0xffff);
+	if (le32_get(reply + 12) != 0) {
+		rc = -(int)(le32_get(reply + 12) & 0xffff);
 		goto out;
 	}
 	if (nfds == HANDOFF_MAPPED_FDS && asked_mapped) {
@@ -230,8 +217,8 @@ static int handoff_connect(int *page_fd, int *event_fd)
 		goto out;
 	}
 	memcpy(hello, HANDOFF_HELLO_MAGIC, 8);
-	handoff_put_le32(hello + 8, HANDOFF_VERSION);
-	handoff_put_le32(hello + 12, flags);
+	le32_put(hello + 8, HANDOFF_VERSION);
+	le32_put(hello + 12, flags);
 	if (send(sock, hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
 		rc = errno != 0 ? -errno : -EPROTO;
 		goto out;
@@ -377,8 +364,8 @@ static int handoff_claim(void)
 		return fd == -ENOTCONN ? -EIO : fd;
 	}
 	memcpy(claim, HANDOFF_CLAIM_MAGIC, 8);
-	handoff_put_le32(claim + 8, HANDOFF_VERSION);
-	handoff_put_le32(claim + 12, 0);
+	le32_put(claim + 8, HANDOFF_VERSION);
+	le32_put(claim + 12, 0);
 	memset(&control, 0, sizeof(control));
 	c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;

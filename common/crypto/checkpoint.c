@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "checkpoint.h"
+#include "byteorder.h"
 #include "checkpoint_private.h"
 
 #define TEXT_FILE_MAX_BYTES 4096
@@ -71,36 +72,6 @@ int checkpoint_init(void)
 
 /* ---- little helpers ---- */
 
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const unsigned char *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static int same_bytes(const void *a, const void *b, size_t len)
 {
 	return memcmp(a, b, len) == 0;
@@ -114,10 +85,10 @@ static void encode_common(unsigned char *out, const char *magic, uint64_t size,
 			  const unsigned char *prev_hash, const unsigned char *key_id)
 {
 	memcpy(out + OFF_MAGIC, magic, 8);
-	put_le32(out + OFF_VERSION, CHECKPOINT_VERSION);
-	put_le64(out + OFF_SIZE, size);
+	le32_put(out + OFF_VERSION, CHECKPOINT_VERSION);
+	le64_put(out + OFF_SIZE, size);
 	memcpy(out + OFF_ROOT, root, MERKLE_HASH_BYTES);
-	put_le64(out + OFF_TIME, time_ns);
+	le64_put(out + OFF_TIME, time_ns);
 	memcpy(out + OFF_PREV, prev_hash, MERKLE_HASH_BYTES);
 	memcpy(out + OFF_KEY_ID, key_id, CHECKPOINT_KEY_ID_BYTES);
 }
@@ -129,11 +100,11 @@ static int decode_common(const unsigned char *buf, const char *magic, uint64_t *
 {
 	if (memcmp(buf + OFF_MAGIC, magic, 8) != 0)
 		return -ENOMSG;
-	if (get_le32(buf + OFF_VERSION) != CHECKPOINT_VERSION)
+	if (le32_get(buf + OFF_VERSION) != CHECKPOINT_VERSION)
 		return -EPROTONOSUPPORT;
-	*size = get_le64(buf + OFF_SIZE);
+	*size = le64_get(buf + OFF_SIZE);
 	memcpy(root, buf + OFF_ROOT, MERKLE_HASH_BYTES);
-	*time_ns = get_le64(buf + OFF_TIME);
+	*time_ns = le64_get(buf + OFF_TIME);
 	memcpy(prev_hash, buf + OFF_PREV, MERKLE_HASH_BYTES);
 	memcpy(key_id, buf + OFF_KEY_ID, CHECKPOINT_KEY_ID_BYTES);
 	return 0;

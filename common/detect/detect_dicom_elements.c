@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "detect.h"
+#include "byteorder.h"
 #include "detect_impl.h"
 
 #define UNDEFINED_LENGTH 0xFFFFFFFFu
@@ -91,13 +92,6 @@ static int vr_is_valid(const uint8_t *vr)
 	return detect_is_upper(vr[0]) && detect_is_upper(vr[1]);
 }
 
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
 void detect_dicom_elements_start(struct detect_dicom_elements *e,
 				 enum detect_dicom_syntax syntax, int meta,
 				 uint8_t stop_after_group)
@@ -138,13 +132,13 @@ static void elements_value_done(struct detect_dicom_elements *e)
 	switch ((enum slot)e->capture_slot) {
 	case SLOT_COMMAND_FIELD:
 		if (e->value_length == 2) {
-			e->command_field = le16((const uint8_t *)e->value);
+			e->command_field = le16_get((const uint8_t *)e->value);
 			e->have_command_field = 1;
 		}
 		break;
 	case SLOT_DATA_SET_TYPE:
 		if (e->value_length == 2) {
-			e->data_set_type = le16((const uint8_t *)e->value);
+			e->data_set_type = le16_get((const uint8_t *)e->value);
 			e->have_data_set_type = 1;
 		}
 		break;
@@ -205,7 +199,7 @@ static int elements_meta_end(struct detect_dicom_elements *e, const char **why)
 static int elements_header(struct detect_dicom_elements *e, const char **why)
 {
 	const uint8_t *h = e->header;
-	uint16_t group = le16(h), element = le16(h + 2);
+	uint16_t group = le16_get(h), element = le16_get(h + 2);
 	uint32_t length;
 	int rc;
 
@@ -228,11 +222,11 @@ static int elements_header(struct detect_dicom_elements *e, const char **why)
 		}
 	}
 	if (group == 0xFFFE || !e->explicit_vr)
-		length = le32(h + 4);
+		length = le32_get(h + 4);
 	else if (e->header_need == 12)
-		length = le32(h + 8);
+		length = le32_get(h + 8);
 	else
-		length = le16(h + 6);
+		length = le16_get(h + 6);
 	e->header_have = 0;
 	e->header_need = 8;
 

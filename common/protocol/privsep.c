@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "privsep.h"
+#include "byteorder.h"
 
 #define OFF_MAGIC 0
 #define OFF_VERSION 4
@@ -19,37 +20,15 @@
 /* Key id and signature: where a body to sign must hold zeros. */
 #define UNSIGNED_FROM (CHECKPOINT_SIGNED_BYTES - CHECKPOINT_KEY_ID_BYTES)
 
-static void put_le16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	put_le16(p, (uint16_t)v);
-	put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static uint16_t get_le16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const unsigned char *p)
-{
-	return (uint32_t)get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
-}
-
 int privsep_frame_encode(uint16_t type, const void *body, size_t len,
 			 unsigned char *out, size_t room, size_t *out_len)
 {
 	if (len > PRIVSEP_MAX_BODY || room < PRIVSEP_HEADER_BYTES + len)
 		return -EMSGSIZE;
 	memcpy(out + OFF_MAGIC, PRIVSEP_MAGIC, 4);
-	put_le16(out + OFF_VERSION, PRIVSEP_VERSION);
-	put_le16(out + OFF_TYPE, type);
-	put_le32(out + OFF_LEN, (uint32_t)len);
+	le16_put(out + OFF_VERSION, PRIVSEP_VERSION);
+	le16_put(out + OFF_TYPE, type);
+	le32_put(out + OFF_LEN, (uint32_t)len);
 	if (len > 0)
 		memcpy(out + PRIVSEP_HEADER_BYTES, body, len);
 	*out_len = PRIVSEP_HEADER_BYTES + len;
@@ -64,12 +43,12 @@ int privsep_frame_decode(const unsigned char *buf, size_t len, struct privsep_fr
 		return -EMSGSIZE;
 	if (memcmp(buf + OFF_MAGIC, PRIVSEP_MAGIC, 4) != 0)
 		return -ENOMSG;
-	if (get_le16(buf + OFF_VERSION) != PRIVSEP_VERSION)
+	if (le16_get(buf + OFF_VERSION) != PRIVSEP_VERSION)
 		return -EPROTONOSUPPORT;
-	body_len = get_le32(buf + OFF_LEN);
+	body_len = le32_get(buf + OFF_LEN);
 	if (body_len > PRIVSEP_MAX_BODY || len - PRIVSEP_HEADER_BYTES != body_len)
 		return -EMSGSIZE;
-	f->type = get_le16(buf + OFF_TYPE);
+	f->type = le16_get(buf + OFF_TYPE);
 	f->body = buf + PRIVSEP_HEADER_BYTES;
 	f->len = body_len;
 	return 0;
@@ -113,7 +92,7 @@ int privsep_sign_request_parse(const struct privsep_frame *f,
 
 void privsep_error_body(int errno_value, unsigned char out[4])
 {
-	put_le32(out, (uint32_t)errno_value);
+	le32_put(out, (uint32_t)errno_value);
 }
 
 int privsep_error_code(const struct privsep_frame *f)
@@ -122,7 +101,7 @@ int privsep_error_code(const struct privsep_frame *f)
 
 	if (f->type != PRIVSEP_ERROR || f->len != 4)
 		return -EBADMSG;
-	v = get_le32(f->body);
+	v = le32_get(f->body);
 	if (v == 0 || v > 4095)
 		return -EPROTO;
 	return -(int)v;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "privsep.h"
+#include "byteorder.h"
 
 #define OFF_WHERE 0
 #define OFF_NAME_LEN 1
@@ -22,24 +23,6 @@
 #define OFF_EXE_LEN 62
 #define OFF_ACTOR_LEN 64
 #define OFF_KIND_LEN 65
-
-static void put_le(unsigned char *p, uint64_t v, int bytes)
-{
-	int i;
-
-	for (i = 0; i < bytes; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char *p, int bytes)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < bytes; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 /* A base name that stays in its directory: no '/', no NUL, not . or .. */
 static int name_ok(const unsigned char *p, size_t len)
@@ -72,11 +55,11 @@ int privsep_adopt_encode(const struct privsep_adopt *a, unsigned char *out, size
 		return -EMSGSIZE;
 	out[OFF_WHERE] = a->where;
 	out[OFF_NAME_LEN] = (unsigned char)l;
-	put_le(out + OFF_FLAGS, a->flags, 4);
+	le_put(out + OFF_FLAGS, a->flags, 4);
 	for (i = 0; i < 6; i++)
-		put_le(out + OFF_IDS + 8 * i, (uint64_t)ids[i], 8);
-	put_le(out + OFF_START, a->start_time_ticks, 8);
-	put_le(out + OFF_EXE_LEN, e, 2);
+		le_put(out + OFF_IDS + 8 * i, (uint64_t)ids[i], 8);
+	le_put(out + OFF_START, a->start_time_ticks, 8);
+	le_put(out + OFF_EXE_LEN, e, 2);
 	out[OFF_ACTOR_LEN] = (unsigned char)n;
 	out[OFF_KIND_LEN] = (unsigned char)k;
 	memcpy(out + PRIVSEP_ADOPT_FIXED, a->name, l);
@@ -99,7 +82,7 @@ int privsep_adopt_decode(const struct privsep_frame *f, struct privsep_adopt *a)
 	if (f->len < PRIVSEP_ADOPT_FIXED)
 		return -EBADMSG;
 	l = b[OFF_NAME_LEN];
-	e = (size_t)get_le(b + OFF_EXE_LEN, 2);
+	e = (size_t)le_get(b + OFF_EXE_LEN, 2);
 	n = b[OFF_ACTOR_LEN];
 	k = b[OFF_KIND_LEN];
 	if (b[OFF_WHERE] > PRIVSEP_WHERE_INCOMING || e > PRIVSEP_MAX_EXE ||
@@ -112,10 +95,10 @@ int privsep_adopt_decode(const struct privsep_frame *f, struct privsep_adopt *a)
 	    !text_ok(p + l + e + n, k, PRIVSEP_MAX_KIND))
 		return -EBADMSG;
 	a->where = b[OFF_WHERE];
-	a->flags = (uint32_t)get_le(b + OFF_FLAGS, 4);
+	a->flags = (uint32_t)le_get(b + OFF_FLAGS, 4);
 	for (i = 0; i < 6; i++)
-		*ids[i] = (int64_t)get_le(b + OFF_IDS + 8 * i, 8);
-	a->start_time_ticks = get_le(b + OFF_START, 8);
+		*ids[i] = (int64_t)le_get(b + OFF_IDS + 8 * i, 8);
+	a->start_time_ticks = le_get(b + OFF_START, 8);
 	memcpy(a->name, p, l);
 	memcpy(a->exe, p + l, e);
 	memcpy(a->actor, p + l + e, n);
@@ -161,9 +144,9 @@ int privsep_unaudited_encode(const struct privsep_unaudited *u, unsigned char *o
 	if (room < PRIVSEP_UNAUDITED_FIXED + e + r)
 		return -EMSGSIZE;
 	for (i = 0; i < 4; i++)
-		put_le(out + 8 * i, (uint64_t)v[i], 8);
-	put_le(out + 32, e, 2);
-	put_le(out + 34, r, 2);
+		le_put(out + 8 * i, (uint64_t)v[i], 8);
+	le_put(out + 32, e, 2);
+	le_put(out + 34, r, 2);
 	memcpy(out + PRIVSEP_UNAUDITED_FIXED, u->exe, e);
 	memcpy(out + PRIVSEP_UNAUDITED_FIXED + e, u->reason, r);
 	return (int)(PRIVSEP_UNAUDITED_FIXED + e + r);
@@ -181,14 +164,14 @@ int privsep_unaudited_decode(const struct privsep_frame *f, struct privsep_unaud
 		return -EPROTO;
 	if (f->len < PRIVSEP_UNAUDITED_FIXED)
 		return -EBADMSG;
-	e = (size_t)get_le(b + 32, 2);
-	r = (size_t)get_le(b + 34, 2);
+	e = (size_t)le_get(b + 32, 2);
+	r = (size_t)le_get(b + 34, 2);
 	if (e == 0 || r == 0 || f->len != PRIVSEP_UNAUDITED_FIXED + e + r ||
 	    !text_ok(b + PRIVSEP_UNAUDITED_FIXED, e, PRIVSEP_MAX_TEXT) ||
 	    !text_ok(b + PRIVSEP_UNAUDITED_FIXED + e, r, PRIVSEP_MAX_TEXT))
 		return -EBADMSG;
 	for (i = 0; i < 4; i++)
-		*v[i] = (int64_t)get_le(b + 8 * i, 8);
+		*v[i] = (int64_t)le_get(b + 8 * i, 8);
 	memcpy(u->exe, b + PRIVSEP_UNAUDITED_FIXED, e);
 	memcpy(u->reason, b + PRIVSEP_UNAUDITED_FIXED + e, r);
 	return 0;
@@ -199,8 +182,8 @@ int privsep_resolve_encode(int32_t type, const unsigned char *handle, size_t n,
 {
 	if (n == 0 || n > PRIVSEP_MAX_HANDLE || room < PRIVSEP_RESOLVE_FIXED + n)
 		return -EINVAL;
-	put_le(out, (uint32_t)type, 4);
-	put_le(out + 4, n, 2);
+	le_put(out, (uint32_t)type, 4);
+	le_put(out + 4, n, 2);
 	memcpy(out + PRIVSEP_RESOLVE_FIXED, handle, n);
 	return (int)(PRIVSEP_RESOLVE_FIXED + n);
 }
@@ -212,18 +195,18 @@ int privsep_resolve_decode(const struct privsep_frame *f, int32_t *type,
 		return -EPROTO;
 	if (f->len < PRIVSEP_RESOLVE_FIXED)
 		return -EBADMSG;
-	*n = (size_t)get_le(f->body + 4, 2);
+	*n = (size_t)le_get(f->body + 4, 2);
 	if (*n == 0 || *n > PRIVSEP_MAX_HANDLE || f->len != PRIVSEP_RESOLVE_FIXED + *n)
 		return -EBADMSG;
-	*type = (int32_t)(uint32_t)get_le(f->body, 4);
+	*type = (int32_t)(uint32_t)le_get(f->body, 4);
 	*handle = f->body + PRIVSEP_RESOLVE_FIXED;
 	return 0;
 }
 
 void privsep_exe_encode(int32_t pid, uint64_t start_time_ticks, unsigned char out[12])
 {
-	put_le(out, (uint32_t)pid, 4);
-	put_le(out + 4, start_time_ticks, 8);
+	le_put(out, (uint32_t)pid, 4);
+	le_put(out + 4, start_time_ticks, 8);
 }
 
 int privsep_exe_decode(const struct privsep_frame *f, int32_t *pid,
@@ -235,10 +218,10 @@ int privsep_exe_decode(const struct privsep_frame *f, int32_t *pid,
 		return -EPROTO;
 	if (f->len != PRIVSEP_EXE_BYTES)
 		return -EBADMSG;
-	p = (uint32_t)get_le(f->body, 4);
+	p = (uint32_t)le_get(f->body, 4);
 	if (p == 0 || p > INT32_MAX)
 		return -EBADMSG;
 	*pid = (int32_t)p;
-	*start_time_ticks = get_le(f->body + 4, 8);
+	*start_time_ticks = le_get(f->body + 4, 8);
 	return 0;
 }
