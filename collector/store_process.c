@@ -200,9 +200,13 @@ static int run(void)
 		} else if (frames > 0) {
 			if (timeout > BUSY_BATCH_WAIT_MS)
 				timeout = BUSY_BATCH_WAIT_MS;
-		} else {
+		} else if (group_first_pending_ms() < 0) {
 			/* Asleep from here: one more pass sees what was published
-			 * before a writer could read the word. */
+			 * before a writer could read the word. Not while records
+			 * wait for their group's commit: the pass at its deadline
+			 * (timeout) reads what writers publish meanwhile into the
+			 * same commit, so waking early would only cost each of
+			 * them a write() to the eventfd and gain nothing. */
 			wake_sleep();
 			if (follow_pass() > 0)
 				timeout = 0;
