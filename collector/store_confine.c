@@ -186,6 +186,14 @@ static int drop_privileges(const struct store_user *u)
 		daemon_error("store process: prctl: %s", strerror(errno));
 		return -EPERM;
 	}
+	/* A change of user clears the parent-death signal: set it again, so
+	 * that a killed parent is one crash, never a store process still
+	 * committing beside the next collector; then make sure the parent did
+	 * not die in between. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != u->parent) {
+		daemon_error("store process: the parent process is gone");
+		return -ESRCH;
+	}
 	return 0;
 }
 

@@ -70,5 +70,20 @@ wait_count 1 --patient 8002 --event viewed
 [ "$(jfield '"\(.uid) \(.identity)"' --patient 8002 | sort -u)" = "$nobody_uid file-owner" ] ||
 	fail "the fallback record is not nobody's: $(jfield '"\(.uid) \(.identity)"' --patient 8002)"
 stop_collector
+
+# The store process dies with its parent even after its change of user
+# (which clears a parent-death signal set before it): stopped, so that it
+# cannot notice the parent's end by itself, it is gone once the parent is
+# killed, and never commits beside the next collector.
+start_collector
+store=$(child_of "$COLLECTOR_PID" store)
+kill -STOP "$store"
+kill_collector
+i=0
+while kill -0 "$store" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$store" 2>/dev/null; then
+	kill -CONT "$store"
+	fail "the store process (pid $store) outlived its killed parent"
+fi
 remove_user
 pass
