@@ -288,72 +288,40 @@ static void handle_claim(struct pending_connection *c, int fd)
 	connection_close(c);
 }
 
-/* A whole hello arrived on c: answer it and close. */
-static void handle_hello(struct pending_connection *c)
+/* Not a hello (wrong length, magic or version; n <= 0: the peer left):
+ * counted and logged. */
+static void reject_hello(int sock, const unsigned char *msg, ssize_t n)
 {
-	unsigned char msg[HANDOFF_NOTICE_MAX_BYTES + 1];
+	char why[96];
+
+	if (n > 0) {
+		I.counters.bad_hello++;
+		snprintf(why, sizeof(why), "bad hello: %s",
+			 n != HANDOFF_MESSAGE_BYTES ? "wrong length" :
+			 memcmp(msg, HANDOFF_HELLO_MAGIC, 8) != 0 ?
+			 "wrong magic" : "unsupported protocol version");
+		if (n != HANDOFF_MESSAGE_BYTES)
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+				 " (%zd bytes, expected %d)", n, HANDOFF_MESSAGE_BYTES);
+		log_rejected(sock, why);
+	} else {
+		struct ucred cred = { .pid = 0 };
+		socklen_t len = sizeof(cred);
+
+		(void)getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+		daemon_debug("ingest: pid %d left before its hello (%s)",
+			     (int)cred.pid, n < 0 ? strerror(errno) : "closed");
+	}
+}
+
+/* A valid hello (msg): a spool file for the verified peer, handed to the
+ * store process, then its descriptor (and the wake objects) to the peer. */
+static void answer_hello(int sock, const unsigned char *msg)
+{
 	struct writer_identity who;
-	const char *notice_why = NULL;
 	char base[128];
-	ssize_t n;
-	int sock = c->watch.fd, read_fd = -1, write_fd = -1, err, rc, mapped, fd;
+	int read_fd = -1, write_fd = -1, err, rc, mapped;
 
-	n = receive_message(sock, msg, sizeof(msg), &fd);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return;
-	if (n < 0 && errno == EBADMSG) {
-		I.counters.bad_hello++;
-		log_rejected(sock, "bad hello: more than one descriptor");
-		connection_close(c);
-		return;
-	}
-	if (n == HANDOFF_MESSAGE_BYTES && fd >= 0 &&
-	    memcmp(msg, HANDOFF_CLAIM_MAGIC, 8) == 0 &&
-	    le32_get(msg + 8) == HANDOFF_VERSION) {
-		handle_claim(c, fd);
-		return;
-	}
-	if (fd >= 0) {
-		close(fd);         /* only a claim carries a descriptor */
-		I.counters.bad_hello++;
-		log_rejected(sock, "bad hello: unexpected descriptor");
-		connection_close(c);
-		return;
-	}
-	if (n >= 8 && memcmp(msg, HANDOFF_NOTICE_MAGIC, 8) == 0) {
-		if (unaudited_receive(sock, msg, (size_t)n, &notice_why) < 0) {
-			I.counters.bad_hello++;
-			log_rejected(sock, notice_why);
-		}
-		connection_close(c);
-		return;
-	}
-	if (n != HANDOFF_MESSAGE_BYTES || memcmp(msg, HANDOFF_HELLO_MAGIC, 8) != 0 ||
-	    le32_get(msg + 8) != HANDOFF_VERSION) {
-		char why[96];
-
-		if (n > 0) {
-			I.counters.bad_hello++;
-			snprintf(why, sizeof(why), "bad hello: %s",
-				 n != HANDOFF_MESSAGE_BYTES ? "wrong length" :
-				 memcmp(msg, HANDOFF_HELLO_MAGIC, 8) != 0 ?
-				 "wrong magic" : "unsupported protocol version");
-			if (n != HANDOFF_MESSAGE_BYTES)
-				snprintf(why + strlen(why), sizeof(why) - strlen(why),
-					 " (%zd bytes, expected %d)", n,
-					 HANDOFF_MESSAGE_BYTES);
-			log_rejected(sock, why);
-		} else {
-			struct ucred cred = { .pid = 0 };
-			socklen_t len = sizeof(cred);
-
-			(void)getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len);
-			daemon_debug("ingest: pid %d left before its hello (%s)",
-				     (int)cred.pid, n < 0 ? strerror(errno) : "closed");
-		}
-		connection_close(c);
-		return;
-	}
 	/* Unknown flag bits are ignored: the reply says what was granted. */
 	mapped = (le32_get(msg + 12) & HANDOFF_FLAG_MAPPED) && wake_ready();
 	err = verify_peer(sock, &who);
@@ -383,6 +351,47 @@ static void handle_hello(struct pending_connection *c)
 	}
 	if (write_fd >= 0)
 		close(write_fd);
+}
+
+/* A whole message arrived on c: a claim, a notice or a hello; answered,
+ * then c is closed. */
+static void handle_hello(struct pending_connection *c)
+{
+	unsigned char msg[HANDOFF_NOTICE_MAX_BYTES + 1];
+	const char *notice_why = NULL;
+	ssize_t n;
+	int sock = c->watch.fd, fd;
+
+	n = receive_message(sock, msg, sizeof(msg), &fd);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n < 0 && errno == EBADMSG) {
+		I.counters.bad_hello++;
+		log_rejected(sock, "bad hello: more than one descriptor");
+		connection_close(c);
+		return;
+	}
+	if (n == HANDOFF_MESSAGE_BYTES && fd >= 0 &&
+	    memcmp(msg, HANDOFF_CLAIM_MAGIC, 8) == 0 &&
+	    le32_get(msg + 8) == HANDOFF_VERSION) {
+		handle_claim(c, fd);
+		return;
+	}
+	if (fd >= 0) {
+		close(fd);         /* only a claim carries a descriptor */
+		I.counters.bad_hello++;
+		log_rejected(sock, "bad hello: unexpected descriptor");
+	} else if (n >= 8 && memcmp(msg, HANDOFF_NOTICE_MAGIC, 8) == 0) {
+		if (unaudited_receive(sock, msg, (size_t)n, &notice_why) < 0) {
+			I.counters.bad_hello++;
+			log_rejected(sock, notice_why);
+		}
+	} else if (n != HANDOFF_MESSAGE_BYTES || memcmp(msg, HANDOFF_HELLO_MAGIC, 8) != 0 ||
+		   le32_get(msg + 8) != HANDOFF_VERSION) {
+		reject_hello(sock, msg, n);
+	} else {
+		answer_hello(sock, msg);
+	}
 	connection_close(c);
 }
 
