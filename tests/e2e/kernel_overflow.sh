@@ -2,7 +2,7 @@
 # bounded under any load), and its overflow is never silent: with the
 # kernel's queue made small (fs.fanotify.max_queued_events = 64, read when
 # the collector creates its groups, restored at once after), the collector
-# is stopped (SIGSTOP) while a static program reads 600 PHI files; once it
+# is stopped (SIGSTOP, all its processes) while a static program reads 600 PHI files; once it
 # runs again, it stores an Audit Records Lost (detail.source = "kernel",
 # count "unknown": the kernel does not say how many), stores fewer than
 # 600 Viewed, and `phitrail status` counts the overflow and needs
@@ -34,10 +34,12 @@ grep -q "kernel safety net: on" "$T/collector.log" ||
 	skip "no fanotify here: $(grep 'kernel safety net' "$T/collector.log")"
 [ "$(count --event lost)" = 0 ] || fail "a loss before the flood"
 
-kill -STOP "$COLLECTOR_PID"
+# the whole collector: the store process reads the kernel's queue
+frozen="$COLLECTOR_PID $(pgrep -P "$COLLECTOR_PID" | tr '\n' ' ')"
+kill -STOP $frozen
 PAUSE_MS=0 "$T/static_read" plain "@$T/list" >/dev/null
 rc=$?
-kill -CONT "$COLLECTOR_PID"
+kill -CONT $frozen
 [ $rc = 0 ] || fail "the static program failed"
 wait_count 1 --event lost
 sleep 1.5                        # what the queue held waits out the merge window
