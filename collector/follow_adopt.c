@@ -352,8 +352,13 @@ void adopt_on_inotify(struct loop_watch *w, uint32_t events)
 			f = file_find(name);
 			if (f != NULL)
 				f->dirty = 1;
-			else if (ev->wd == follow.incoming_wd)
+			else if (ev->wd == follow.incoming_wd &&
+				 !name_has_suffix(ev->name, HANDOFF_CLAIM_SUFFIX))
 				adopt_incoming(ev->name);
+			/* A .claim is news of a process that claims it over the
+			 * socket: opening it here (three times per process, once
+			 * per event) only found it too young. One whose claim
+			 * was lost is taken by the rescan after its grace. */
 		}
 	}
 }

@@ -5,7 +5,7 @@
  * parentheses: fields are counted after the LAST ')'), /proc/PID/status,
  * loginuid, sessionid and the exe link, and the rule that names an actor:
  * the login uid when the kernel has one, else the uid, as a user name when
- * getpwuid knows one, else "uid:N".
+ * getpwuid knows one (remembered for 10 s), else "uid:N".
  * Must never trust anything a process says about itself: only the kernel's
  * answers reach a writer_identity.
  */
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -161,13 +162,44 @@ int identity_alive(int64_t pid, uint64_t start_time_ticks)
 	return now_ticks == start_time_ticks;
 }
 
+/*
+ * Names looked up in the last IDENTITY_ACTOR_TTL_NS, one slot per uid
+ * modulo the table's size: a process per file asks for the same few uids
+ * again and again, and each getpwuid reads /etc/passwd (or asks NSS: LDAP,
+ * sssd) anew. A renamed or new user is seen within the TTL, as with nscd.
+ */
+#define IDENTITY_ACTOR_SLOTS 64
+#define IDENTITY_ACTOR_TTL_NS (10 * 1000000000LL)
+
+static struct {
+	int64_t who;                   /* the uid named; 0 with at_ns 0: empty */
+	int64_t at_ns;                 /* CLOCK_MONOTONIC of the lookup */
+	char actor[IDENTITY_ACTOR_MAX];
+} identity_actors[IDENTITY_ACTOR_SLOTS];
+
+static int64_t identity_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 void identity_resolve_actor(struct writer_identity *w)
 {
 	int64_t who = w->auid != RECORD_ABSENT ? w->auid : w->uid;
+	int64_t now = identity_now_ns();
 	struct passwd *pw;
+	__typeof__(&identity_actors[0]) slot;
 
 	if (who == RECORD_ABSENT || who < 0) {
 		strlcpy(w->actor, "uid:unknown", sizeof(w->actor));
+		return;
+	}
+	slot = &identity_actors[(uint64_t)who % IDENTITY_ACTOR_SLOTS];
+	if (slot->at_ns != 0 && slot->who == who &&
+	    now - slot->at_ns < IDENTITY_ACTOR_TTL_NS) {
+		strlcpy(w->actor, slot->actor, sizeof(w->actor));
 		return;
 	}
 	pw = getpwuid((uid_t)who);
@@ -175,4 +207,7 @@ void identity_resolve_actor(struct writer_identity *w)
 		strlcpy(w->actor, pw->pw_name, sizeof(w->actor));
 	else
 		snprintf(w->actor, sizeof(w->actor), "uid:%" PRId64, who);
+	slot->who = who;
+	slot->at_ns = now != 0 ? now : 1;
+	strlcpy(slot->actor, w->actor, sizeof(slot->actor));
 }
