@@ -35,6 +35,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <bsd/string.h>
@@ -472,7 +473,8 @@ int handoff_upgrade_due(void)
 
 void handoff_upgrade_mapped(void)
 {
-	int old, fd, page_fd = -1, event_fd = -1;
+	int old, fd, page_fd = -1, event_fd = -1, masked;
+	sigset_t all, before;
 
 	pthread_mutex_lock(&handoff_lock);
 	old = __atomic_load_n(&handoff_fd, __ATOMIC_ACQUIRE);
@@ -489,6 +491,10 @@ void handoff_upgrade_mapped(void)
 		REAL(close)(fd);
 		goto out;
 	}
+	/* Until the new window is there, a handler of this thread would
+	 * write() past the old mapping's zeros: its signals wait. */
+	sigfillset(&all);
+	masked = pthread_sigmask(SIG_BLOCK, &all, &before) == 0;
 	spoolmap_retire();               /* frames reserved in it are still written */
 	fd = handoff_move_up(fd);
 	if (spoolmap_attach(fd, page_fd, event_fd, HANDOFF_FD_FLOOR) < 0) {
@@ -498,6 +504,8 @@ void handoff_upgrade_mapped(void)
 	REAL(close)(old);
 	handoff_note_fd(fd);
 	__atomic_store_n(&handoff_fd, fd, __ATOMIC_RELEASE);
+	if (masked)
+		pthread_sigmask(SIG_SETMASK, &before, NULL);
 out:
 	pthread_mutex_unlock(&handoff_lock);
 }

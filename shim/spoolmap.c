@@ -42,6 +42,11 @@
 #define SPOOLMAP_STEP_BYTES (128u * 1024)       /* RSS: populated ahead and
 							   dropped behind, per step */
 #define SPOOLMAP_MAX_WINDOWS 64                 /* then write() only */
+#define SPOOLMAP_LOW_WATER_BYTES (8u * 1024)    /* grow before less is left:
+							   a signal handler then
+							   never needs the lock
+							   the code it interrupted
+							   holds to grow */
 #define SPOOLMAP_CLOSED 0xffffffffu             /* end of data: given up */
 #define SPOOLMAP_FRAME_MAX (SPOOL_FRAME_HEADER_BYTES + SPOOL_MAX_PAYLOAD)
 
@@ -252,6 +257,9 @@ int spoolmap_append(spoolmap_encode_fn *encode, void *context,
 	}
 	if (tail / SPOOLMAP_STEP_BYTES != end / SPOOLMAP_STEP_BYTES)
 		spoolmap_step(w, end / SPOOLMAP_STEP_BYTES);
+	else if (__atomic_load_n(&w->allocated, __ATOMIC_RELAXED) - end <
+		 SPOOLMAP_LOW_WATER_BYTES && !shim_nested())
+		(void)spoolmap_grow(w, end + SPOOLMAP_LOW_WATER_BYTES);
 	return 0;
 }
 
