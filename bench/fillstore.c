@@ -11,6 +11,8 @@
  *                                      the collector's own path (store_append,
  *                                      commits of STORE_GROUP_RECORDS, indexes
  *                                      live); prints records_per_s=...
+ *                                      --every-record: flush = every-record,
+ *                                      a commit (and sync) per record
  *   options: --days D (100) --patients P (200000) --actors A (300)
  *            --seed S (1) --key FILE (sign a checkpoint of the result with
  *            this key, created with FILE.pub when missing, so that
@@ -45,7 +47,8 @@ struct options {
 	int64_t count;
 	int64_t days, patients, actors;
 	uint64_t seed;
-	int ingest;
+	int ingest, every_record;   /* --every-record: flush = every-record,
+				     * one record per commit */
 };
 
 /* xorshift64*: reproducible and fast; quality is not the point. */
@@ -290,7 +293,7 @@ static double thread_cpu_s(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: fillstore [--ingest] [--days D] [--patients P] "
+	fprintf(stderr, "usage: fillstore [--ingest [--every-record]] [--days D] [--patients P] "
 		"[--actors A] [--seed S] [--key FILE] DB N\n");
 	return 2;
 }
@@ -307,6 +310,10 @@ static int parse(int argc, char **argv, struct options *o)
 
 		if (strcmp(a, "--ingest") == 0) {
 			o->ingest = 1;
+			continue;
+		}
+		if (strcmp(a, "--every-record") == 0) {
+			o->every_record = 1;
 			continue;
 		}
 		if (strcmp(a, "--days") == 0)
@@ -356,7 +363,8 @@ int main(int argc, char **argv)
 		return usage();
 	if (merkle_init() < 0 || checkpoint_init() < 0)
 		return 1;
-	rc = store_open(&st, o.db, CONFIG_FLUSH_BATCH, &why);
+	rc = store_open(&st, o.db, o.every_record ? CONFIG_FLUSH_EVERY_RECORD :
+			CONFIG_FLUSH_BATCH, &why);
 	if (rc < 0) {
 		fprintf(stderr, "fillstore: %s: %s\n", o.db, why);
 		return 1;
@@ -385,7 +393,8 @@ int main(int argc, char **argv)
 			int64_t t = now_ns();
 
 			rc = append_one(st, &o, t, t + 2000000);
-			if (rc == 0 && store_pending(st) >= STORE_GROUP_RECORDS)
+			if (rc == 0 && (o.every_record ||
+					store_pending(st) >= STORE_GROUP_RECORDS))
 				rc = store_commit(st);
 			if (rc < 0)
 				goto store_error;

@@ -3,17 +3,19 @@
  *
  * Owns the copying of the WAL into the database file. Once store_wal_start
  * has run, the writer's commits no longer do it (SQLite's autocheckpoint
- * is replaced by a WAL hook): every span of frames committed
- * (STORE_WAL_CHECKPOINT_PAGES in the collector) wakes this thread, which
- * runs a PASSIVE checkpoint on its own connection while the writer goes on inserting (a passive checkpoint
+ * is replaced by a WAL hook): every quarter of the WAL's length
+ * (STORE_WAL_CHECKPOINT_PAGES in the collector) committed wakes this
+ * thread, which runs a PASSIVE checkpoint on its own connection while the writer goes on inserting (a passive checkpoint
  * takes no lock a writer needs, and copies only committed frames). SQLite
  * writes the WAL again from its start only when a transaction begins on a
  * WAL copied to its end, which a checkpoint running beside a busy writer
- * never sees; so past STORE_WAL_WRITER_SPANS spans a commit waits for the
- * thread's copy to end and copies the few frames it has not (those
- * committed while it ran), and the next transaction starts the WAL again.
- * The WAL file stays under about STORE_WAL_WRITER_SPANS spans and a group
- * (unless a reader holds an old snapshot, as before).
+ * never sees; so past the WAL's length a commit waits for the thread's
+ * copy to end and copies the frames it has not (at most a quarter and
+ * those committed while it ran), and the next transaction starts the WAL
+ * again. The WAL file keeps the length it had with the commits' own
+ * checkpoints (an every-record commit that makes the file longer costs
+ * far more than one that writes over it), unless a reader holds an old
+ * snapshot, as before.
  * Started after the store process confines itself (a thread's privileges
  * and seccomp filter are its own: one born before would keep them).
  * Must never write anything but through SQLite's checkpoint, and never be
@@ -30,9 +32,8 @@
 #include "store_impl.h"
 #include "store_schema.h"
 
-/* Past this many times the thread's span, the writer's commits copy the
- * rest of the WAL. */
-#define STORE_WAL_WRITER_SPANS 4
+/* The thread copies every this many parts of the WAL's length. */
+#define STORE_WAL_THREAD_SPANS 4
 /* The checkpoint connection's page cache (KiB): a checkpoint copies frames
  * through its own buffer, not through the cache. */
 #define STORE_WAL_CACHE_KIB 256
@@ -44,7 +45,7 @@ struct store_wal {
 	pthread_cond_t wake, done;
 	int due, running, stopping;     /* under lock */
 	int copied;                     /* frames copied by the last one */
-	int span_pages, writer_pages;   /* store_wal_start's, times 4 */
+	int span_pages, writer_pages;   /* a quarter of store_wal_start's */
 	unsigned long checkpoints, failures;
 	unsigned long by_writer;        /* the writer's thread only */
 };
@@ -114,7 +115,7 @@ static int after_commit(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
-int store_wal_start(struct store *st, int span_pages)
+int store_wal_start(struct store *st, int wal_pages)
 {
 	struct store_wal *w;
 	const char *path = sqlite3_db_filename(st->db, "main");
@@ -125,8 +126,8 @@ int store_wal_start(struct store *st, int span_pages)
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return -ENOMEM;
-	w->span_pages = span_pages;
-	w->writer_pages = STORE_WAL_WRITER_SPANS * span_pages;
+	w->writer_pages = wal_pages;
+	w->span_pages = wal_pages / STORE_WAL_THREAD_SPANS;
 	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK ||
 	    sqlite3_exec(w->db, "PRAGMA cache_size = -" STORE_SQL_TEXT(STORE_WAL_CACHE_KIB)
@@ -162,7 +163,7 @@ void store_wal_stop(struct store *st)
 	if (w == NULL)
 		return;
 	/* Back to SQLite's own checkpoints in the writer's commits. */
-	(void)sqlite3_wal_autocheckpoint(st->db, w->span_pages);
+	(void)sqlite3_wal_autocheckpoint(st->db, w->writer_pages);
 	pthread_mutex_lock(&w->lock);
 	w->stopping = 1;
 	pthread_cond_signal(&w->wake);

@@ -1,6 +1,6 @@
 /*
  * test_store_wal.c - the store's WAL checkpoint thread (store_wal.c) with a
- * span of 64 pages: the thread copies the WAL into the file while commits
+ * WAL of 256 pages (the thread copying every 64): the thread copies the WAL into the file while commits
  * leave it alone, and the WAL file stays bounded under commits that never
  * pause (the writer copies the tail past 4 spans, and SQLite starts the
  * WAL again), with every record there after a reopen.
@@ -93,7 +93,7 @@ static struct store *open_with_thread(void)
 		fprintf(stderr, "store_open: %s\n", why);
 		return NULL;
 	}
-	if (store_wal_start(st, SPAN_PAGES) < 0) {
+	if (store_wal_start(st, 4 * SPAN_PAGES) < 0) {
 		store_close(st);
 		return NULL;
 	}
