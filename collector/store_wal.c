@@ -9,11 +9,11 @@
  * takes no lock a writer needs, and copies only committed frames). SQLite
  * writes the WAL again from its start only when a transaction begins on a
  * WAL copied to its end, which a checkpoint running beside a busy writer
- * never sees; so past the WAL's length a commit waits for the thread's
- * copy to end and copies the frames it has not (at most a quarter and
- * those committed while it ran), and the next transaction starts the WAL
- * again. The WAL file keeps the length it had with the commits' own
- * checkpoints (an every-record commit that makes the file longer costs
+ * never sees; so past the WAL's length the first commit that finds the
+ * thread idle copies the frames it has not (at most a quarter and those
+ * committed while it ran), and the next transaction starts the WAL
+ * again. The WAL file keeps about the length it had with the commits' own
+ * checkpoints (at most twice) (an every-record commit that makes the file longer costs
  * far more than one that writes over it), unless a reader holds an old
  * snapshot, as before.
  * Started after the store process confines itself (a thread's privileges
@@ -34,6 +34,8 @@
 
 /* The thread copies every this many parts of the WAL's length. */
 #define STORE_WAL_THREAD_SPANS 4
+/* A WAL this many times its length makes a commit wait for the thread. */
+#define STORE_WAL_WAIT_LENGTHS 2
 /* The checkpoint connection's page cache (KiB): a checkpoint copies frames
  * through its own buffer, not through the cache. */
 #define STORE_WAL_CACHE_KIB 256
@@ -86,10 +88,13 @@ static void *checkpoint_thread(void *arg)
  * SQLite's WAL hook on the writer, after each commit: frames is the WAL's
  * length in pages. Every span_pages new frames wake the thread (each page
  * dirtied in that span is copied once, as the commits did). Past
- * writer_pages the commit waits for a copy under way to end and copies
- * what the thread has not (the frames committed while it ran), which lets
- * the next transaction start the WAL again; readers of older data can
- * still hold it back, as they did the commits' own checkpoints.
+ * writer_pages the thread is not woken again: the first commit that finds
+ * it idle copies what it has not (the frames committed while it ran),
+ * which lets the next transaction start the WAL again. A commit waits for
+ * the thread only when the WAL is twice its length (the thread's copy
+ * ends with a sync of the file, which on a large store can take long);
+ * readers of older data can still hold the WAL back, as they did the
+ * commits' own checkpoints.
  */
 static int after_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -99,11 +104,17 @@ static int after_commit(void *arg, sqlite3 *db, const char *name, int frames)
 	if (frames < w->copied)
 		w->copied = 0;                  /* the WAL was started again */
 	if (frames >= w->writer_pages) {
-		while (w->due || w->running)
+		int busy;
+
+		while (frames >= STORE_WAL_WAIT_LENGTHS * w->writer_pages &&
+		       (w->due || w->running))
 			pthread_cond_wait(&w->done, &w->lock);
+		busy = w->due || w->running;
+
 		pthread_mutex_unlock(&w->lock);
-		if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
-					      NULL, NULL) == SQLITE_OK)
+		if (!busy && sqlite3_wal_checkpoint_v2(db, name,
+						       SQLITE_CHECKPOINT_PASSIVE,
+						       NULL, NULL) == SQLITE_OK)
 			w->by_writer++;
 		return SQLITE_OK;
 	}
