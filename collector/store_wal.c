@@ -5,17 +5,18 @@
  * has run, the writer's commits no longer do it (SQLite's autocheckpoint
  * is replaced by a WAL hook): every quarter of the WAL's length
  * (STORE_WAL_CHECKPOINT_PAGES in the collector) committed wakes this
- * thread, which runs a PASSIVE checkpoint on its own connection while the writer goes on inserting (a passive checkpoint
- * takes no lock a writer needs, and copies only committed frames). SQLite
- * writes the WAL again from its start only when a transaction begins on a
- * WAL copied to its end, which a checkpoint running beside a busy writer
- * never sees; so past the WAL's length the first commit that finds the
- * thread idle copies the frames it has not (at most a quarter and those
- * committed while it ran), and the next transaction starts the WAL
- * again. The WAL file keeps about the length it had with the commits' own
- * checkpoints (at most twice) (an every-record commit that makes the file longer costs
- * far more than one that writes over it), unless a reader holds an old
- * snapshot, as before.
+ * thread, which runs a PASSIVE checkpoint on its own connection while the
+ * writer goes on inserting (a passive checkpoint takes no lock a writer
+ * needs, and copies only committed frames). SQLite writes the WAL again
+ * from its start only when a transaction begins on a WAL copied to its
+ * end, which a checkpoint running beside a busy writer never sees; so past
+ * the WAL's length the first commit that finds the thread idle copies the
+ * frames it has not (at most a quarter and those committed while it ran),
+ * and the next transaction starts the WAL again. The WAL file keeps about
+ * the length it had with the commits' own checkpoints, at most twice it
+ * (an every-record commit that makes the file longer costs far more than
+ * one that writes over it), unless a reader holds an old snapshot, as
+ * before.
  * Started after the store process confines itself (a thread's privileges
  * and seccomp filter are its own: one born before would keep them).
  * Must never write anything but through SQLite's checkpoint, and never be
@@ -47,7 +48,8 @@ struct store_wal {
 	pthread_cond_t wake, done;
 	int due, running, stopping;     /* under lock */
 	int copied;                     /* frames copied by the last one */
-	int span_pages, writer_pages;   /* a quarter of store_wal_start's */
+	int writer_pages;               /* the WAL's length (store_wal_start) */
+	int span_pages;                 /* a quarter of it: the thread's copies */
 	unsigned long checkpoints, failures;
 	unsigned long by_writer;        /* the writer's thread only */
 };
@@ -110,7 +112,6 @@ static int after_commit(void *arg, sqlite3 *db, const char *name, int frames)
 		       (w->due || w->running))
 			pthread_cond_wait(&w->done, &w->lock);
 		busy = w->due || w->running;
-
 		pthread_mutex_unlock(&w->lock);
 		if (!busy && sqlite3_wal_checkpoint_v2(db, name,
 						       SQLITE_CHECKPOINT_PASSIVE,
