@@ -178,16 +178,38 @@ class Deployment:
         except (ValueError, IndexError):
             return None
 
-    def status_kb(self, key):
-        """key (VmHWM, VmRSS) summed over the collector's processes: the
-        parent and its children (the store process, the signer)."""
+    def collector_pids(self):
+        """The collector's processes: the parent and its children (the
+        store process, the signer); None when it is not running."""
         if self.proc is None:
             return None
         pid = self.proc.pid
         try:
             with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-                pids = [pid] + [int(p) for p in f.read().split()]
+                return [pid] + [int(p) for p in f.read().split()]
         except OSError:
+            return None
+
+    def cpu_s(self):
+        """CPU seconds (user + system, every thread) of the collector's
+        processes so far."""
+        pids = self.collector_pids()
+        if pids is None:
+            return None
+        ticks = 0
+        for p in pids:
+            try:
+                with open("/proc/%d/stat" % p) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                continue
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def status_kb(self, key):
+        """key (VmHWM, VmRSS) summed over the collector's processes."""
+        pids = self.collector_pids()
+        if pids is None:
             return None
         total = None
         for p in pids:
@@ -491,6 +513,7 @@ class Bench:
             dep.start()
             base, _ = dep.wait_stored(None, 10, stable_s=0.3)
             idle_hwm = dep.status_kb("VmHWM")
+            cpu0 = dep.cpu_s()
             rpi, rpp = self.calib
             per_writer = max(1, int(records / writers / rpi))
             expected = base + int(round(writers * (per_writer * rpi + rpp)))
@@ -508,7 +531,12 @@ class Bench:
             if t_stored is not None:
                 t_stored += t_writers
             hwm = dep.status_kb("VmHWM")
-            return {"expected": expected - base, "stored": (got or base) - base,
+            cpu1 = dep.cpu_s()
+            stored = (got or base) - base
+            return {"expected": expected - base, "stored": stored,
+                    "collector_cpu_us_per_record":
+                    (cpu1 - cpu0) * 1e6 / stored if cpu0 is not None and
+                    cpu1 is not None and stored > 0 else None,
                     "writers_s": t_writers,
                     "stored_s": t_stored if t_stored is not None else
                     time.monotonic() - t0, "complete": t_stored is not None,
@@ -549,6 +577,11 @@ class Bench:
                                    "stored_over_written_time": summary(lags)}
                 note = "stored/written time %.2f [%.2f-%.2f]" % (
                     statistics.median(lags), min(lags), max(lags))
+                cpus = [r["collector_cpu_us_per_record"] for r in results
+                        if r["collector_cpu_us_per_record"]]
+                if cpus:
+                    self.cases[key]["collector_cpu_us_per_record"] = summary(cpus)
+                    note += ", collector CPU %.1f us/record" % statistics.median(cpus)
                 if incomplete:
                     note += "; %d run(s) INCOMPLETE: %d of %d stored" % (
                         incomplete, results[-1]["stored"], results[-1]["expected"])
@@ -732,7 +765,7 @@ class Bench:
                 if f.endswith(".c")]
         objs += [os.path.join(root, "build", "obj", "collector", n + ".o")
                  for n in ("store", "store_append", "store_frontier", "store_progress",
-                           "loop", "log", "identity")]
+                           "store_wal", "loop", "log", "identity")]
         missing = [o for o in objs if not os.path.exists(o)]
         if missing:
             raise NotMeasured("%s missing (run make first)" % missing[0])
@@ -744,7 +777,8 @@ class Bench:
                                 ] + ["-I" + os.path.join(common, d) for d in folders] + [
                                 "-I" + os.path.join(root, "collector"),
                                 "-o", exe, src] + objs +
-                               ["-lsqlite3", "-lmsgpackc", "-linih", "-lbsd", "-lsodium"],
+                               ["-lsqlite3", "-lmsgpackc", "-linih", "-lbsd", "-lsodium",
+                                "-lpthread"],
                                capture_output=True, text=True)
             if r.returncode != 0:
                 raise NotMeasured("fillstore does not build: %s" % r.stderr[:300])
@@ -888,6 +922,9 @@ class Bench:
                     self.case_callgrind(dep)
         finally:
             dep.remove(self.args.keep)
+        if self.args.case == "5" and self.calib is not None:
+            self.case_ingest()
+            self.rows.extend(self.hwm_rows)
         if self.args.case in ("fleet", "kernel", "scale"):
             {"fleet": self.case_fleet, "kernel": self.case_kernel,
              "scale": self.case_scale}[self.args.case]()
@@ -1030,7 +1067,7 @@ def main():
                     help="--case scale: skip sizes expected to need more disk")
     ap.add_argument("--verify-timeout-s", type=int, default=1800,
                     help="--case scale: cut phitrail verify after this long")
-    ap.add_argument("--case", choices=["1", "2", "fleet", "kernel", "forks", "scale"],
+    ap.add_argument("--case", choices=["1", "2", "5", "fleet", "kernel", "forks", "scale"],
                     help="the calibration and this case alone")
     ap.add_argument("--runs", type=int, default=0, help="interleaved runs per case")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(

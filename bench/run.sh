@@ -23,7 +23,7 @@
 #   4  the PHI loop with 2 and 8 threads; one process per PHI file: forked
 #      (open/read/close, exit) and forked+exec'd `cat FILE` as a shell loop
 #      runs it (target 1.25 for both; --case forks runs these alone)
-#   5  collector ingest: records/s stored from 1, 4 and 16 shimmed writer
+#   5  collector ingest (--case 5 alone): records/s stored from 1, 4 and 16 shimmed writer
 #      processes, flush = batch and every-record, each into a new store
 #   5b a store filled by bench/fillstore (10M records in the full run, 20k
 #      quick): the store's own ingest at 0 vs N, collector start-up, 4-writer

@@ -514,10 +514,11 @@ int checkpointer_start(const struct config *cfg, struct store *st)
 		return -EIO;
 	}
 	sqlite3_busy_timeout(C.db, 5000);
-	/* Its commits copy the WAL into the file no more often than the
-	 * store's own do (store.h). */
-	(void)sqlite3_exec(C.db, "PRAGMA wal_autocheckpoint = "
-			   STORE_SQL_TEXT(STORE_WAL_CHECKPOINT_PAGES), NULL, NULL, NULL);
+	/* Its commits (a checkpoint a minute) never copy the WAL into the
+	 * file: the store's commits and its WAL thread do (store_wal.c); the
+	 * WAL is longer than STORE_WAL_CHECKPOINT_PAGES most of the time, so
+	 * SQLite's autocheckpoint here would copy it in the store's thread. */
+	(void)sqlite3_exec(C.db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL);
 	C.have_key = 1;
 	if (rebuild_tree() < 0)
 		C.disabled = 1;

@@ -17,7 +17,8 @@
  * against 23 KB and 65 us with the unchunked indexes of layout 1, which
  * are replaced once at open). The writer's page cache is 16 MiB; the WAL
  * is copied into the file every STORE_WAL_CHECKPOINT_PAGES pages (index
- * pages dirtied by several commits are written to the file once); SQLite's
+ * pages dirtied by several commits are written to the file once), by the
+ * writer's commits until store_wal.c's thread takes that over; SQLite's
  * allocation statistics are off (a mutex pair per allocation).
  * Records and the progress offsets they advance are written in ONE
  * transaction, so after any crash the stored records and the offsets agree.
@@ -259,6 +260,7 @@ void store_close(struct store *st)
 
 	if (st == NULL)
 		return;
+	store_wal_stop(st);
 	if (st->in_transaction)
 		store_rollback(st);
 	for (i = 0; i < STORE_STMT_COUNT; i++)

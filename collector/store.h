@@ -49,8 +49,21 @@ struct store_progress {
  */
 int store_open(struct store **out, const char *path, enum config_flush flush,
 	       const char **why);
-/* Rolls back anything uncommitted and closes. */
+/* Rolls back anything uncommitted and closes (store_wal_stop first). */
 void store_close(struct store *st);
+
+/*
+ * WAL checkpoints in a thread of their own (store_wal.c), so that commits
+ * copy little of the WAL into the file: the thread copies every quarter of
+ * wal_pages, and the commit that finds the WAL longer than wal_pages copies
+ * the rest, so that it starts again (STORE_WAL_CHECKPOINT_PAGES; smaller
+ * in tests). 0, or -errno with nothing started
+ * (the commits then go on checkpointing). Call it where the thread may be
+ * born: after the store process's confinement. store_wal_stop joins it and
+ * gives the checkpoints back to the writer's commits.
+ */
+int store_wal_start(struct store *st, int wal_pages);
+void store_wal_stop(struct store *st);
 
 /* The id the next appended record gets (max(id) + 1 of the store). */
 int64_t store_next_id(const struct store *st);

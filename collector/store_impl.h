@@ -4,7 +4,7 @@
  * that run them. store.c opens and closes the database and owns the one
  * write transaction; store_append.c inserts records; store_progress.c
  * keeps the progress rows; store_frontier.c keeps the Merkle tree and its
- * stored frontier.
+ * stored frontier; store_wal.c copies the WAL into the file.
  */
 #ifndef PHITRAILD_STORE_IMPL_H
 #define PHITRAILD_STORE_IMPL_H
@@ -41,6 +41,7 @@ struct store {
 	sqlite3 *db;                   /* the writer */
 	sqlite3 *reader;               /* queries: committed data only */
 	sqlite3_stmt *statements[STORE_STMT_COUNT];
+	struct store_wal *wal;         /* the checkpoint thread, or NULL */
 	int in_transaction;
 	size_t pending;
 	int64_t first_pending_ms;

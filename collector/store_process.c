@@ -127,6 +127,13 @@ static struct store *open_store(const struct config *cfg, signer_spawner *spawne
 	return store;
 }
 
+/* In a thread born now: after the confinement when following. */
+static void start_wal_checkpoints(struct store *store)
+{
+	if (store_wal_start(store, STORE_WAL_CHECKPOINT_PAGES) < 0)
+		daemon_warn("store: no WAL checkpoint thread: commits copy the WAL");
+}
+
 static void close_store(struct store *store)
 {
 	checkpointer_fini();
@@ -146,6 +153,7 @@ int store_process_aggregate(const struct config *cfg)
 
 	aggregating = 1;
 	store = open_store(cfg, NULL);
+	start_wal_checkpoints(store);
 	if (query_server_start(cfg, store) < 0)
 		daemon_fatal("cannot listen (see above)");
 	daemon_info("aggregating from %s into %s", cfg->aggregate.servers, cfg->database);
@@ -279,6 +287,7 @@ store_main(const struct config *cfg, const struct store_user *u, int adopt_sock,
 	if (store_confine(cfg, u) < 0)
 		daemon_fatal("the store process cannot confine itself (see above)");
 	identity_set_exe_reader(broker_exe);      /* other users' programs */
+	start_wal_checkpoints(store);
 	start_forwarders(cfg, store);
 	if (broker_say_ready() < 0)
 		daemon_fatal("the parent process is gone");
