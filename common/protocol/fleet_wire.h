@@ -62,7 +62,7 @@
 #define FLEET_SUBJECT_MAX (3 * FLEET_NAME_MAX + 16)
 #define FLEET_MSG_ID_MAX (FLEET_STORE_HEX + 48)
 #define FLEET_AGAIN_MAX 4096             /* record ids per request to ship again */
-#define FLEET_AGAIN_TEXT_MAX (FLEET_STORE_HEX + 2 * 20 + 3)
+#define FLEET_AGAIN_TEXT_MAX (FLEET_STORE_HEX + 2 * 19 + 2)   /* its longest data */
 
 #define FLEET_HEADER_VERSION "Phitrail-Version"
 #define FLEET_HEADER_KIND "Phitrail-Kind"
