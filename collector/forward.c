@@ -53,7 +53,7 @@ struct forward_sink {
 	size_t retry_count;
 	int64_t backlog, lag_ms;            /* as of the last tick */
 	int64_t again_next, again_last;     /* asked again: ids left, if next <= last */
-	int64_t again_round;                /* requests taken since start */
+	int64_t again_round;                /* the latest round: wall-clock ms */
 };
 
 static struct {
@@ -63,8 +63,7 @@ static struct {
 	size_t count;
 } F;
 
-/* A receiver asks for first..last again: the acknowledged ones of them
- * are sent again, unless a request is still being served. */
+/* first..last asked for again: the acknowledged ones go out again. */
 static void take_again(struct forward_sink *s, int64_t first, int64_t last)
 {
 	int64_t through = s->window[FORWARD_RECORDS].cursor;
@@ -73,7 +72,8 @@ static void take_again(struct forward_sink *s, int64_t first, int64_t last)
 		return;
 	s->again_next = first;
 	s->again_last = last < through ? last : through;
-	s->again_round++;
+	s->again_round = s->again_round < loop_realtime_ns() / 1000000 ?
+	    loop_realtime_ns() / 1000000 : s->again_round + 1;
 	daemon_info("%s: asked for records %" PRId64 "..%" PRId64 " again (they "
 		    "were acknowledged): sending them again", s->name, first,
 		    s->again_last);

@@ -88,8 +88,9 @@ struct forward_record {
 	size_t len;
 	const unsigned char *leaf_hash; /* 32 bytes: SHA-256(0x00 || bytes) */
 	int64_t again;                  /* 0, or the round of a request to send
-					 * it again (forward_again): the sink lets
-					 * this copy through a duplicate filter */
+					 * it again (forward_again, unique across
+					 * restarts): the sink lets this copy
+					 * through a duplicate filter */
 };
 
 /* One signed checkpoint (or cut) of the store's chain (checkpoint.h). */
