@@ -41,8 +41,10 @@
 #define AGGREGATE_MAX_STORES 1024
 /* A gap still open this long (wall time) after its store's ask mark was
  * set is asked for again: longer than a forwarder takes to resend what
- * was not answered (10 s), shorter than the default stall_time. */
-#define AGGREGATE_ASK_AFTER_MS 20000
+ * was not answered (10 s) and than the consumer's ack wait (30 s: what a
+ * killed aggregator held comes again after it), shorter than the default
+ * stall_time. */
+#define AGGREGATE_ASK_AFTER_MS 35000
 
 enum gaps_sql {
 	SQL_STORES_ALL,

@@ -59,8 +59,8 @@ void aggregate_gaps_finish(void);
 void aggregate_gaps_shipped(struct aggregate_store *as, int64_t stream_ns);
 
 /* Looks for gaps that are now lost and stores them (commits), and asks
- * the host (ask) for the first gap still open AGGREGATE_ASK_AFTER_MS after
- * it was first seen; called between batches, about once a second. */
+ * the host (ask) for the first gap still open 35 s after it was first
+ * seen; called between batches, about once a second. */
 void aggregate_gaps_check(aggregate_ask_fn *ask);
 
 /* Record ids reported lost this run. */

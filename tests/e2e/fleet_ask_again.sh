@@ -17,7 +17,7 @@ fleet_tools
 FLEET_REPLICAS=1
 nats_cluster_start 1
 host_setup h1
-# longer than the aggregator waits before it asks (20 s): a loss report
+# longer than the aggregator waits before it asks (35 s): a loss report
 # would come only after the fault was not mended
 FLEET_GAP_S=120 aggregator_setup
 export PHITRAILD_FAULT_LOST_PUBLISH=7
