@@ -6,8 +6,9 @@
  * kill at any point means a redelivery, never a loss. A second copy of a
  * host record is only acknowledged: JetStream's duplicate window is
  * bounded in time and acknowledged messages can be delivered again.
- * Gaps in a host's record ids that stay open while that host keeps
- * shipping are stored as "Audit Records Lost" (aggregate_gaps.c).
+ * Gaps in a host's record ids that stay open are asked for again, and
+ * those that stay open while that host keeps shipping are stored as
+ * "Audit Records Lost" (aggregate_gaps.c).
  * A transaction holds up to AGGREGATE_BATCH_FETCHES fetches; what this
  * run already read from the store about a host store is forgotten on a
  * rollback.
@@ -254,6 +255,24 @@ static void finish(void)
 	nats_Close();
 }
 
+/* aggregate_ask_fn: a request to ship again, to the host's subject. */
+static void ask_again(const char *workspace, const char *host,
+		      const struct fleet_again *a)
+{
+	char subject[FLEET_SUBJECT_MAX], text[FLEET_AGAIN_TEXT_MAX + 1];
+	int len = fleet_wire_again_encode(a, text, sizeof(text));
+
+	if (len < 0 || !nats_conn_up(A.nc) ||
+	    fleet_wire_subject(subject, sizeof(subject),
+			       A.cfg->aggregate.subject_prefix, workspace, host,
+			       FLEET_AGAIN) < 0 ||
+	    natsConnection_Publish(A.nc, subject, text, len) != NATS_OK)
+		return;
+	daemon_info("[aggregate] %s (store %s): records %" PRId64 "..%" PRId64
+		    " missing: asked the host for them again", host, a->store,
+		    a->from, a->to);
+}
+
 static void report(int64_t now)
 {
 	const struct aggregate_counts *n = aggregate_message_counts();
@@ -315,7 +334,7 @@ int aggregate_run(const struct config *cfg, struct store *st,
 			last_tick = now;
 			if (store_pending(st) > 0)
 				(void)store_commit(st);
-			aggregate_gaps_check();
+			aggregate_gaps_check(ask_again);
 			checkpointer_tick();
 			report(now);
 		}

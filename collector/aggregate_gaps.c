@@ -12,8 +12,12 @@
  * outage of the cluster, of the host or of the aggregator adds at most one
  * step however long it lasts. A gap open below the highest id a store had
  * when its clock read t is lost once the clock reads t + [aggregate]
- * stall_time. Owns fleet_stores.checked_through; must never report a gap
- * because time passed while nothing of that store arrived.
+ * stall_time. Before that, a gap still open AGGREGATE_ASK_AFTER_MS after
+ * it was seen is asked for again (fleet_wire.h), the first one per store
+ * and round: a JetStream replica may have lost records it acknowledged,
+ * and the host still holds them.
+ * Owns fleet_stores.checked_through; must never report a gap because time
+ * passed while nothing of that store arrived.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,12 +32,19 @@
 #include "aggregate_gaps.h"
 #include "fleet_wire.h"
 #include "log.h"
+#include "loop.h"
 #include "own_record.h"
 #include "record.h"
 #include "store.h"
 
 #define AGGREGATE_GAPS_STEP_NS 1000000000LL
 #define AGGREGATE_MAX_STORES 1024
+/* A gap still open this long (wall time) after its store's ask mark was
+ * set is asked for again: longer than a forwarder takes to resend what
+ * was not answered (10 s) and than the consumer's ack wait (30 s: what a
+ * killed aggregator held comes again after it), shorter than the default
+ * stall_time. */
+#define AGGREGATE_ASK_AFTER_MS 35000
 
 enum gaps_sql {
 	SQL_STORES_ALL,
@@ -197,12 +208,73 @@ static void report_gaps(const char *host, const char *store_id, int64_t checked,
 	sqlite3_clear_bindings(s);
 }
 
+/* The first gap of a store at or above checked + 1 and below horizon
+ * (ids missing below its first stored one first), at most FLEET_AGAIN_MAX
+ * ids of it, into a: 1, or 0 when there is none. */
+static int first_gap(const char *store_id, int64_t checked, int64_t horizon,
+		     struct fleet_again *a)
+{
+	sqlite3_stmt *s = G.stmt[SQL_FIRST];
+
+	a->from = 0;
+	if (checked == 0) {
+		sqlite3_bind_text(s, 1, store_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) > 1) {
+			a->from = 1;
+			a->to = sqlite3_column_int64(s, 0) - 1;
+		}
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	}
+	s = G.stmt[SQL_GAPS];
+	sqlite3_bind_text(s, 1, store_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, checked > 0 ? checked : 1);
+	sqlite3_bind_int64(s, 3, horizon);
+	while (a->from == 0 && sqlite3_step(s) == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 1) == SQLITE_NULL ||
+		    sqlite3_column_int64(s, 0) > horizon)
+			continue;
+		a->from = sqlite3_column_int64(s, 0);
+		a->to = sqlite3_column_int64(s, 1) - 1;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (a->from == 0)
+		return 0;
+	if (a->to - a->from >= FLEET_AGAIN_MAX)
+		a->to = a->from + FLEET_AGAIN_MAX - 1;
+	strlcpy(a->store, store_id, sizeof(a->store));
+	return 1;
+}
+
+/* The ask mark of gs: set at its highest id; once it is old, the first
+ * gap below it is asked for and the mark set again. */
+static void ask_again(struct aggregate_store *gs, const char *host,
+		      const char *store_id, int64_t checked, int64_t top,
+		      aggregate_ask_fn *ask)
+{
+	int64_t now = loop_now_ms();
+	struct fleet_again a;
+
+	if (ask == NULL || gs->workspace[0] == '\0')
+		return;
+	if (gs->ask_top > checked && now - gs->ask_ms >= AGGREGATE_ASK_AFTER_MS) {
+		if (first_gap(store_id, checked, gs->ask_top, &a))
+			ask(gs->workspace, host, &a);
+		gs->ask_top = 0;
+	}
+	if (gs->ask_top == 0 && top > checked) {
+		gs->ask_top = top;
+		gs->ask_ms = now;
+	}
+}
+
 /*
  * For each host store whose messages arrived this run: a mark (its highest
  * id, its clock) is set; once its clock has run stall_time past the mark,
  * the ids still missing below the mark are lost, and the next mark is set.
  */
-void aggregate_gaps_check(void)
+void aggregate_gaps_check(aggregate_ask_fn *ask)
 {
 	sqlite3_stmt *all = G.stmt[SQL_STORES_ALL];
 	int64_t grace_ns = (int64_t)G.cfg->aggregate.stall_s * 1000000000;
@@ -230,6 +302,9 @@ void aggregate_gaps_check(void)
 			gs->mark_top = top;
 			gs->mark_ns = gs->clock_ns;
 		}
+		strlcpy(host, h, sizeof(host));
+		strlcpy(store_id, sid, sizeof(store_id));
+		ask_again(gs, host, store_id, checked, top, ask);
 	}
 	sqlite3_reset(all);
 	(void)store_commit(G.store);

@@ -3,7 +3,9 @@
  * store's record ids is stored as "Audit Records Lost" once that host has
  * kept shipping past it for [aggregate] stall_time, measured on the
  * host's shipping clock (aggregate_gaps.c), never because time passed
- * while nothing of that host arrived.
+ * while nothing of that host arrived. Before that, the host is asked to
+ * ship what is missing again (a JetStream replica may have lost records
+ * it acknowledged; the host still holds them).
  */
 #ifndef PHITRAILD_AGGREGATE_GAPS_H
 #define PHITRAILD_AGGREGATE_GAPS_H
@@ -29,7 +31,15 @@ struct aggregate_store {
 	int64_t clock_ns;     /* its shipping clock */
 	int64_t mark_top;     /* its highest id when the mark was set; 0: none */
 	int64_t mark_ns;      /* its clock then */
+	/* asking the host again for what is missing (aggregate_gaps.c) */
+	char workspace[FLEET_NAME_MAX];   /* the token of its subjects */
+	int64_t ask_top;      /* its highest id when the ask mark was set; 0: none */
+	int64_t ask_ms;       /* loop time then */
 };
+
+/* Publishes a request to ship again (fleet_wire.h) to host of workspace. */
+typedef void aggregate_ask_fn(const char *workspace, const char *host,
+			      const struct fleet_again *a);
 
 /* The entry of store_id, added if new; NULL once AGGREGATE_MAX_STORES
  * are known (then nothing is remembered about it and no gap reported). */
@@ -48,9 +58,10 @@ void aggregate_gaps_finish(void);
  * (its metadata's timestamp): the store's clock moves. */
 void aggregate_gaps_shipped(struct aggregate_store *as, int64_t stream_ns);
 
-/* Looks for gaps that are now lost and stores them (commits); called
- * between batches, about once a second. */
-void aggregate_gaps_check(void);
+/* Looks for gaps that are now lost and stores them (commits), and asks
+ * the host (ask) for the first gap still open 35 s after it was first
+ * seen; called between batches, about once a second. */
+void aggregate_gaps_check(aggregate_ask_fn *ask);
 
 /* Record ids reported lost this run. */
 uint64_t aggregate_gaps_lost(void);

@@ -321,6 +321,8 @@ int aggregate_message_take(natsMsg *msg, enum aggregate_outcome *outcome)
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
 	k = aggregate_store(m.store);
+	if (k != NULL && k->workspace[0] == '\0')
+		strlcpy(k->workspace, m.workspace, sizeof(k->workspace));
 	aggregate_gaps_shipped(k, stream_time(msg));
 	if (m.kind == FLEET_CHECKPOINT) {
 		rc = store_checkpoint(&m);

@@ -52,6 +52,8 @@ struct forward_sink {
 	int64_t *retry;                     /* refused record ids to send again */
 	size_t retry_count;
 	int64_t backlog, lag_ms;            /* as of the last tick */
+	int64_t again_next, again_last;     /* asked again: ids left, if next <= last */
+	int64_t again_round;                /* the latest round: wall-clock ms */
 };
 
 static struct {
@@ -60,6 +62,22 @@ static struct {
 	struct forward_sink sinks[FORWARD_MAX_SINKS];
 	size_t count;
 } F;
+
+/* first..last asked for again: the acknowledged ones go out again. */
+static void take_again(struct forward_sink *s, int64_t first, int64_t last)
+{
+	int64_t through = s->window[FORWARD_RECORDS].cursor;
+
+	if (s->again_next <= s->again_last || first < 1 || first > through)
+		return;
+	s->again_next = first;
+	s->again_last = last < through ? last : through;
+	s->again_round = s->again_round < loop_realtime_ns() / 1000000 ?
+	    loop_realtime_ns() / 1000000 : s->again_round + 1;
+	daemon_info("%s: asked for records %" PRId64 "..%" PRId64 " again (they "
+		    "were acknowledged): sending them again", s->name, first,
+		    s->again_last);
+}
 
 /* Applies every queued ack (loop thread). */
 static void drain_acks(void)
@@ -75,6 +93,10 @@ static void drain_acks(void)
 
 		if (a->stream >= FORWARD_STREAMS)
 			continue;
+		if (a->ok == FORWARD_ACK_AGAIN) {
+			take_again(s, a->id, a->last);
+			continue;
+		}
 		if (a->ok == FORWARD_ACK_REWIND) {
 			forward_window_rewind(&s->window[FORWARD_RECORDS]);
 			forward_window_rewind(&s->window[FORWARD_CHECKPOINTS]);
@@ -292,6 +314,48 @@ static int resend_refused(struct forward_sink *s, struct send_context *c)
 	return s->retry_count == 0 ? 0 : 1;
 }
 
+/* One record asked for again (forward_again), marked with its round. */
+static int again_one(void *context, const struct forward_record *r)
+{
+	struct send_context *c = context;
+	struct forward_sink *s = c->sink;
+	struct forward_record copy = *r;
+
+	if (r->id > s->again_last)
+		return 1;
+	copy.again = s->again_round;
+	if (s->ops->send(s->state, &copy) < 0) {
+		c->blocked = 1;
+		return 1;
+	}
+	s->again_next = r->id + 1;
+	s->sent++;
+	c->sent++;
+	return 0;
+}
+
+/* What is left of a request to send again, as far as room allows; 1 when
+ * some is left, 0 when all went out, or -errno. */
+static int send_again(struct forward_sink *s, struct send_context *c,
+		      int64_t room)
+{
+	int64_t want = s->again_last - s->again_next + 1;
+	int rc, before = c->sent;
+
+	if (want > room)
+		want = room;
+	if (want > FORWARD_READ_BATCH)
+		want = FORWARD_READ_BATCH;
+	if (want <= 0)
+		return 1;
+	rc = store_forward_records(F.store, s->again_next - 1, (int)want, again_one, c);
+	if (rc < 0)
+		return rc;
+	if (!c->blocked && c->sent - before < want)
+		s->again_next = s->again_last + 1;   /* the rest is not stored */
+	return s->again_next <= s->again_last ? 1 : 0;
+}
+
 /* How many records s can send now: its window's room and the sink's. */
 static int64_t sink_room(struct forward_sink *s)
 {
@@ -318,6 +382,11 @@ static int pass_sink(struct forward_sink *s)
 		return 0;
 	if (s->retry_count > 0) {
 		rc = resend_refused(s, &c);
+		if (rc != 0)
+			return rc < 0 ? rc : c.sent;
+	}
+	if (s->again_next <= s->again_last) {
+		rc = send_again(s, &c, sink_room(s));
 		if (rc != 0)
 			return rc < 0 ? rc : c.sent;
 	}

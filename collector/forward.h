@@ -44,6 +44,14 @@
  *              and stop): in the open group-commit transaction when there
  *              is one (committed with it), in a statement of its own
  *              otherwise.
+ *   again      A receiver may ask for acknowledged records again (a
+ *              store behind the sink acknowledged them and then lost
+ *              them): forward_again(), from any thread, queues one range
+ *              of ids at or below the cursor (another request while one is
+ *              pending is dropped: the receiver asks again); the loop sends
+ *              them before new records, marked with the request's round
+ *              (forward_record.again), outside the window: their answers
+ *              move nothing.
  *   visibility Backlog (committed ids past the cursor) and lag (age of the
  *              oldest unshipped record) per sink: forward_status(). When a
  *              sink has a backlog and its cursor has not moved for
@@ -51,8 +59,8 @@
  *              it moves on).
  *
  * Thread model of a sink: start/stop/send/tick run on the loop thread;
- * only forward_ack, forward_nack and forward_rewind may be called from
- * others.
+ * only forward_ack, forward_nack, forward_rewind and forward_again may be
+ * called from others.
  */
 #ifndef PHITRAILD_FORWARD_H
 #define PHITRAILD_FORWARD_H
@@ -79,6 +87,10 @@ struct forward_record {
 	const unsigned char *bytes;     /* the exact stored msgpack */
 	size_t len;
 	const unsigned char *leaf_hash; /* 32 bytes: SHA-256(0x00 || bytes) */
+	int64_t again;                  /* 0, or the round of a request to send
+					 * it again (forward_again, unique across
+					 * restarts): the sink lets this copy
+					 * through a duplicate filter */
 };
 
 /* One signed checkpoint (or cut) of the store's chain (checkpoint.h). */
@@ -162,6 +174,9 @@ void forward_ack(struct forward_sink *sink, enum forward_stream stream,
 /* From any thread: id was refused or lost: it is sent again. */
 void forward_nack(struct forward_sink *sink, enum forward_stream stream,
 		  int64_t id);
+/* From any thread: the receiver asks for records first..last again
+ * (those at or below the cursor are sent again, once). */
+void forward_again(struct forward_sink *sink, int64_t first, int64_t last);
 /* From any thread: every record and checkpoint sent and not
  * acknowledged was lost (their answers will not come): all after the
  * cursors are sent again, in order. */

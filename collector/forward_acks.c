@@ -1,10 +1,10 @@
 /*
  * forward_acks.c - the queue of the sinks' answers: forward_ack,
- * forward_nack and forward_rewind may be called from any thread (cnats
- * calls back on its own threads); they queue the answer under a mutex and
- * write an eventfd that the collector's event loop watches, whose handler
- * runs forward_pass (forward.c), which takes the queue on the loop thread
- * and applies it to the sinks' windows.
+ * forward_nack, forward_rewind and forward_again may be called from any
+ * thread (cnats calls back on its own threads); they queue the answer
+ * under a mutex and write an eventfd that the collector's event loop
+ * watches, whose handler runs forward_pass (forward.c), which takes the
+ * queue on the loop thread and applies it to the sinks' windows.
  * Must never block a sink's thread beyond the mutex, and never touch a
  * sink: only forward.c does, on the loop thread.
  */
@@ -30,7 +30,7 @@ static struct {
 } Q = { .lock = PTHREAD_MUTEX_INITIALIZER, .watch = { .fd = -1 } };
 
 static void queue_ack(struct forward_sink *sink, enum forward_stream stream,
-		      int64_t id, int ok)
+		      int64_t id, int64_t last, int ok)
 {
 	uint64_t one = 1;
 	int wake;
@@ -51,7 +51,7 @@ static void queue_ack(struct forward_sink *sink, enum forward_stream stream,
 		Q.queue_cap = cap;
 	}
 	Q.queue[Q.queue_len++] = (struct forward_ack_entry){
-		.sink = sink, .id = id, .stream = (unsigned char)stream,
+		.sink = sink, .id = id, .last = last, .stream = (unsigned char)stream,
 		.ok = (unsigned char)ok,
 	};
 	wake = Q.queue_len == 1;
@@ -63,17 +63,22 @@ static void queue_ack(struct forward_sink *sink, enum forward_stream stream,
 
 void forward_ack(struct forward_sink *sink, enum forward_stream stream, int64_t id)
 {
-	queue_ack(sink, stream, id, 1);
+	queue_ack(sink, stream, id, id, 1);
 }
 
 void forward_nack(struct forward_sink *sink, enum forward_stream stream, int64_t id)
 {
-	queue_ack(sink, stream, id, 0);
+	queue_ack(sink, stream, id, id, 0);
 }
 
 void forward_rewind(struct forward_sink *sink)
 {
-	queue_ack(sink, FORWARD_RECORDS, 0, FORWARD_ACK_REWIND);
+	queue_ack(sink, FORWARD_RECORDS, 0, 0, FORWARD_ACK_REWIND);
+}
+
+void forward_again(struct forward_sink *sink, int64_t first, int64_t last)
+{
+	queue_ack(sink, FORWARD_RECORDS, first, last, FORWARD_ACK_AGAIN);
 }
 
 static void on_wake(struct loop_watch *w, uint32_t events)

@@ -11,11 +11,13 @@
 struct forward_sink;
 
 #define FORWARD_ACK_REWIND 2        /* forward_ack_entry.ok: forward_rewind */
+#define FORWARD_ACK_AGAIN 3         /* forward_again: ids id..last */
 
-/* One answer: ok 1 (forward_ack), 0 (forward_nack) or FORWARD_ACK_REWIND. */
+/* One answer: ok 1 (forward_ack), 0 (forward_nack), FORWARD_ACK_REWIND or
+ * FORWARD_ACK_AGAIN. */
 struct forward_ack_entry {
 	struct forward_sink *sink;
-	int64_t id;
+	int64_t id, last;
 	unsigned char stream;
 	unsigned char ok;
 };

@@ -9,7 +9,10 @@
  * An answer that never comes: the framework sends records unanswered for
  * 10 s again, and when nothing at all was answered for 20 s while
  * publishes are out, everything after the cursor is sent again
- * (JetStream and the aggregator drop the copies).
+ * (JetStream and the aggregator drop the copies). The aggregator may ask
+ * for acknowledged records again (fleet_wire.h: "<prefix>-again.<ws>.<host>",
+ * a JetStream replica lost them): forward_again, and each goes out with a
+ * Nats-Msg-Id of that round, past JetStream's duplicate window.
  * Why not js_PublishMsgAsync: it keeps every message until its answer (a
  * hash of pending messages, freed on another thread) and parses each
  * answer's JSON; that doubled the collector's CPU per shipped record.
@@ -54,6 +57,7 @@ struct nats_sink {
 	natsConnection *nc;
 	jsCtx *js;
 	natsSubscription *sub;
+	natsSubscription *again_sub;            /* the aggregator's requests */
 	char inbox[FORWARD_NATS_INBOX_MAX];     /* replies: "<inbox>.r<id>" */
 	int stream_ready;
 	int64_t stream_tried_ms;
@@ -61,6 +65,7 @@ struct nats_sink {
 	char host[FLEET_NAME_MAX];
 	char subject[FLEET_SUBJECT_MAX];
 	char checkpoint_subject[FLEET_SUBJECT_MAX];
+	char again_subject[FLEET_SUBJECT_MAX];
 	char public_key[CHECKPOINT_PUBLIC_KEY_TEXT_BYTES];
 	atomic_long in_flight;
 	atomic_ulong failures;
@@ -147,6 +152,23 @@ static void reclaim(struct nats_sink *n, int64_t now_ms)
 		    out, 2 * FORWARD_NATS_ACK_WAIT_MS / 1000);
 }
 
+/* cnats thread: the aggregator asks for records of this store again. */
+static void on_again(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
+		     void *closure)
+{
+	struct nats_sink *n = closure;
+	struct fleet_again a;
+	int len = natsMsg_GetDataLength(msg);
+
+	(void)nc;
+	(void)sub;
+	if (len > 0 && fleet_wire_again_decode((const unsigned char *)natsMsg_GetData(msg),
+					       (size_t)len, &a) == 0 &&
+	    strcmp(a.store, n->store_id) == 0)
+		forward_again(n->sink, a.from, a.to);
+	natsMsg_Destroy(msg);
+}
+
 static int load_public_key(struct nats_sink *n, const struct config *cfg)
 {
 	unsigned char key[CHECKPOINT_PUBLIC_KEY_BYTES];
@@ -179,6 +201,9 @@ static int subscribe_inbox(struct nats_sink *n)
 		s = natsConnection_Subscribe(&n->sub, n->nc, pattern, on_reply, n);
 	if (s == NATS_OK)
 		s = natsSubscription_SetPendingLimits(n->sub, limit, limit * 2048);
+	if (s == NATS_OK)
+		s = natsConnection_Subscribe(&n->again_sub, n->nc, n->again_subject,
+					     on_again, n);
 	if (s != NATS_OK) {
 		daemon_error("[forward] reply inbox: %s", natsStatus_GetText(s));
 		return nats_conn_errno(s) ? nats_conn_errno(s) : -EIO;
@@ -311,6 +336,32 @@ static void decimal(int64_t v, char out[24])
 	out[n] = '\0';
 }
 
+#ifdef PHITRAILD_FAULTS
+/*
+ * Test builds only (make asan): the first time record $PHITRAILD_FAULT_LOST_PUBLISH
+ * is to go out, it is not published and an acknowledgement is made up for
+ * it, as a JetStream replica that acknowledged it and then lost it would.
+ */
+static int fault_lost_publish(int64_t id)
+{
+	static int done;
+	const char *text = getenv("PHITRAILD_FAULT_LOST_PUBLISH");
+
+	if (done || text == NULL || strtoll(text, NULL, 10) != id)
+		return 0;
+	done = 1;
+	daemon_warn("[forward] injected fault: record %" PRId64 " not published, "
+		    "acknowledged all the same", id);
+	return 1;
+}
+#else
+static int fault_lost_publish(int64_t id)
+{
+	(void)id;
+	return 0;
+}
+#endif
+
 static int nats_send(void *state, const struct forward_record *r)
 {
 	struct nats_sink *n = state;
@@ -326,6 +377,16 @@ static int nats_send(void *state, const struct forward_record *r)
 	memcpy(msg_id, n->store_id, STORE_ID_HEX);
 	memcpy(msg_id + STORE_ID_HEX, ":r", 2);
 	memcpy(msg_id + STORE_ID_HEX + 2, id, strlen(id) + 1);
+	if (r->again > 0) {
+		char round[24];
+
+		decimal(r->again, round);
+		strlcat(msg_id, ":a", sizeof(msg_id));
+		strlcat(msg_id, round, sizeof(msg_id));
+	} else if (fault_lost_publish(r->id)) {
+		forward_ack(n->sink, FORWARD_RECORDS, r->id);
+		return 0;
+	}
 	fleet_wire_hex(r->leaf_hash, MERKLE_HASH_BYTES, leaf);
 	s = fleet_message(n, &msg, n->subject, r->bytes, r->len,
 			  FLEET_KIND_RECORD, 'r', id);
@@ -393,9 +454,11 @@ static void nats_stop(void *state)
 	if (n->nc != NULL)
 		natsConnection_Close(n->nc);
 	natsSubscription_Destroy(n->sub);
+	natsSubscription_Destroy(n->again_sub);
 	jsCtx_Destroy(n->js);
 	natsConnection_Destroy(n->nc);
 	n->sub = NULL;
+	n->again_sub = NULL;
 	n->js = NULL;
 	n->nc = NULL;
 	nats_Close();
@@ -429,6 +492,9 @@ int forward_nats_add(const struct config *cfg, struct store *st)
 	if (fleet_wire_subject(N.subject, sizeof(N.subject),
 			       cfg->forward.subject_prefix, workspace, N.host,
 			       FLEET_RECORD) < 0 ||
+	    fleet_wire_subject(N.again_subject, sizeof(N.again_subject),
+			       cfg->forward.subject_prefix, workspace, N.host,
+			       FLEET_AGAIN) < 0 ||
 	    fleet_wire_subject(N.checkpoint_subject, sizeof(N.checkpoint_subject),
 			       cfg->forward.subject_prefix, workspace, N.host,
 			       FLEET_CHECKPOINT) < 0)

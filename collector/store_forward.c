@@ -99,6 +99,7 @@ int store_forward_records(struct store *st, int64_t after_id, int limit,
 
 	if (stmt == NULL)
 		return -EIO;
+	r.again = 0;
 	sqlite3_bind_int64(stmt, 1, after_id);
 	sqlite3_bind_int(stmt, 2, limit);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {

@@ -1,7 +1,8 @@
 /*
  * fleet_wire.c - the checks of a fleet message (fleet_wire.h) that the
  * aggregator runs on everything it takes from NATS before it stores
- * anything, and the subject a forwarder publishes on.
+ * anything, the subject a forwarder publishes on, and the requests to
+ * ship again that a forwarder takes from the aggregator.
  * Owns no I/O; must never trust a length, a number or a name from the
  * message before checking it, nor accept a record whose bytes do not hash
  * to its leaf.
@@ -92,8 +93,9 @@ int fleet_wire_subject(char *out, size_t size, const char *prefix,
 		       const char *workspace_token, const char *host_token,
 		       enum fleet_kind kind)
 {
-	int n = snprintf(out, size, "%s.%s.%s%s", prefix, workspace_token,
-			 host_token, kind == FLEET_CHECKPOINT ?
+	int n = snprintf(out, size, "%s%s.%s.%s%s", prefix,
+			 kind == FLEET_AGAIN ? FLEET_SUBJECT_AGAIN : "",
+			 workspace_token, host_token, kind == FLEET_CHECKPOINT ?
 			 "." FLEET_SUBJECT_CHECKPOINTS : "");
 
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
@@ -264,4 +266,52 @@ int fleet_wire_decode(const struct fleet_wire_in *in, const char *prefix,
 	out->len = in->len;
 	return out->kind == FLEET_RECORD ? decode_record(in, out, why) :
 		decode_checkpoint(in, out, why);
+}
+
+static int valid_store_id(const char *store)
+{
+	size_t i;
+
+	for (i = 0; i < FLEET_STORE_HEX; i++)
+		if (hex_value(store[i]) < 0)
+			return 0;
+	return store[FLEET_STORE_HEX] == '\0';
+}
+
+int fleet_wire_again_encode(const struct fleet_again *a, char *out, size_t size)
+{
+	int n;
+
+	if (!valid_store_id(a->store) || a->from < 1 || a->to < a->from ||
+	    a->to - a->from >= FLEET_AGAIN_MAX)
+		return -EINVAL;
+	n = snprintf(out, size, "%s %lld %lld", a->store, (long long)a->from,
+		     (long long)a->to);
+	return n < 0 || (size_t)n >= size ? -EINVAL : n;
+}
+
+int fleet_wire_again_decode(const unsigned char *data, size_t len,
+			    struct fleet_again *out)
+{
+	char text[FLEET_AGAIN_TEXT_MAX + 1], *from, *to;
+
+	if (data == NULL || len <= FLEET_STORE_HEX + 1 || len > FLEET_AGAIN_TEXT_MAX ||
+	    memchr(data, '\0', len) != NULL)
+		return -EPROTO;
+	memcpy(text, data, len);
+	text[len] = '\0';
+	if (text[FLEET_STORE_HEX] != ' ')
+		return -EPROTO;
+	text[FLEET_STORE_HEX] = '\0';
+	from = text + FLEET_STORE_HEX + 1;
+	to = strchr(from, ' ');
+	if (to == NULL)
+		return -EPROTO;
+	*to++ = '\0';
+	if (!valid_store_id(text) || parse_id(from, &out->from) < 0 ||
+	    parse_id(to, &out->to) < 0 || out->to < out->from ||
+	    out->to - out->from >= FLEET_AGAIN_MAX)
+		return -EPROTO;
+	memcpy(out->store, text, FLEET_STORE_HEX + 1);
+	return 0;
 }

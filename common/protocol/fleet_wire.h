@@ -32,6 +32,20 @@
  *               Phitrail-Tree-Size
  * Whether the key is the one this store's checkpoints were signed with
  * before is the aggregator's to check (aggregate.c), not the decoder's.
+ *
+ * Asking again: JetStream may acknowledge a record and still never deliver
+ * it to a consumer (replicas of nats-server 2.9 that diverged after a node
+ * or the whole cluster restarted while publishes were in flight), so the
+ * aggregator asks a host for the records missing from its ids:
+ *   Subject:  <prefix>-again.<workspace>.<host>   (outside the stream's
+ *             <prefix>.>: a request is never stored)
+ *   Data:     "<store> <from> <to>", ASCII, single spaces, nothing more:
+ *             the host store's id (32 lower-case hex digits) and two
+ *             record ids as Phitrail-Id, from <= to, at most
+ *             FLEET_AGAIN_MAX ids. No headers, no reply.
+ * The host publishes those of them it holds again, each with Nats-Msg-Id
+ * "<store>:r<id>:a<round>" so that JetStream's duplicate window does not
+ * drop them; the aggregator keeps one copy of each (store id, record id).
  */
 #ifndef PHITRAIL_FLEET_WIRE_H
 #define PHITRAIL_FLEET_WIRE_H
@@ -46,7 +60,9 @@
 #define FLEET_NAME_MAX 64
 #define FLEET_STORE_HEX 32
 #define FLEET_SUBJECT_MAX (3 * FLEET_NAME_MAX + 16)
-#define FLEET_MSG_ID_MAX (FLEET_STORE_HEX + 24)
+#define FLEET_MSG_ID_MAX (FLEET_STORE_HEX + 48)
+#define FLEET_AGAIN_MAX 4096             /* record ids per request to ship again */
+#define FLEET_AGAIN_TEXT_MAX (FLEET_STORE_HEX + 2 * 19 + 2)   /* its longest data */
 
 #define FLEET_HEADER_VERSION "Phitrail-Version"
 #define FLEET_HEADER_KIND "Phitrail-Kind"
@@ -60,10 +76,12 @@
 #define FLEET_KIND_RECORD "record"
 #define FLEET_KIND_CHECKPOINT "checkpoint"
 #define FLEET_SUBJECT_CHECKPOINTS "checkpoints"
+#define FLEET_SUBJECT_AGAIN "-again"
 
 enum fleet_kind {
 	FLEET_RECORD = 1,
 	FLEET_CHECKPOINT,
+	FLEET_AGAIN,                     /* a request to ship again */
 };
 
 struct record;
@@ -108,7 +126,22 @@ struct fleet_message {
 int fleet_wire_decode(const struct fleet_wire_in *in, const char *prefix,
 		      struct fleet_message *out, const char **why);
 
-/* The subject of a host's records or checkpoints: 0, -ENAMETOOLONG. */
+/* A request to ship again: a host store's ids from..to. */
+struct fleet_again {
+	char store[FLEET_STORE_HEX + 1];
+	int64_t from, to;
+};
+
+/* The request's data into out (FLEET_AGAIN_TEXT_MAX bytes): its length,
+ * or -EINVAL (a malformed store id or range). */
+int fleet_wire_again_encode(const struct fleet_again *a, char *out, size_t size);
+/* Checks data (len bytes, not NUL-terminated) against the request format
+ * above: 0, or -EPROTO. */
+int fleet_wire_again_decode(const unsigned char *data, size_t len,
+			    struct fleet_again *out);
+
+/* The subject of a host's records, checkpoints or requests to ship again:
+ * 0, -ENAMETOOLONG. */
 int fleet_wire_subject(char *out, size_t size, const char *prefix,
 		       const char *workspace_token, const char *host_token,
 		       enum fleet_kind kind);
