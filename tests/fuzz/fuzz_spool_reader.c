@@ -43,6 +43,7 @@
 #include "../../collector/store_append.c"
 #include "../../collector/store_frontier.c"
 #include "../../collector/store_progress.c"
+#include "../../collector/store_wal.c"
 
 /* No parent process here: what the store process would ask of it fails
  * as it does when the parent cannot open the file. */
