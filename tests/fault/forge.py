@@ -16,6 +16,11 @@ msgpack module), so every byte is under the test's control.
                                      claims pid 1 and uid 0, then the claim
                                      (PHTCLAIM with its descriptor) of a
                                      forked child
+  forge.py lostclaim SPOOL PATIENT   two true records in a file of its own,
+                                     SPOOL/incoming/....claim, header true
+                                     (its own pid, uid, start time), and no
+                                     claim sent: a process that died between
+                                     creating the file and sending the claim
   forge.py bad SOCK KIND...          per KIND, one connection doing one bad
                                      thing (see BAD below: hellos, messages
                                      with wrong descriptors, spool input);
@@ -162,6 +167,19 @@ def cmd_claim(sock, spool, patient):
     print("claim: %s claims pid 1 uid 0, sent by pid %d uid %d" % (path, os.getpid(), os.getuid()))
 
 
+def cmd_lostclaim(spool, patient):
+    me, ticks = os.getpid(), start_ticks(os.getpid())
+    path = "%s/incoming/%d.%d.%s.claim" % (spool, me, ticks, os.urandom(8).hex())
+    body = header(me, os.getuid(), os.getgid(), ticks, 0x2)
+    body += b"".join(frame(record(patient, seq, pid=me, uid=os.getuid(),
+                                  ppid=os.getppid(), exe="/usr/bin/python3"))
+                     for seq in (0, 1))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+    os.write(fd, body)
+    os.close(fd)
+    print("lostclaim: %s by pid %d uid %d, no claim sent" % (path, me, os.getuid()))
+
+
 def nested(depth):
     return b"\x81\xa1k" * depth + b"\x01"
 
@@ -249,7 +267,7 @@ def bad_one(sock, kind):
 def main():
     cmd, *args = sys.argv[1:]
     {"socket": cmd_socket, "fallback": cmd_fallback, "claim": cmd_claim, "bad": cmd_bad,
-     "badheader": cmd_badheader}[cmd](*args)
+     "badheader": cmd_badheader, "lostclaim": cmd_lostclaim}[cmd](*args)
 
 
 if __name__ == "__main__":
