@@ -475,7 +475,7 @@ int ingest_start(const struct config *cfg)
 	for (i = 0; i < INGEST_MAX_PENDING; i++)
 		I.pending[i].watch.fd = -1;
 	I.listener.handler = on_listener;
-	return loop_listen_unix(&I.listener, cfg->socket_path, SOCK_SEQPACKET, 128,
+	return loop_listen_unix(&I.listener, cfg->socket_path, SOCK_SEQPACKET, INGEST_BACKLOG,
 				"socket");
 }
 

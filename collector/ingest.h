@@ -12,6 +12,11 @@
 #define INGEST_MAX_PENDING 64          /* connections waiting for their hello */
 #define INGEST_MAX_PER_UID 16          /* of them, from one uid */
 #define INGEST_HELLO_TIMEOUT_MS 1000
+/* Connections the kernel queues before they are accepted (the kernel caps
+ * it at net.core.somaxconn, 4096 by default): with 128, one user's 200
+ * reconnecting sockets could fill the queue while the parent was busy, and
+ * another user's first record went to the fallback spool as file-owner. */
+#define INGEST_BACKLOG 4096
 
 struct ingest_counters {
 	uint64_t accepted, handed_out, claimed, bad_hello, timed_out, refused;
